@@ -1,0 +1,268 @@
+//! The discrete-event core: one replication of one policy over one set of jobs, on one
+//! thread. Events are kept in an [`EventQueue`] ordered by (time, insertion sequence);
+//! the clock jumps from event to event.
+
+mod queue;
+pub mod rng;
+
+pub use queue::EventQueue;
+
+use std::collections::VecDeque;
+
+use crate::metrics::{Catalog, Recorder};
+use crate::policy::{After, Cursor, FailReason, PolicyState, Response, Step};
+use crate::provider::{Admission, Hint, Provider};
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+use crate::workload::Jobs;
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    /// Job arrives (the next arrival is scheduled when this one is handled).
+    Arrive(u32),
+    /// The job's current request is ready to be (re)tried.
+    Ready(u32),
+    /// A provider finished serving the job's current request.
+    Served { job: u32, provider: u16 },
+    /// A rejection reaches the job.
+    Rejected {
+        job: u32,
+        provider: u16,
+        status: u16,
+        hint: Hint,
+    },
+}
+
+#[derive(Clone, Copy)]
+struct JobState {
+    cursor: Option<Cursor>,
+    request: u32,
+    sent: bool,
+    saw_rejection: bool,
+}
+
+/// What one replication of one policy produced.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// Metric values in catalog order.
+    pub metrics: Vec<f64>,
+    /// Events processed (for throughput benchmarks).
+    pub events: u64,
+}
+
+struct Sim<'a> {
+    jobs: &'a Jobs,
+    providers: Vec<Provider<'a>>,
+    policy: PolicyState<'a>,
+    catalog: &'a Catalog,
+    rec: Recorder,
+    queue: EventQueue<Event>,
+    state: Vec<JobState>,
+    waiting: VecDeque<u32>,
+    active: u32,
+    concurrency: u32,
+}
+
+impl<'a> Sim<'a> {
+    fn start_job(&mut self, now: SimTime, job: u32) {
+        self.active += 1;
+        self.start_request(now, job);
+    }
+
+    fn start_request(&mut self, now: SimTime, job: u32) {
+        self.state[job as usize].cursor = Some(self.policy.start());
+        self.try_send(now, job);
+    }
+
+    fn try_send(&mut self, now: SimTime, job: u32) {
+        let j = job as usize;
+        let mut cursor = self.state[j].cursor.expect("a job in flight has a cursor");
+        let step = self.policy.next(now, &mut cursor);
+        self.state[j].cursor = Some(cursor);
+        match step {
+            Step::Send(p) => {
+                if !self.state[j].sent {
+                    self.state[j].sent = true;
+                    self.rec.first_send(now - self.jobs.arrivals[j]);
+                }
+                self.rec.attempt(p);
+                let size = self.jobs.requests_of(j)[self.state[j].request as usize];
+                match self.providers[p].offer(now, size.input, size.output, job as u64) {
+                    Admission::Serve { latency } => self.queue.schedule(
+                        now + latency,
+                        Event::Served {
+                            job,
+                            provider: p as u16,
+                        },
+                    ),
+                    Admission::Queued => {}
+                    Admission::Reject {
+                        status,
+                        hint,
+                        latency,
+                        ..
+                    } => self.queue.schedule(
+                        now + latency,
+                        Event::Rejected {
+                            job,
+                            provider: p as u16,
+                            status,
+                            hint,
+                        },
+                    ),
+                }
+            }
+            Step::WaitUntil(t) => self.queue.schedule(t, Event::Ready(job)),
+            Step::Fail(reason) => self.finish_job(now, job, Some(reason)),
+        }
+    }
+
+    fn after(&mut self, now: SimTime, job: u32, after: After) {
+        match after {
+            After::Done => {
+                let st = &mut self.state[job as usize];
+                st.request += 1;
+                if (st.request as usize) < self.jobs.requests_of(job as usize).len() {
+                    self.start_request(now, job);
+                } else {
+                    self.finish_job(now, job, None);
+                }
+            }
+            After::Retry(t) if t <= now => self.try_send(now, job),
+            After::Retry(t) => self.queue.schedule(t, Event::Ready(job)),
+            After::Fail(reason) => self.finish_job(now, job, Some(reason)),
+        }
+    }
+
+    fn finish_job(&mut self, now: SimTime, job: u32, failed: Option<FailReason>) {
+        let j = job as usize;
+        self.state[j].cursor = None;
+        let latency = now - self.jobs.arrivals[j];
+        self.rec
+            .job_done(now, latency, failed, self.state[j].saw_rejection);
+        self.active -= 1;
+        if let Some(next) = self.waiting.pop_front() {
+            self.start_job(now, next);
+        }
+    }
+
+    fn handle(&mut self, now: SimTime, event: Event) {
+        match event {
+            Event::Arrive(job) => {
+                let next = job as usize + 1;
+                if next < self.jobs.len() {
+                    self.queue
+                        .schedule(self.jobs.arrivals[next], Event::Arrive(next as u32));
+                }
+                if self.active < self.concurrency {
+                    self.start_job(now, job);
+                } else {
+                    self.waiting.push_back(job);
+                }
+            }
+            Event::Ready(job) => self.try_send(now, job),
+            Event::Served { job, provider } => {
+                let p = provider as usize;
+                if let Some((ticket, latency)) = self.providers[p].release() {
+                    self.queue.schedule(
+                        now + latency,
+                        Event::Served {
+                            job: ticket as u32,
+                            provider,
+                        },
+                    );
+                }
+                let j = job as usize;
+                let size = self.jobs.requests_of(j)[self.state[j].request as usize];
+                let spec = self.providers[p].spec();
+                let cost = spec.cost(size.input, size.output);
+                let passed = self.providers[p].passes();
+                self.rec.served(p, size.input + size.output, cost, passed);
+                let mut cursor = self.state[j].cursor.expect("in flight");
+                let after = self
+                    .policy
+                    .on_response(now, &mut cursor, p, Response::Success);
+                self.state[j].cursor = Some(cursor);
+                self.after(now, job, after);
+            }
+            Event::Rejected {
+                job,
+                provider,
+                status,
+                hint,
+            } => {
+                let p = provider as usize;
+                self.rec.rejection(self.catalog, p, status);
+                let j = job as usize;
+                self.state[j].saw_rejection = true;
+                let mut cursor = self.state[j].cursor.expect("in flight");
+                let after = self.policy.on_response(
+                    now,
+                    &mut cursor,
+                    p,
+                    Response::Rejected { status, hint },
+                );
+                self.state[j].cursor = Some(cursor);
+                self.after(now, job, after);
+            }
+        }
+    }
+}
+
+/// Runs policy `policy` of `scenario` over `jobs` in replication `replication`.
+///
+/// The providers' and the policy's random streams are seeded from (scenario seed,
+/// replication, source), so the result depends on nothing else.
+pub fn simulate(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    policy: usize,
+    jobs: &Jobs,
+    replication: u64,
+) -> RunOutput {
+    let seed = scenario.seed;
+    let providers = scenario
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| Provider::new(spec, seed, replication, i as u32))
+        .collect();
+    let mut sim = Sim {
+        jobs,
+        providers,
+        policy: PolicyState::new(&scenario.policies[policy], seed, replication, policy as u32),
+        catalog,
+        rec: Recorder::new(catalog, scenario.providers.len(), jobs.len()),
+        queue: EventQueue::with_capacity(1024),
+        state: vec![
+            JobState {
+                cursor: None,
+                request: 0,
+                sent: false,
+                saw_rejection: false,
+            };
+            jobs.len()
+        ],
+        waiting: VecDeque::new(),
+        active: 0,
+        concurrency: scenario.workload.concurrency.unwrap_or(u32::MAX),
+    };
+    if !jobs.is_empty() {
+        sim.queue.schedule(jobs.arrivals[0], Event::Arrive(0));
+    }
+    let mut events = 0u64;
+    let mut clock = SimTime::ZERO;
+    while let Some((now, event)) = sim.queue.pop() {
+        debug_assert!(now >= clock, "time went backwards");
+        clock = now;
+        events += 1;
+        sim.handle(now, event);
+    }
+    debug_assert_eq!(sim.active, 0, "every job finished");
+    sim.rec.guard_refusals = sim.policy.guard_refusals;
+    sim.rec.fallbacks = sim.policy.fallbacks;
+    RunOutput {
+        metrics: sim.rec.finish(catalog, scenario, policy),
+        events,
+    }
+}

@@ -1,0 +1,87 @@
+//! The article's predictive 429 guard, modelled line by line:
+//!
+//! ```python
+//! cache = TTLCache(maxsize=1000, ttl=60)
+//! if cache.get("claude", 0) >= 8: raise RuntimeError("429 predicted")
+//! resp = requests.post(...)
+//! cache["claude"] = cache.get("claude", 0) + 1
+//! ```
+//!
+//! Writing a TTLCache key resets its expiry, so the counter expires as a whole `ttl`
+//! after its last increment (not a sliding window). The check is at send time and the
+//! increment at response time, so workers that check together all pass (a
+//! check-then-act race). Tokens are ignored, and every response counts, 429s included.
+
+use super::GuardVerdict;
+use crate::time::SimTime;
+
+/// The counter and its expiry.
+#[derive(Clone, Debug)]
+pub struct PredictiveGuard {
+    provider: usize,
+    limit: u32,
+    ttl: SimTime,
+    count: u32,
+    expires: SimTime,
+}
+
+impl PredictiveGuard {
+    /// A guard on `provider` refusing at `limit`, entry lifetime `ttl`.
+    pub fn new(provider: usize, limit: u32, ttl: SimTime) -> Self {
+        PredictiveGuard {
+            provider,
+            limit,
+            ttl,
+            count: 0,
+            expires: SimTime::ZERO,
+        }
+    }
+
+    /// `cache.get(key, 0)`: the counter, or 0 once expired.
+    pub fn value(&self, now: SimTime) -> u32 {
+        if now < self.expires {
+            self.count
+        } else {
+            0
+        }
+    }
+
+    /// The check before a call.
+    pub fn check(&mut self, now: SimTime, provider: usize) -> GuardVerdict {
+        if provider == self.provider && self.value(now) >= self.limit {
+            GuardVerdict::Refuse
+        } else {
+            GuardVerdict::Pass
+        }
+    }
+
+    /// `cache[key] = cache.get(key, 0) + 1` after the response.
+    pub fn on_response(&mut self, now: SimTime, provider: usize) {
+        if provider == self.provider {
+            self.count = self.value(now) + 1;
+            self.expires = now + self.ttl;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_reset_by_every_write() {
+        let s = SimTime::from_secs;
+        let mut g = PredictiveGuard::new(0, 8, s(60));
+        for i in 0..8 {
+            g.on_response(s(i * 50), 0);
+        }
+        // Eight increments spread over 350 s: never expired, since each write extends it.
+        assert_eq!(g.value(s(360)), 8);
+        assert_eq!(g.check(s(360), 0), GuardVerdict::Refuse);
+        assert_eq!(g.check(s(360), 1), GuardVerdict::Pass);
+        // Expires 60 s after the last write, all at once.
+        assert_eq!(g.value(s(409)), 8);
+        assert_eq!(g.value(s(410)), 0);
+        assert_eq!(g.check(s(410), 0), GuardVerdict::Pass);
+    }
+}

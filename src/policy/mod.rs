@@ -1,0 +1,238 @@
+//! Client policies: where a request goes (a [`RouteSpec`]), what is checked before it is
+//! sent (guards), how rejections are retried ([`RetrySpec`]) and when to fall back to the
+//! next provider or give up.
+//!
+//! A policy is a state machine driven by `now`: [`PolicyState::next`] says what to do with
+//! a request that is ready to go, and [`PolicyState::on_response`] what to do after a
+//! provider answered. It never sees the engine, so the same code can drive live traffic.
+
+pub mod guard;
+pub mod retry;
+pub mod route;
+
+use crate::engine::rng::{stream, SimRng, Source};
+use crate::provider::Hint;
+use crate::time::SimTime;
+use guard::{Guard, GuardSpec, GuardVerdict};
+pub use retry::{Backoff, Jitter, RetrySpec};
+pub use route::{Pick, RouteSpec, Router};
+
+/// A policy, as configured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicySpec {
+    /// Name used in reports.
+    pub name: String,
+    /// Where requests go.
+    pub route: RouteSpec,
+    /// Retry rule per provider index (every provider has one; most share the default).
+    pub retry: Vec<RetrySpec>,
+    /// Guards checked, in order, before each send.
+    pub guards: Vec<GuardSpec>,
+}
+
+/// Why a job was given up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailReason {
+    /// Every provider's attempts were used up.
+    GaveUp,
+    /// The request exceeds what the limits can ever admit.
+    Unadmittable,
+}
+
+/// What to do with a request that is ready to be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Send it to this provider now.
+    Send(usize),
+    /// Ask again at this time.
+    WaitUntil(SimTime),
+    /// Give the job up.
+    Fail(FailReason),
+}
+
+/// A provider's answer as the policy sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Response {
+    /// Served.
+    Success,
+    /// Rejected with a status and a hint.
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// When it could pass.
+        hint: Hint,
+    },
+}
+
+/// Where one request stands in its policy: which provider step, how many attempts.
+#[derive(Clone, Copy, Debug)]
+pub struct Cursor {
+    first: usize,
+    step: usize,
+    attempts_here: u32,
+    prev_sleep: SimTime,
+}
+
+impl Cursor {
+    /// The provider this request is on.
+    pub fn provider(&self, spec: &PolicySpec) -> usize {
+        if self.step == 0 {
+            self.first
+        } else {
+            spec.route.fallbacks()[self.step - 1]
+        }
+    }
+
+    /// Whether the request has moved past its first provider.
+    pub fn fell_back(&self) -> bool {
+        self.step > 0
+    }
+}
+
+/// A policy's state during one replication.
+pub struct PolicyState<'a> {
+    spec: &'a PolicySpec,
+    router: Router,
+    guards: Vec<Guard>,
+    jitter_rng: SimRng,
+    routing_rng: SimRng,
+    /// Requests refused by a guard.
+    pub guard_refusals: u64,
+    /// Times a guard made a request wait.
+    pub guard_waits: u64,
+    /// Moves to a fallback provider.
+    pub fallbacks: u64,
+}
+
+impl<'a> PolicyState<'a> {
+    /// Fresh state; `index` is the policy's position in the scenario (names its streams).
+    pub fn new(spec: &'a PolicySpec, seed: u64, replication: u64, index: u32) -> Self {
+        PolicyState {
+            spec,
+            router: Router::new(&spec.route),
+            guards: spec.guards.iter().map(Guard::new).collect(),
+            jitter_rng: stream(seed, replication, Source::Jitter(index)),
+            routing_rng: stream(seed, replication, Source::Routing(index)),
+            guard_refusals: 0,
+            guard_waits: 0,
+            fallbacks: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn spec(&self) -> &'a PolicySpec {
+        self.spec
+    }
+
+    /// A cursor for a new request (picks its first provider).
+    pub fn start(&mut self) -> Cursor {
+        let first = self.router.pick(&self.spec.route, &mut self.routing_rng);
+        Cursor {
+            first,
+            step: 0,
+            attempts_here: 0,
+            prev_sleep: self.spec.retry[first].base,
+        }
+    }
+
+    /// The request is ready at `now`: run the guards and decide.
+    pub fn next(&mut self, now: SimTime, cursor: &mut Cursor) -> Step {
+        loop {
+            let provider = cursor.provider(self.spec);
+            let mut verdict = GuardVerdict::Pass;
+            for g in &mut self.guards {
+                verdict = g.check(now, provider);
+                if verdict != GuardVerdict::Pass {
+                    break;
+                }
+            }
+            match verdict {
+                GuardVerdict::Pass => {
+                    cursor.attempts_here += 1;
+                    return Step::Send(provider);
+                }
+                GuardVerdict::WaitUntil(t) => {
+                    self.guard_waits += 1;
+                    return Step::WaitUntil(t.max(now));
+                }
+                GuardVerdict::Refuse => {
+                    self.guard_refusals += 1;
+                    cursor.attempts_here += 1;
+                    match self.after_failure(now, cursor, None, Hint::Unknown) {
+                        After::Retry(t) if t > now => return Step::WaitUntil(t),
+                        After::Retry(_) => continue,
+                        After::Fail(r) => return Step::Fail(r),
+                        After::Done => unreachable!("a refusal never completes a request"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// `provider` answered at `now`.
+    pub fn on_response(
+        &mut self,
+        now: SimTime,
+        cursor: &mut Cursor,
+        provider: usize,
+        response: Response,
+    ) -> After {
+        for g in &mut self.guards {
+            g.on_response(now, provider);
+        }
+        match response {
+            Response::Success => After::Done,
+            Response::Rejected { status, hint } => {
+                self.after_failure(now, cursor, Some(status), hint)
+            }
+        }
+    }
+
+    fn after_failure(
+        &mut self,
+        now: SimTime,
+        cursor: &mut Cursor,
+        status: Option<u16>,
+        hint: Hint,
+    ) -> After {
+        let provider = cursor.provider(self.spec);
+        let retry = &self.spec.retry[provider];
+        let retryable = status.is_none_or(|s| retry.retries(s)) && hint != Hint::Never;
+        if retryable && cursor.attempts_here < retry.max_attempts {
+            let n = cursor.attempts_here - 1;
+            let delay = match hint {
+                Hint::At(t)
+                    if retry.honor_retry_after
+                        && t.saturating_sub(now) <= retry.retry_after_max =>
+                {
+                    t.saturating_sub(now)
+                }
+                _ => retry.backoff_delay(n, &mut cursor.prev_sleep, &mut self.jitter_rng),
+            };
+            return After::Retry(now + delay);
+        }
+        if cursor.step < self.spec.route.fallbacks().len() {
+            cursor.step += 1;
+            cursor.attempts_here = 0;
+            cursor.prev_sleep = self.spec.retry[cursor.provider(self.spec)].base;
+            self.fallbacks += 1;
+            return After::Retry(now);
+        }
+        After::Fail(if hint == Hint::Never {
+            FailReason::Unadmittable
+        } else {
+            FailReason::GaveUp
+        })
+    }
+}
+
+/// What follows a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum After {
+    /// The request is done.
+    Done,
+    /// Try again (via [`PolicyState::next`]) at this time.
+    Retry(SimTime),
+    /// Give the job up.
+    Fail(FailReason),
+}

@@ -1,0 +1,166 @@
+//! Retry rules: how many attempts on one provider, how long to wait between them
+//! (backoff with the AWS jitter formulas), and whether to honour the provider's
+//! retry-after hint.
+
+use rand::Rng;
+
+use crate::time::SimTime;
+
+/// The base delay schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backoff {
+    /// Retry at once.
+    None,
+    /// `base` every time.
+    Constant,
+    /// `min(cap, base * 2^n)` for the n-th retry (n from 0).
+    Exponential,
+}
+
+/// Randomisation of the delay (AWS Architecture Blog, "Exponential Backoff And Jitter").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Jitter {
+    /// The delay as computed.
+    None,
+    /// `U(0, v)`.
+    Full,
+    /// `v/2 + U(0, v/2)`.
+    Equal,
+    /// `min(cap, U(base, 3 * previous sleep))`, starting from `base`.
+    Decorrelated,
+}
+
+/// A retry rule for one provider step of a policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetrySpec {
+    /// Attempts on one provider, the first included (1 = no retry).
+    pub max_attempts: u32,
+    /// Delay schedule.
+    pub backoff: Backoff,
+    /// Base delay.
+    pub base: SimTime,
+    /// Largest delay.
+    pub cap: SimTime,
+    /// Randomisation.
+    pub jitter: Jitter,
+    /// Wait for the provider's retry-after hint instead of the backoff, when it is given
+    /// and no longer than `retry_after_max`.
+    pub honor_retry_after: bool,
+    /// Longest hint honoured (SDKs: 60 s).
+    pub retry_after_max: SimTime,
+    /// Statuses that are retried on the same provider; empty means every rejection.
+    pub retry_on: Vec<u16>,
+}
+
+impl Default for RetrySpec {
+    fn default() -> Self {
+        RetrySpec {
+            max_attempts: 1,
+            backoff: Backoff::None,
+            base: SimTime::from_secs(1),
+            cap: SimTime::from_secs(60),
+            jitter: Jitter::None,
+            honor_retry_after: false,
+            retry_after_max: SimTime::from_secs(60),
+            retry_on: Vec::new(),
+        }
+    }
+}
+
+impl RetrySpec {
+    /// Whether a rejection with `status` may be retried on the same provider.
+    pub fn retries(&self, status: u16) -> bool {
+        self.retry_on.is_empty() || self.retry_on.contains(&status)
+    }
+
+    /// The backoff before retry number `n` (0 for the first retry). `prev_sleep` is the
+    /// previous delay (for decorrelated jitter; `base` before the first) and is updated.
+    pub fn backoff_delay<R: Rng + ?Sized>(
+        &self,
+        n: u32,
+        prev_sleep: &mut SimTime,
+        rng: &mut R,
+    ) -> SimTime {
+        let v = match self.backoff {
+            Backoff::None => SimTime::ZERO,
+            Backoff::Constant => self.base.min(self.cap),
+            Backoff::Exponential => {
+                let factor = 1u64.checked_shl(n.min(63)).unwrap_or(u64::MAX);
+                SimTime(self.base.0.saturating_mul(factor)).min(self.cap)
+            }
+        };
+        let delay = match self.jitter {
+            Jitter::None => v,
+            Jitter::Full => SimTime(uniform(rng, 0, v.0)),
+            Jitter::Equal => SimTime(v.0 / 2 + uniform(rng, 0, v.0 - v.0 / 2)),
+            Jitter::Decorrelated => {
+                let hi = prev_sleep.0.max(self.base.0).saturating_mul(3);
+                SimTime(uniform(rng, self.base.0, hi)).min(self.cap)
+            }
+        };
+        *prev_sleep = delay;
+        delay
+    }
+}
+
+fn uniform<R: Rng + ?Sized>(rng: &mut R, lo: u64, hi: u64) -> u64 {
+    if hi <= lo {
+        lo
+    } else {
+        rng.random_range(lo..=hi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::{stream, Source};
+
+    fn spec(backoff: Backoff, jitter: Jitter) -> RetrySpec {
+        RetrySpec {
+            max_attempts: 10,
+            backoff,
+            base: SimTime::from_secs(1),
+            cap: SimTime::from_secs(20),
+            jitter,
+            ..RetrySpec::default()
+        }
+    }
+
+    #[test]
+    fn exponential_without_jitter_doubles_up_to_the_cap() {
+        let s = spec(Backoff::Exponential, Jitter::None);
+        let mut rng = stream(0, 0, Source::Jitter(0));
+        let mut prev = s.base;
+        let delays: Vec<u64> = (0..7)
+            .map(|n| s.backoff_delay(n, &mut prev, &mut rng).0 / 1_000_000_000)
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 20, 20]);
+    }
+
+    #[test]
+    fn jitters_stay_within_their_formulas() {
+        let mut rng = stream(0, 0, Source::Jitter(0));
+        for n in 0..8 {
+            let v = SimTime::from_secs(1u64 << n).min(SimTime::from_secs(20));
+            let mut prev = SimTime::from_secs(1);
+            let full =
+                spec(Backoff::Exponential, Jitter::Full).backoff_delay(n, &mut prev, &mut rng);
+            assert!(full <= v);
+            let equal =
+                spec(Backoff::Exponential, Jitter::Equal).backoff_delay(n, &mut prev, &mut rng);
+            assert!(equal.0 >= v.0 / 2 && equal <= v);
+        }
+        let s = spec(Backoff::Exponential, Jitter::Decorrelated);
+        let mut prev = s.base;
+        for n in 0..1000 {
+            let before = prev;
+            let d = s.backoff_delay(n, &mut prev, &mut rng);
+            assert!(
+                d >= s.base && d <= s.cap,
+                "decorrelated {d} outside [base, cap]"
+            );
+            assert!(d.0 <= before.0 * 3);
+        }
+    }
+}

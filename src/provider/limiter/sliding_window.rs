@@ -1,0 +1,144 @@
+//! Exact sliding-window log: admit iff the window `(t - W, t]` holds no more than `limit`
+//! once this amount is added. Old entries keep counting until they are `W` old.
+
+use std::collections::VecDeque;
+
+use super::{Limiter, Usage, Verdict};
+use crate::time::SimTime;
+
+/// A sliding-window log limiter.
+///
+/// ```
+/// use ratesim::provider::limiter::{Limiter, SlidingWindow, Verdict};
+/// use ratesim::SimTime;
+/// let mut w = SlidingWindow::new(SimTime::from_secs(60), 1);
+/// w.consume(SimTime::from_secs(59), 1);
+/// // One request at second 59 still blocks second 61, until second 119.
+/// assert_eq!(w.check(SimTime::from_secs(61), 1), Verdict::NotUntil(SimTime::from_secs(119)));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SlidingWindow {
+    window: SimTime,
+    limit: u64,
+    log: VecDeque<(SimTime, u64)>,
+    held: u64,
+}
+
+impl SlidingWindow {
+    /// A window of length `window` holding at most `limit`. Both are validated positive
+    /// by the scenario layer.
+    pub fn new(window: SimTime, limit: u64) -> Self {
+        SlidingWindow {
+            window,
+            limit,
+            log: VecDeque::new(),
+            held: 0,
+        }
+    }
+
+    fn prune(&mut self, now: SimTime) {
+        while let Some(&(t, amount)) = self.log.front() {
+            // An entry at t counts while t > now - W, i.e. until now >= t + W.
+            if t + self.window <= now {
+                self.log.pop_front();
+                self.held -= amount;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The amount held in the window at the last pruning.
+    pub fn held(&self) -> u64 {
+        self.held
+    }
+}
+
+impl Limiter for SlidingWindow {
+    fn check(&mut self, now: SimTime, amount: u64) -> Verdict {
+        if amount > self.limit {
+            return Verdict::Never;
+        }
+        self.prune(now);
+        if self.held + amount <= self.limit {
+            return Verdict::Admit;
+        }
+        let need = self.held + amount - self.limit;
+        let mut freed = 0;
+        for &(t, a) in &self.log {
+            freed += a;
+            if freed >= need {
+                return Verdict::NotUntil(t + self.window);
+            }
+        }
+        unreachable!("amount <= limit, so expiring the whole log always frees enough")
+    }
+
+    fn consume(&mut self, now: SimTime, amount: u64) {
+        if amount == 0 {
+            return;
+        }
+        self.prune(now);
+        self.log.push_back((now, amount));
+        self.held += amount;
+    }
+
+    fn exhaust(&mut self, now: SimTime) {
+        self.prune(now);
+        if self.held < self.limit {
+            let rest = self.limit - self.held;
+            self.consume(now, rest);
+        }
+    }
+
+    fn usage(&mut self, now: SimTime) -> Usage {
+        self.prune(now);
+        let reset = self.log.back().map_or(now, |&(t, _)| t + self.window);
+        Usage {
+            used: self.held as f64,
+            limit: self.limit as f64,
+            reset,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: u64) -> SimTime {
+        SimTime::from_secs(x)
+    }
+
+    #[test]
+    fn eight_per_minute_rejects_the_ninth_until_the_first_expires() {
+        let mut w = SlidingWindow::new(s(60), 8);
+        for i in 0..8 {
+            assert_eq!(w.check(s(i), 1), Verdict::Admit);
+            w.consume(s(i), 1);
+        }
+        assert_eq!(w.check(s(10), 1), Verdict::NotUntil(s(60)));
+        assert_eq!(w.check(s(60), 1), Verdict::Admit);
+    }
+
+    #[test]
+    fn token_window_frees_enough_for_a_large_request() {
+        let mut w = SlidingWindow::new(s(60), 25_000);
+        w.consume(s(0), 10_000);
+        w.consume(s(5), 10_000);
+        w.consume(s(9), 4_000);
+        // 24k held; 12k needs 11k freed: the first two entries, at 5 + 60.
+        assert_eq!(w.check(s(10), 12_000), Verdict::NotUntil(s(65)));
+        assert_eq!(w.check(s(10), 30_000), Verdict::Never);
+    }
+
+    #[test]
+    fn exhaust_leaves_no_quota_for_a_full_window() {
+        let mut w = SlidingWindow::new(s(60), 8);
+        w.consume(s(0), 1);
+        w.exhaust(s(30));
+        assert_eq!(w.check(s(31), 1), Verdict::NotUntil(s(60)));
+        assert_eq!(w.check(s(60), 1), Verdict::Admit);
+        assert_eq!(w.check(s(60), 2), Verdict::NotUntil(s(90)));
+    }
+}

@@ -1,0 +1,156 @@
+//! Token bucket, starting full: `tokens = min(C, tokens + r * dt)`, admit iff
+//! `tokens >= amount`. With a fill interval the refill is discrete, Envoy-style:
+//! `r * interval` tokens at every multiple of the interval since time zero.
+
+use super::{Limiter, Usage, Verdict};
+use crate::time::SimTime;
+
+/// Tolerance for float accumulation: a bucket that is short by less than this is full
+/// enough. Keeps a "not until" hint exact: at the hinted time the amount is admitted.
+const EPS: f64 = 1e-9;
+
+/// A token bucket.
+///
+/// ```
+/// use ratesim::provider::limiter::{Limiter, TokenBucket, Verdict};
+/// use ratesim::SimTime;
+/// let mut b = TokenBucket::continuous(2.0, 1.0); // capacity 2, 1 token/s
+/// b.consume(SimTime::ZERO, 2);
+/// assert_eq!(b.check(SimTime::ZERO, 1), Verdict::NotUntil(SimTime::from_secs(1)));
+/// assert_eq!(b.check(SimTime::from_secs(1), 1), Verdict::Admit);
+/// ```
+#[derive(Clone, Debug)]
+pub struct TokenBucket {
+    capacity: f64,
+    rate_per_s: f64,
+    /// Discrete fills: the interval; `None` for continuous refill.
+    fill_interval: Option<SimTime>,
+    tokens: f64,
+    last: SimTime,
+}
+
+impl TokenBucket {
+    /// Continuous refill at `rate_per_s`, capacity `capacity`, full at time zero.
+    pub fn continuous(capacity: f64, rate_per_s: f64) -> Self {
+        TokenBucket {
+            capacity,
+            rate_per_s,
+            fill_interval: None,
+            tokens: capacity,
+            last: SimTime::ZERO,
+        }
+    }
+
+    /// Discrete refill: `rate_per_s * interval` tokens at every multiple of `interval`.
+    pub fn discrete(capacity: f64, rate_per_s: f64, interval: SimTime) -> Self {
+        TokenBucket {
+            fill_interval: Some(interval),
+            ..TokenBucket::continuous(capacity, rate_per_s)
+        }
+    }
+
+    fn per_fill(&self, interval: SimTime) -> f64 {
+        self.rate_per_s * interval.as_secs_f64()
+    }
+
+    fn refill(&mut self, now: SimTime) {
+        if now <= self.last {
+            return;
+        }
+        let added = match self.fill_interval {
+            None => self.rate_per_s * (now - self.last).as_secs_f64(),
+            Some(i) => (now.0 / i.0 - self.last.0 / i.0) as f64 * self.per_fill(i),
+        };
+        self.tokens = (self.tokens + added).min(self.capacity);
+        self.last = now;
+    }
+
+    /// Tokens in the bucket at `now`.
+    pub fn tokens(&mut self, now: SimTime) -> f64 {
+        self.refill(now);
+        self.tokens
+    }
+
+    /// The earliest time the bucket holds `target` tokens, absent other traffic.
+    fn time_to_hold(&self, now: SimTime, target: f64) -> SimTime {
+        let deficit = target - self.tokens;
+        if deficit <= EPS {
+            return now;
+        }
+        match self.fill_interval {
+            None => now + SimTime::from_secs_f64_ceil(deficit / self.rate_per_s),
+            Some(i) => {
+                let fills = (deficit / self.per_fill(i) - EPS).ceil().max(1.0) as u64;
+                SimTime((now.0 / i.0 + fills).saturating_mul(i.0))
+            }
+        }
+    }
+}
+
+impl Limiter for TokenBucket {
+    fn check(&mut self, now: SimTime, amount: u64) -> Verdict {
+        let amount = amount as f64;
+        if amount > self.capacity + EPS {
+            return Verdict::Never;
+        }
+        self.refill(now);
+        if self.tokens + EPS >= amount {
+            Verdict::Admit
+        } else {
+            Verdict::NotUntil(self.time_to_hold(now, amount))
+        }
+    }
+
+    fn consume(&mut self, now: SimTime, amount: u64) {
+        self.refill(now);
+        self.tokens -= amount as f64;
+    }
+
+    fn exhaust(&mut self, now: SimTime) {
+        self.refill(now);
+        self.tokens = self.tokens.min(0.0);
+    }
+
+    fn usage(&mut self, now: SimTime) -> Usage {
+        self.refill(now);
+        Usage {
+            used: self.capacity - self.tokens,
+            limit: self.capacity,
+            reset: self.time_to_hold(now, self.capacity),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discrete_fills_come_on_interval_multiples() {
+        // The article's client bucket: 5 per 1 s tick, capacity 50.
+        let mut b = TokenBucket::discrete(50.0, 5.0, SimTime::from_secs(1));
+        b.consume(SimTime::ZERO, 50);
+        let t = SimTime::from_millis(300);
+        assert_eq!(b.check(t, 1), Verdict::NotUntil(SimTime::from_secs(1)));
+        assert_eq!(b.check(t, 7), Verdict::NotUntil(SimTime::from_secs(2)));
+        assert_eq!(b.tokens(SimTime::from_millis(2_500)), 10.0);
+        assert_eq!(b.tokens(SimTime::from_secs(100)), 50.0);
+    }
+
+    #[test]
+    fn continuous_hint_is_admitted_exactly_then() {
+        let mut b = TokenBucket::continuous(10.0, 3.0);
+        b.consume(SimTime::ZERO, 10);
+        let Verdict::NotUntil(t) = b.check(SimTime::from_millis(100), 4) else {
+            panic!("should be refused")
+        };
+        assert_eq!(b.check(t, 4), Verdict::Admit);
+        assert_ne!(b.check(SimTime(t.0 - 1_000), 4), Verdict::Admit);
+    }
+
+    #[test]
+    fn more_than_capacity_never_passes() {
+        let mut b = TokenBucket::continuous(10.0, 3.0);
+        assert_eq!(b.check(SimTime::ZERO, 11), Verdict::Never);
+    }
+}

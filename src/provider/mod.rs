@@ -1,0 +1,436 @@
+//! Mock providers: rate limits, a concurrency cap, latency, outages, online-state resets,
+//! pricing and completion quality. A provider takes `now` and answers each request with
+//! an [`Admission`]; it knows nothing of the engine that calls it.
+
+pub mod limiter;
+mod onoff;
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+
+use crate::dist::Random;
+use crate::engine::rng::{stream, SimRng, Source};
+use crate::time::SimTime;
+use limiter::{
+    FixedWindow, Gcra, Limiter, LimiterState, SlidingWindow, TokenBucket, Unit, Usage, Verdict,
+};
+pub use onoff::OnOff;
+
+/// One limit of a provider, as configured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LimitSpec {
+    /// The algorithm and its parameters.
+    pub kind: LimitKind,
+    /// What the limit counts.
+    pub unit: Unit,
+    /// Whether a rejected request still uses up this limit.
+    pub count_rejected: bool,
+}
+
+/// Limiter algorithms and their parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LimitKind {
+    /// Exact sliding log over `window`.
+    SlidingWindow {
+        /// Window length.
+        window: SimTime,
+        /// Most held in any window.
+        limit: u64,
+    },
+    /// Fixed windows aligned at zero.
+    FixedWindow {
+        /// Window length.
+        window: SimTime,
+        /// Most per window.
+        limit: u64,
+    },
+    /// Token bucket, starting full.
+    TokenBucket {
+        /// Bucket size.
+        capacity: f64,
+        /// Refill rate per second.
+        refill_per_s: f64,
+        /// Discrete fills at this interval; `None` for continuous refill.
+        fill_interval: Option<SimTime>,
+    },
+    /// GCRA (governor semantics).
+    Gcra {
+        /// Cells per period.
+        limit: u64,
+        /// The period.
+        period: SimTime,
+        /// Burst size.
+        burst: u64,
+    },
+}
+
+impl LimitSpec {
+    /// A fresh limiter, in its initial state.
+    pub fn build(&self) -> LimiterState {
+        match self.kind {
+            LimitKind::SlidingWindow { window, limit } => {
+                LimiterState::SlidingWindow(SlidingWindow::new(window, limit))
+            }
+            LimitKind::FixedWindow { window, limit } => {
+                LimiterState::FixedWindow(FixedWindow::new(window, limit))
+            }
+            LimitKind::TokenBucket {
+                capacity,
+                refill_per_s,
+                fill_interval: None,
+            } => LimiterState::TokenBucket(TokenBucket::continuous(capacity, refill_per_s)),
+            LimitKind::TokenBucket {
+                capacity,
+                refill_per_s,
+                fill_interval: Some(i),
+            } => LimiterState::TokenBucket(TokenBucket::discrete(capacity, refill_per_s, i)),
+            LimitKind::Gcra {
+                limit,
+                period,
+                burst,
+            } => LimiterState::Gcra(Gcra::new(limit, period, burst)),
+        }
+    }
+
+    /// A short label, e.g. `sliding_window 60s requests`.
+    pub fn label(&self) -> String {
+        let kind = match &self.kind {
+            LimitKind::SlidingWindow { window, limit } => format!("sliding {limit}/{window}"),
+            LimitKind::FixedWindow { window, limit } => format!("fixed {limit}/{window}"),
+            LimitKind::TokenBucket {
+                capacity,
+                refill_per_s,
+                ..
+            } => format!("bucket {capacity}+{refill_per_s}/s"),
+            LimitKind::Gcra { limit, period, .. } => format!("gcra {limit}/{period}"),
+        };
+        format!("{kind} {}", self.unit.name())
+    }
+}
+
+/// What a full concurrency cap does with one more request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFull {
+    /// Answer with the provider's reject status.
+    Reject,
+    /// Wait in a FIFO queue at the provider (a local model server).
+    Queue,
+}
+
+/// A cap on requests in service at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConcurrencySpec {
+    /// Most requests in service.
+    pub limit: u32,
+    /// What happens beyond it.
+    pub on_full: OnFull,
+}
+
+/// How long a served request takes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LatencySpec {
+    /// Time to first token plus output tokens at a throughput.
+    Streaming {
+        /// Time to first token, seconds.
+        ttft: Random,
+        /// Output tokens per second.
+        tokens_per_s: Random,
+    },
+    /// Whole-response time, seconds.
+    Total(Random),
+}
+
+/// Alternating up and down periods; requests while down get `status`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutageSpec {
+    /// Length of an up period, seconds.
+    pub up: Random,
+    /// Length of a down period, seconds.
+    pub down: Random,
+    /// Status returned while down.
+    pub status: u16,
+}
+
+/// The Copilot online-state rule: offline periods; one lasting at least `reset_after`
+/// empties the provider's limits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnlineSpec {
+    /// Time online between offline periods, seconds.
+    pub offline_every: Random,
+    /// Length of an offline period, seconds.
+    pub offline_for: Random,
+    /// Offline this long empties the limits.
+    pub reset_after: SimTime,
+    /// Status returned while offline.
+    pub status: u16,
+}
+
+/// A provider, as configured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProviderSpec {
+    /// Name used in policies and metric keys.
+    pub name: String,
+    /// Rate limits; all must admit a request.
+    pub limits: Vec<LimitSpec>,
+    /// Concurrency cap, if any.
+    pub concurrency: Option<ConcurrencySpec>,
+    /// Status of a rate-limit rejection (429 by default).
+    pub reject_status: u16,
+    /// Time for a rejection to come back, seconds.
+    pub reject_latency: Random,
+    /// Service time of an admitted request.
+    pub latency: LatencySpec,
+    /// USD per 1,000 input tokens.
+    pub price_per_1k_input: f64,
+    /// USD per 1,000 output tokens.
+    pub price_per_1k_output: f64,
+    /// USD per month for a subscription.
+    pub flat_monthly: f64,
+    /// Exogenous outage process.
+    pub outages: Option<OutageSpec>,
+    /// Online-state process.
+    pub online: Option<OnlineSpec>,
+    /// Chance a completion passes the job's tests.
+    pub pass_rate: f64,
+    /// Counts toward `local_hit_ratio`.
+    pub local: bool,
+}
+
+impl ProviderSpec {
+    /// USD for a served request.
+    pub fn cost(&self, input: u64, output: u64) -> f64 {
+        (input as f64 * self.price_per_1k_input + output as f64 * self.price_per_1k_output) / 1000.0
+    }
+
+    /// Every status this provider can answer a rejection with.
+    pub fn statuses(&self) -> Vec<u16> {
+        let mut v = vec![self.reject_status];
+        v.extend(self.outages.as_ref().map(|o| o.status));
+        v.extend(self.online.as_ref().map(|o| o.status));
+        v
+    }
+}
+
+/// When a rejected request could first pass, as the provider tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// The earliest time it would be admitted, absent other traffic (retry-after).
+    At(SimTime),
+    /// It exceeds what a limit can ever hold: never.
+    Never,
+    /// No hint (outage, offline, concurrency cap).
+    Unknown,
+}
+
+/// Why a request was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectCause {
+    /// A rate limit.
+    RateLimit,
+    /// The concurrency cap (on_full = reject).
+    Concurrency,
+    /// An outage period.
+    Outage,
+    /// An offline period.
+    Offline,
+}
+
+/// The provider's answer to a request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Admission {
+    /// Served: the response completes after `latency`.
+    Serve {
+        /// Service time.
+        latency: SimTime,
+    },
+    /// Admitted but waiting for a slot; [`Provider::release`] starts it later.
+    Queued,
+    /// Rejected; the rejection reaches the client after `latency`.
+    Reject {
+        /// HTTP status.
+        status: u16,
+        /// Why.
+        cause: RejectCause,
+        /// When it could pass.
+        hint: Hint,
+        /// Time until the client sees the rejection.
+        latency: SimTime,
+    },
+}
+
+/// A provider's state during one replication.
+pub struct Provider<'a> {
+    spec: &'a ProviderSpec,
+    limits: Vec<LimiterState>,
+    in_flight: u32,
+    /// Waiting requests: (ticket, output tokens).
+    queue: VecDeque<(u64, u64)>,
+    outage: Option<OnOff>,
+    online: Option<OnOff>,
+    latency_rng: SimRng,
+    quality_rng: SimRng,
+}
+
+impl<'a> Provider<'a> {
+    /// The provider at time zero of replication `replication`; `index` is its position in
+    /// the scenario, which names its random streams.
+    pub fn new(spec: &'a ProviderSpec, seed: u64, replication: u64, index: u32) -> Self {
+        Provider {
+            spec,
+            limits: spec.limits.iter().map(LimitSpec::build).collect(),
+            in_flight: 0,
+            queue: VecDeque::new(),
+            outage: spec.outages.as_ref().map(|o| {
+                OnOff::new(
+                    o.up.clone(),
+                    o.down.clone(),
+                    stream(seed, replication, Source::Outage(index)),
+                )
+            }),
+            online: spec.online.as_ref().map(|o| {
+                OnOff::new(
+                    o.offline_every.clone(),
+                    o.offline_for.clone(),
+                    stream(seed, replication, Source::Online(index)),
+                )
+            }),
+            latency_rng: stream(seed, replication, Source::Latency(index)),
+            quality_rng: stream(seed, replication, Source::Quality(index)),
+        }
+    }
+
+    /// The configuration.
+    pub fn spec(&self) -> &'a ProviderSpec {
+        self.spec
+    }
+
+    /// Applies every online-state reset due by `now`, in time order.
+    fn advance(&mut self, now: SimTime) {
+        let (Some(online), Some(spec)) = (self.online.as_mut(), self.spec.online.as_ref()) else {
+            return;
+        };
+        online.advance(now);
+        while let Some(&(start, end)) = online.downs().front() {
+            let clear_at = start + spec.reset_after;
+            if end - start >= spec.reset_after {
+                if clear_at > now {
+                    break;
+                }
+                for l in &mut self.limits {
+                    l.exhaust(clear_at);
+                }
+            }
+            online.downs().pop_front();
+        }
+    }
+
+    fn reject(&mut self, status: u16, cause: RejectCause, hint: Hint) -> Admission {
+        let latency =
+            SimTime::from_secs_f64(self.spec.reject_latency.sample(&mut self.latency_rng));
+        Admission::Reject {
+            status,
+            cause,
+            hint,
+            latency,
+        }
+    }
+
+    fn service_time(&mut self, output: u64) -> SimTime {
+        let secs = match &self.spec.latency {
+            LatencySpec::Total(d) => d.sample(&mut self.latency_rng),
+            LatencySpec::Streaming { ttft, tokens_per_s } => {
+                let ttft = ttft.sample(&mut self.latency_rng);
+                let tps = tokens_per_s.sample(&mut self.latency_rng);
+                if tps > 0.0 {
+                    ttft + output as f64 / tps
+                } else {
+                    ttft
+                }
+            }
+        };
+        SimTime::from_secs_f64(secs)
+    }
+
+    /// A request of `input` and `output` tokens arrives at `now`. `ticket` identifies it
+    /// if it has to wait for a slot.
+    pub fn offer(&mut self, now: SimTime, input: u64, output: u64, ticket: u64) -> Admission {
+        self.advance(now);
+        if let (Some(o), Some(spec)) = (self.outage.as_mut(), self.spec.outages.as_ref()) {
+            if o.is_down(now) {
+                return self.reject(spec.status, RejectCause::Outage, Hint::Unknown);
+            }
+        }
+        if let (Some(o), Some(spec)) = (self.online.as_mut(), self.spec.online.as_ref()) {
+            if o.is_down(now) {
+                return self.reject(spec.status, RejectCause::Offline, Hint::Unknown);
+            }
+        }
+        let mut verdict = Verdict::Admit;
+        for (limiter, spec) in self.limits.iter_mut().zip(&self.spec.limits) {
+            verdict = verdict.and(limiter.check(now, spec.unit.amount(input, output)));
+        }
+        let full = self
+            .spec
+            .concurrency
+            .is_some_and(|c| c.on_full == OnFull::Reject && self.in_flight >= c.limit);
+        if verdict != Verdict::Admit || full {
+            for (limiter, spec) in self.limits.iter_mut().zip(&self.spec.limits) {
+                if spec.count_rejected {
+                    limiter.consume(now, spec.unit.amount(input, output));
+                }
+            }
+            let (cause, hint) = match verdict {
+                Verdict::Admit => (RejectCause::Concurrency, Hint::Unknown),
+                Verdict::NotUntil(t) => (RejectCause::RateLimit, Hint::At(t)),
+                Verdict::Never => (RejectCause::RateLimit, Hint::Never),
+            };
+            return self.reject(self.spec.reject_status, cause, hint);
+        }
+        for (limiter, spec) in self.limits.iter_mut().zip(&self.spec.limits) {
+            limiter.consume(now, spec.unit.amount(input, output));
+        }
+        match self.spec.concurrency {
+            Some(c) if self.in_flight >= c.limit => {
+                self.queue.push_back((ticket, output));
+                Admission::Queued
+            }
+            _ => {
+                self.in_flight += 1;
+                Admission::Serve {
+                    latency: self.service_time(output),
+                }
+            }
+        }
+    }
+
+    /// A request in service finished; if one was queued, it starts now (FIFO), and its
+    /// ticket and service time are returned.
+    pub fn release(&mut self) -> Option<(u64, SimTime)> {
+        self.in_flight -= 1;
+        let (ticket, output) = self.queue.pop_front()?;
+        self.in_flight += 1;
+        Some((ticket, self.service_time(output)))
+    }
+
+    /// Draws whether a completion passes the job's tests.
+    pub fn passes(&mut self) -> bool {
+        self.spec.pass_rate >= 1.0 || self.quality_rng.random::<f64>() < self.spec.pass_rate
+    }
+
+    /// Usage of each limit at `now` (for rate-limit headers and timelines).
+    pub fn usage(&mut self, now: SimTime) -> Vec<Usage> {
+        self.advance(now);
+        self.limits.iter_mut().map(|l| l.usage(now)).collect()
+    }
+
+    /// Requests in service.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight
+    }
+
+    /// Requests waiting for a slot.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+}

@@ -1,0 +1,87 @@
+//! An alternating up/down process (outages, online state), generated lazily as time
+//! advances from its own random stream, so every policy sees the same periods.
+
+use std::collections::VecDeque;
+
+use crate::dist::Random;
+use crate::engine::rng::SimRng;
+use crate::time::SimTime;
+
+/// Alternating up and down periods, starting up at time zero.
+pub struct OnOff {
+    up: Random,
+    down: Random,
+    rng: SimRng,
+    is_down: bool,
+    end: SimTime,
+    /// Down periods (start, end) whose start has been reached and that the owner has not
+    /// taken yet.
+    downs: VecDeque<(SimTime, SimTime)>,
+}
+
+impl OnOff {
+    /// A process with up lengths from `up` and down lengths from `down` (seconds).
+    pub fn new(up: Random, down: Random, mut rng: SimRng) -> Self {
+        let first = SimTime::from_secs_f64(up.sample(&mut rng));
+        OnOff {
+            up,
+            down,
+            rng,
+            is_down: false,
+            end: first,
+            downs: VecDeque::new(),
+        }
+    }
+
+    /// Moves the process to `now`.
+    pub fn advance(&mut self, now: SimTime) {
+        while now >= self.end {
+            let start = self.end;
+            self.is_down = !self.is_down;
+            let dist = if self.is_down { &self.down } else { &self.up };
+            // A zero-length period would stall the loop; one nanosecond is the least.
+            let len = SimTime::from_secs_f64(dist.sample(&mut self.rng)).max(SimTime(1));
+            self.end = start + len;
+            if self.is_down {
+                self.downs.push_back((start, self.end));
+            }
+        }
+    }
+
+    /// Whether `now` falls in a down period.
+    pub fn is_down(&mut self, now: SimTime) -> bool {
+        self.advance(now);
+        self.is_down
+    }
+
+    /// Down periods that have started, oldest first, for the owner to consume.
+    pub fn downs(&mut self) -> &mut VecDeque<(SimTime, SimTime)> {
+        &mut self.downs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::{stream, Source};
+
+    #[test]
+    fn alternates_constant_periods() {
+        let mut p = OnOff::new(
+            Random::Constant(10.0),
+            Random::Constant(2.0),
+            stream(0, 0, Source::Outage(0)),
+        );
+        let s = SimTime::from_secs;
+        assert!(!p.is_down(s(0)));
+        assert!(!p.is_down(SimTime(s(10).0 - 1)));
+        assert!(p.is_down(s(10)));
+        assert!(p.is_down(s(11)));
+        assert!(!p.is_down(s(12)));
+        assert!(p.is_down(s(22)));
+        assert_eq!(
+            p.downs().iter().copied().collect::<Vec<_>>(),
+            vec![(s(10), s(12)), (s(22), s(24))]
+        );
+    }
+}

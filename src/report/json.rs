@@ -1,0 +1,55 @@
+//! JSON summary. Schema (version 1):
+//!
+//! ```text
+//! { "schema": "ratesim.summary/1", "scenario": NAME, "seed": INT, "replications": INT,
+//!   "metrics": [NAME, ...],
+//!   "policies": [ { "name": NAME,
+//!                   "metrics": { NAME: { "mean": X, "ci_low": X, "ci_high": X, "n": INT } } } ] }
+//! ```
+//! Undefined values are `null`.
+
+use serde_json::{json, Map, Value};
+
+use super::{Exporter, Report};
+
+/// The JSON exporter.
+pub struct Json;
+
+fn num(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+impl Exporter for Json {
+    fn export(&self, report: &Report) -> Vec<u8> {
+        let names = report.results.catalog.names();
+        let policies: Vec<Value> = report
+            .summary
+            .iter()
+            .map(|p| {
+                let mut metrics = Map::new();
+                for (name, e) in names.iter().zip(&p.estimates) {
+                    metrics.insert(
+                        name.clone(),
+                        json!({"mean": num(e.mean), "ci_low": num(e.ci_low), "ci_high": num(e.ci_high), "n": e.n}),
+                    );
+                }
+                json!({"name": p.name, "metrics": metrics})
+            })
+            .collect();
+        let doc = json!({
+            "schema": "ratesim.summary/1",
+            "scenario": report.scenario.name,
+            "seed": report.scenario.seed,
+            "replications": report.scenario.replications,
+            "metrics": names,
+            "policies": policies,
+        });
+        let mut out = serde_json::to_vec_pretty(&doc).expect("JSON of plain values");
+        out.push(b'\n');
+        out
+    }
+}

@@ -1,0 +1,103 @@
+//! Exporters: each turns a finished run into bytes in one format; [`write_atomic`] is
+//! the one place that puts bytes in a file (a temporary file, then a rename, so a reader
+//! never sees half a file).
+
+mod csv_out;
+mod json;
+mod markdown;
+mod table;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+pub use csv_out::{RunsCsv, SummaryCsv};
+pub use json::Json;
+pub use markdown::Markdown;
+pub use table::Table;
+
+use crate::run::{PolicySummary, Results};
+use crate::scenario::Scenario;
+
+/// Everything an exporter may show.
+pub struct Report<'a> {
+    /// The scenario that was run.
+    pub scenario: &'a Scenario,
+    /// Raw per-replication values.
+    pub results: &'a Results,
+    /// Means and intervals.
+    pub summary: Vec<PolicySummary>,
+}
+
+impl<'a> Report<'a> {
+    /// Summarises `results`.
+    pub fn new(scenario: &'a Scenario, results: &'a Results) -> Self {
+        Report {
+            scenario,
+            results,
+            summary: results.summary(),
+        }
+    }
+}
+
+/// One output format.
+pub trait Exporter {
+    /// The bytes of the report in this format.
+    fn export(&self, report: &Report) -> Vec<u8>;
+}
+
+/// A number for humans: about three significant figures, no exponent.
+pub fn human(x: f64) -> String {
+    if x.is_nan() {
+        return "-".into();
+    }
+    let a = x.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else if a >= 0.001 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+/// A number for machines: the shortest text that reads back as the same `f64`; empty for
+/// an undefined value.
+pub fn exact(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        String::new()
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "output path has no file name")
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

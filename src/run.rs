@@ -1,0 +1,106 @@
+//! Runs every policy of a scenario over its replications, in parallel across
+//! replications. Each replication generates its jobs once and runs every policy on them
+//! (common random numbers); results are collected in replication order, so they are the
+//! same whatever the number of threads.
+
+use rayon::prelude::*;
+
+use crate::engine::simulate;
+use crate::metrics::stats::{estimate, Estimate};
+use crate::metrics::Catalog;
+use crate::scenario::Scenario;
+
+/// Every metric of every policy in every replication.
+#[derive(Clone, Debug)]
+pub struct Results {
+    /// Metric names.
+    pub catalog: Catalog,
+    /// Policy names, in scenario order.
+    pub policies: Vec<String>,
+    /// `runs[policy][replication][metric]`.
+    pub runs: Vec<Vec<Vec<f64>>>,
+    /// Events processed over the whole run.
+    pub events: u64,
+}
+
+/// One policy's estimates, in catalog order.
+#[derive(Clone, Debug)]
+pub struct PolicySummary {
+    /// Policy name.
+    pub name: String,
+    /// One estimate per metric.
+    pub estimates: Vec<Estimate>,
+}
+
+/// The error of a failed run setup.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start {threads} worker threads: {message}")]
+pub struct ThreadError {
+    threads: usize,
+    message: String,
+}
+
+/// Runs `scenario` on `threads` worker threads (0 = one per core).
+pub fn run(scenario: &Scenario, threads: usize) -> Result<Results, ThreadError> {
+    let catalog = Catalog::new(&scenario.providers);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| ThreadError {
+            threads,
+            message: e.to_string(),
+        })?;
+    let per_rep: Vec<(Vec<Vec<f64>>, u64)> = pool.install(|| {
+        (0..scenario.replications as u64)
+            .into_par_iter()
+            .map(|r| {
+                let jobs = scenario.workload.generate(scenario.seed, r);
+                let mut events = 0;
+                let metrics = (0..scenario.policies.len())
+                    .map(|p| {
+                        let out = simulate(scenario, &catalog, p, &jobs, r);
+                        events += out.events;
+                        out.metrics
+                    })
+                    .collect();
+                (metrics, events)
+            })
+            .collect()
+    });
+    let mut runs = vec![Vec::with_capacity(per_rep.len()); scenario.policies.len()];
+    let mut events = 0;
+    for (metrics, e) in per_rep {
+        events += e;
+        for (p, m) in metrics.into_iter().enumerate() {
+            runs[p].push(m);
+        }
+    }
+    Ok(Results {
+        catalog,
+        policies: scenario.policies.iter().map(|p| p.name.clone()).collect(),
+        runs,
+        events,
+    })
+}
+
+impl Results {
+    /// Mean and 95% interval of every metric of every policy.
+    pub fn summary(&self) -> Vec<PolicySummary> {
+        self.policies
+            .iter()
+            .zip(&self.runs)
+            .map(|(name, reps)| PolicySummary {
+                name: name.clone(),
+                estimates: (0..self.catalog.names().len())
+                    .map(|m| estimate(&reps.iter().map(|r| r[m]).collect::<Vec<_>>()))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Values of metric `name` for policy `policy`, one per replication.
+    pub fn values(&self, policy: usize, name: &str) -> Option<Vec<f64>> {
+        let m = self.catalog.index(name)?;
+        Some(self.runs.get(policy)?.iter().map(|r| r[m]).collect())
+    }
+}

@@ -1,0 +1,992 @@
+//! Checks raw scenario values and turns them into typed configuration. Each check names
+//! the key path of the value and what would be valid.
+
+use std::path::Path;
+
+use toml::Value;
+
+use super::raw::*;
+use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
+use crate::dist::Random;
+use crate::policy::guard::GuardSpec;
+use crate::policy::{Backoff, Jitter, Pick, PolicySpec, RetrySpec, RouteSpec};
+use crate::provider::limiter::Unit;
+use crate::provider::{
+    ConcurrencySpec, LatencySpec, LimitKind, LimitSpec, OnFull, OnlineSpec, OutageSpec,
+    ProviderSpec,
+};
+use crate::time::SimTime;
+use crate::workload::{parse_trace, Arrivals, WorkloadSpec};
+
+type R<T> = Result<T, Invalid>;
+
+fn invalid<T>(path: &KeyPath, message: impl Into<String>) -> R<T> {
+    Err(Invalid {
+        path: path.clone(),
+        message: message.into(),
+    })
+}
+
+fn require<T>(v: Option<T>, path: &KeyPath, what: &str) -> R<T> {
+    match v {
+        Some(v) => Ok(v),
+        None => invalid(path, format!("missing; {what}")),
+    }
+}
+
+/// Errors if a key that does not belong to `kind` is set.
+fn only(path: &KeyPath, kind: &str, present: &[(&str, bool)], allowed: &[&str]) -> R<()> {
+    for (key, set) in present {
+        if *set && !allowed.contains(key) {
+            return invalid(
+                &path.key(key),
+                format!(
+                    "not a setting of kind = \"{kind}\"; it takes: {}",
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn positive_int(v: i64, path: &KeyPath, what: &str) -> R<u64> {
+    if v <= 0 {
+        invalid(
+            path,
+            format!("{what} must be a positive whole number (got {v})"),
+        )
+    } else {
+        Ok(v as u64)
+    }
+}
+
+fn non_negative(v: f64, path: &KeyPath, what: &str) -> R<f64> {
+    if !v.is_finite() || v < 0.0 {
+        invalid(path, format!("{what} must be a number >= 0 (got {v})"))
+    } else {
+        Ok(v)
+    }
+}
+
+fn positive(v: f64, path: &KeyPath, what: &str) -> R<f64> {
+    if !v.is_finite() || v <= 0.0 {
+        invalid(path, format!("{what} must be a number > 0 (got {v})"))
+    } else {
+        Ok(v)
+    }
+}
+
+fn status(v: i64, path: &KeyPath) -> R<u16> {
+    if (100..=599).contains(&v) {
+        Ok(v as u16)
+    } else {
+        invalid(
+            path,
+            format!("an HTTP status code from 100 to 599 (got {v})"),
+        )
+    }
+}
+
+const DURATION_HELP: &str =
+    "a duration string with a unit: \"250ms\", \"1.5s\", \"60s\", \"5m\", \"2h\"";
+
+fn duration(v: &Value, path: &KeyPath) -> R<SimTime> {
+    match v {
+        Value::String(s) => match SimTime::parse(s) {
+            Some(t) => Ok(t),
+            None => invalid(path, format!("`{s}` is not {DURATION_HELP}")),
+        },
+        other => invalid(
+            path,
+            format!("expected {DURATION_HELP}, found {}", other.type_str()),
+        ),
+    }
+}
+
+fn positive_duration(v: &Value, path: &KeyPath) -> R<SimTime> {
+    let t = duration(v, path)?;
+    if t == SimTime::ZERO {
+        invalid(path, format!("must be longer than zero; {DURATION_HELP}"))
+    } else {
+        Ok(t)
+    }
+}
+
+const DIST_HELP: &str = "a plain value, or a table with dist = \"constant\" (value), \"uniform\" (min, max), \"exponential\" (mean), \"lognormal\" (median, p95), \"normal\" (mean, sd) or \"empirical\" (values)";
+
+/// A random quantity: durations (`is_duration`) are given as strings and become seconds.
+fn random(v: &Value, path: &KeyPath, is_duration: bool) -> R<Random> {
+    let scalar = |v: &Value, path: &KeyPath| -> R<f64> {
+        if is_duration {
+            return duration(v, path).map(SimTime::as_secs_f64);
+        }
+        let x = match v {
+            Value::Integer(i) => *i as f64,
+            Value::Float(f) => *f,
+            other => {
+                return invalid(
+                    path,
+                    format!("expected a number, found {}", other.type_str()),
+                )
+            }
+        };
+        non_negative(x, path, "the value")
+    };
+    let table = match v {
+        Value::Table(t) => t,
+        _ => return scalar(v, path).map(Random::Constant),
+    };
+    let Some(kind) = table.get("dist") else {
+        return invalid(path, format!("a table needs `dist`; expected {DIST_HELP}"));
+    };
+    let Some(kind) = kind.as_str() else {
+        return invalid(&path.key("dist"), format!("expected a string; {DIST_HELP}"));
+    };
+    let allowed: &[&str] = match kind {
+        "constant" => &["value"],
+        "uniform" => &["min", "max"],
+        "exponential" => &["mean"],
+        "lognormal" => &["median", "p95"],
+        "normal" => &["mean", "sd"],
+        "empirical" => &["values"],
+        other => {
+            return invalid(
+                &path.key("dist"),
+                format!("unknown distribution `{other}`; expected {DIST_HELP}"),
+            )
+        }
+    };
+    for key in table.keys() {
+        if key != "dist" && !allowed.contains(&key.as_str()) {
+            return invalid(
+                &path.key(key),
+                format!(
+                    "not a parameter of dist = \"{kind}\"; it takes: {}",
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+    let get = |k: &str| -> R<f64> {
+        let p = path.key(k);
+        match table.get(k) {
+            Some(v) => scalar(v, &p),
+            None => invalid(
+                &p,
+                format!("missing; dist = \"{kind}\" takes: {}", allowed.join(", ")),
+            ),
+        }
+    };
+    Ok(match kind {
+        "constant" => Random::Constant(get("value")?),
+        "uniform" => {
+            let (min, max) = (get("min")?, get("max")?);
+            if max < min {
+                return invalid(
+                    &path.key("max"),
+                    format!("max ({max}) must be >= min ({min})"),
+                );
+            }
+            Random::Uniform { min, max }
+        }
+        "exponential" => Random::Exponential {
+            mean: positive(get("mean")?, &path.key("mean"), "mean")?,
+        },
+        "lognormal" => {
+            let median = positive(get("median")?, &path.key("median"), "median")?;
+            let p95 = get("p95")?;
+            if p95 < median {
+                return invalid(
+                    &path.key("p95"),
+                    format!("p95 ({p95}) must be >= median ({median})"),
+                );
+            }
+            Random::LogNormal { median, p95 }
+        }
+        "normal" => Random::Normal {
+            mean: get("mean")?,
+            sd: get("sd")?,
+        },
+        _ => {
+            let p = path.key("values");
+            let Some(Value::Array(items)) = table.get("values") else {
+                return invalid(&p, "expected a non-empty array of values");
+            };
+            if items.is_empty() {
+                return invalid(&p, "expected a non-empty array of values");
+            }
+            let values = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| scalar(v, &p.index(i)))
+                .collect::<R<Vec<f64>>>()?;
+            Random::Empirical(values)
+        }
+    })
+}
+
+pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scenario> {
+    let root = KeyPath::default();
+    let seed = match raw.seed {
+        None => DEFAULT_SEED,
+        Some(s) if s >= 0 => s as u64,
+        Some(s) => return invalid(&root.key("seed"), format!("must be >= 0 (got {s})")),
+    };
+    let replications = match raw.replications {
+        None => DEFAULT_REPLICATIONS,
+        Some(r) if (1..=1_000_000).contains(&r) => r as u32,
+        Some(r) => {
+            return invalid(
+                &root.key("replications"),
+                format!("must be from 1 to 1000000 (got {r})"),
+            )
+        }
+    };
+    let monthly_tokens = raw
+        .monthly_tokens
+        .map(|m| positive(m, &root.key("monthly_tokens"), "monthly_tokens"))
+        .transpose()?;
+    let workload = workload(
+        require(
+            raw.workload.as_ref(),
+            &root.key("workload"),
+            "a [workload] table with kind = \"batch\", \"poisson\" or \"trace\"",
+        )?,
+        &root.key("workload"),
+        base,
+    )?;
+    if raw.providers.is_empty() {
+        return invalid(
+            &root.key("providers"),
+            "no providers; define at least one [providers.NAME] table",
+        );
+    }
+    let providers = raw
+        .providers
+        .iter()
+        .map(|(name, p)| provider(name, p, &root.key("providers").key(name)))
+        .collect::<R<Vec<_>>>()?;
+    let names: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+    if raw.policies.is_empty() {
+        return invalid(
+            &root.key("policies"),
+            "no policies; add at least one [[policies]] table with a name and a route",
+        );
+    }
+    let mut policies: Vec<PolicySpec> = Vec::new();
+    for (i, p) in raw.policies.iter().enumerate() {
+        let path = root.key("policies").index(i);
+        let spec = policy(p, &path, &names)?;
+        if policies.iter().any(|q| q.name == spec.name) {
+            return invalid(
+                &path.key("name"),
+                format!("policy name `{}` is used twice", spec.name),
+            );
+        }
+        policies.push(spec);
+    }
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| default_name.to_string()),
+        description: raw.description.unwrap_or_default(),
+        seed,
+        replications,
+        monthly_tokens,
+        workload,
+        providers,
+        policies,
+    })
+}
+
+fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
+    let present = [
+        ("jobs", w.jobs.is_some()),
+        ("concurrency", w.concurrency.is_some()),
+        ("requests_per_job", w.requests_per_job.is_some()),
+        ("input_tokens", w.input_tokens.is_some()),
+        ("output_tokens", w.output_tokens.is_some()),
+        ("rate_per_s", w.rate_per_s.is_some()),
+        ("duration", w.duration.is_some()),
+        ("path", w.path.is_some()),
+        ("time_scale", w.time_scale.is_some()),
+    ];
+    let synthetic = [
+        "jobs",
+        "concurrency",
+        "requests_per_job",
+        "input_tokens",
+        "output_tokens",
+    ];
+    let tokens = |key: &str, v: &Option<Value>| -> R<Random> {
+        random(
+            require(v.as_ref(), &path.key(key), "a token count or distribution, e.g. 1000 or { dist = \"lognormal\", median = 1000, p95 = 4000 }")?,
+            &path.key(key),
+            false,
+        )
+    };
+    let concurrency = w
+        .concurrency
+        .map(|c| positive_int(c, &path.key("concurrency"), "concurrency").map(|c| c as u32))
+        .transpose()?;
+    let requests_per_job = w
+        .requests_per_job
+        .map(|r| positive_int(r, &path.key("requests_per_job"), "requests_per_job"))
+        .transpose()?
+        .unwrap_or(1) as u32;
+    let arrivals =
+        match w.kind.as_str() {
+            "batch" => {
+                only(path, "batch", &present, &synthetic)?;
+                let jobs = positive_int(
+                    require(w.jobs, &path.key("jobs"), "the number of jobs in the batch")?,
+                    &path.key("jobs"),
+                    "jobs",
+                )?;
+                require(
+                    concurrency,
+                    &path.key("concurrency"),
+                    "how many jobs run at once",
+                )?;
+                Arrivals::Batch { jobs: jobs as u32 }
+            }
+            "poisson" => {
+                let mut allowed = synthetic.to_vec();
+                allowed.extend(["rate_per_s", "duration"]);
+                only(path, "poisson", &present, &allowed)?;
+                let rate = positive(
+                    require(
+                        w.rate_per_s,
+                        &path.key("rate_per_s"),
+                        "mean arrivals per second",
+                    )?,
+                    &path.key("rate_per_s"),
+                    "rate_per_s",
+                )?;
+                let jobs = w
+                    .jobs
+                    .map(|j| positive_int(j, &path.key("jobs"), "jobs").map(|j| j as u32))
+                    .transpose()?;
+                let duration = w
+                    .duration
+                    .as_ref()
+                    .map(|d| positive_duration(d, &path.key("duration")))
+                    .transpose()?;
+                if jobs.is_none() && duration.is_none() {
+                    return invalid(path, "a poisson workload needs `jobs` or `duration` to end");
+                }
+                Arrivals::Poisson {
+                    rate_per_s: rate,
+                    jobs,
+                    duration,
+                }
+            }
+            "trace" => {
+                only(
+                    path,
+                    "trace",
+                    &present,
+                    &["path", "time_scale", "concurrency"],
+                )?;
+                let rel = require(w.path.as_ref(), &path.key("path"), "the trace CSV file")?;
+                let file = base.join(rel);
+                let text = std::fs::read_to_string(&file).map_err(|e| Invalid {
+                    path: path.key("path"),
+                    message: format!("cannot read trace `{}`: {e}", file.display()),
+                })?;
+                let rows = parse_trace(&text).map_err(|e| Invalid {
+                    path: path.key("path"),
+                    message: format!("{}:{}: {}", file.display(), e.line, e.message),
+                })?;
+                let time_scale = w
+                    .time_scale
+                    .map(|s| positive(s, &path.key("time_scale"), "time_scale"))
+                    .transpose()?
+                    .unwrap_or(1.0);
+                return Ok(WorkloadSpec {
+                    arrivals: Arrivals::Trace { rows, time_scale },
+                    concurrency,
+                    requests_per_job: 1,
+                    input_tokens: Random::Constant(0.0),
+                    output_tokens: Random::Constant(0.0),
+                });
+            }
+            other => return invalid(
+                &path.key("kind"),
+                format!(
+                    "unknown workload kind `{other}`; expected \"batch\", \"poisson\" or \"trace\""
+                ),
+            ),
+        };
+    Ok(WorkloadSpec {
+        arrivals,
+        concurrency,
+        requests_per_job,
+        input_tokens: tokens("input_tokens", &w.input_tokens)?,
+        output_tokens: tokens("output_tokens", &w.output_tokens)?,
+    })
+}
+
+fn unit(v: Option<&String>, path: &KeyPath) -> R<Unit> {
+    let v = require(
+        v,
+        path,
+        "what the limit counts: \"requests\", \"tokens\", \"input_tokens\" or \"output_tokens\"",
+    )?;
+    Ok(match v.as_str() {
+        "requests" => Unit::Requests,
+        "tokens" => Unit::Tokens,
+        "input_tokens" => Unit::InputTokens,
+        "output_tokens" => Unit::OutputTokens,
+        other => {
+            return invalid(
+                path,
+                format!("unknown unit `{other}`; expected \"requests\", \"tokens\", \"input_tokens\" or \"output_tokens\""),
+            )
+        }
+    })
+}
+
+enum BuiltLimit {
+    Rate(LimitSpec),
+    Concurrency(ConcurrencySpec),
+}
+
+fn limit(l: &RawLimit, path: &KeyPath) -> R<BuiltLimit> {
+    let present = [
+        ("unit", l.unit.is_some()),
+        ("window", l.window.is_some()),
+        ("limit", l.limit.is_some()),
+        ("capacity", l.capacity.is_some()),
+        ("refill_per_s", l.refill_per_s.is_some()),
+        ("fill_interval", l.fill_interval.is_some()),
+        ("period", l.period.is_some()),
+        ("burst", l.burst.is_some()),
+        ("on_full", l.on_full.is_some()),
+        ("count_rejected", l.count_rejected.is_some()),
+    ];
+    let count_rejected = l.count_rejected.unwrap_or(false);
+    let int = |v: Option<i64>, key: &str, what: &str| -> R<u64> {
+        positive_int(require(v, &path.key(key), what)?, &path.key(key), key)
+    };
+    let window = |key: &str| -> R<SimTime> {
+        let v = if key == "window" {
+            &l.window
+        } else {
+            &l.period
+        };
+        positive_duration(
+            require(v.as_ref(), &path.key(key), DURATION_HELP)?,
+            &path.key(key),
+        )
+    };
+    let kind = match l.kind.as_str() {
+        "sliding_window" | "fixed_window" => {
+            only(path, &l.kind, &present, &["unit", "window", "limit", "count_rejected"])?;
+            let window = window("window")?;
+            let limit = int(l.limit, "limit", "the most a window may hold")?;
+            if l.kind == "sliding_window" {
+                LimitKind::SlidingWindow { window, limit }
+            } else {
+                LimitKind::FixedWindow { window, limit }
+            }
+        }
+        "token_bucket" => {
+            only(
+                path,
+                "token_bucket",
+                &present,
+                &["unit", "capacity", "refill_per_s", "fill_interval", "count_rejected"],
+            )?;
+            let capacity = positive(
+                require(l.capacity, &path.key("capacity"), "the bucket size")?,
+                &path.key("capacity"),
+                "capacity",
+            )?;
+            let refill_per_s = positive(
+                require(l.refill_per_s, &path.key("refill_per_s"), "tokens added per second")?,
+                &path.key("refill_per_s"),
+                "refill_per_s",
+            )?;
+            let fill_interval = l
+                .fill_interval
+                .as_ref()
+                .map(|v| positive_duration(v, &path.key("fill_interval")))
+                .transpose()?;
+            LimitKind::TokenBucket {
+                capacity,
+                refill_per_s,
+                fill_interval,
+            }
+        }
+        "gcra" => {
+            only(path, "gcra", &present, &["unit", "limit", "period", "burst", "count_rejected"])?;
+            let limit = int(l.limit, "limit", "cells per period")?;
+            let period = window("period")?;
+            let burst = l
+                .burst
+                .map(|b| positive_int(b, &path.key("burst"), "burst"))
+                .transpose()?
+                .unwrap_or(limit);
+            if period.0 / limit == 0 {
+                return invalid(&path.key("limit"), "limit per period is finer than 1 ns");
+            }
+            LimitKind::Gcra {
+                limit,
+                period,
+                burst,
+            }
+        }
+        "concurrency" => {
+            only(path, "concurrency", &present, &["limit", "on_full"])?;
+            let limit = int(l.limit, "limit", "the most requests in service at once")?;
+            let on_full = match l.on_full.as_deref().unwrap_or("reject") {
+                "reject" => OnFull::Reject,
+                "queue" => OnFull::Queue,
+                other => {
+                    return invalid(
+                        &path.key("on_full"),
+                        format!("unknown `{other}`; expected \"reject\" or \"queue\""),
+                    )
+                }
+            };
+            return Ok(BuiltLimit::Concurrency(ConcurrencySpec {
+                limit: limit.min(u32::MAX as u64) as u32,
+                on_full,
+            }));
+        }
+        other => {
+            return invalid(
+                &path.key("kind"),
+                format!("unknown limit kind `{other}`; expected \"sliding_window\", \"fixed_window\", \"token_bucket\", \"gcra\" or \"concurrency\""),
+            )
+        }
+    };
+    Ok(BuiltLimit::Rate(LimitSpec {
+        kind,
+        unit: unit(l.unit.as_ref(), &path.key("unit"))?,
+        count_rejected,
+    }))
+}
+
+fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return invalid(path, "provider names use letters, digits, `-` and `_` only");
+    }
+    let mut limits = Vec::new();
+    let mut concurrency: Option<ConcurrencySpec> = None;
+    for (i, l) in p.limits.iter().enumerate() {
+        match limit(l, &path.key("limits").index(i))? {
+            BuiltLimit::Rate(spec) => limits.push(spec),
+            BuiltLimit::Concurrency(c) => {
+                if concurrency.is_some() {
+                    return invalid(
+                        &path.key("limits").index(i),
+                        "only one concurrency limit per provider",
+                    );
+                }
+                concurrency = Some(c);
+            }
+        }
+    }
+    let latency_path = path.key("latency");
+    let lat = require(
+        p.latency.as_ref(),
+        &latency_path,
+        "latency = { ttft = DURATION, tokens_per_s = NUMBER } or latency = { total = DURATION }",
+    )?;
+    let latency = match (&lat.ttft, &lat.tokens_per_s, &lat.total) {
+        (Some(ttft), Some(tps), None) => LatencySpec::Streaming {
+            ttft: random(ttft, &latency_path.key("ttft"), true)?,
+            tokens_per_s: random(tps, &latency_path.key("tokens_per_s"), false)?,
+        },
+        (None, None, Some(total)) => {
+            LatencySpec::Total(random(total, &latency_path.key("total"), true)?)
+        }
+        _ => {
+            return invalid(
+                &latency_path,
+                "give either ttft and tokens_per_s, or total alone",
+            )
+        }
+    };
+    let price = |v: Option<f64>, key: &str| -> R<f64> {
+        non_negative(v.unwrap_or(0.0), &path.key(key), key)
+    };
+    let outages = p
+        .outages
+        .as_ref()
+        .map(|o| -> R<OutageSpec> {
+            let op = path.key("outages");
+            Ok(OutageSpec {
+                up: random(
+                    require(o.up.as_ref(), &op.key("up"), "length of an up period")?,
+                    &op.key("up"),
+                    true,
+                )?,
+                down: random(
+                    require(o.down.as_ref(), &op.key("down"), "length of a down period")?,
+                    &op.key("down"),
+                    true,
+                )?,
+                status: status(o.status.unwrap_or(503), &op.key("status"))?,
+            })
+        })
+        .transpose()?;
+    let online = p
+        .online
+        .as_ref()
+        .map(|o| -> R<OnlineSpec> {
+            let op = path.key("online");
+            Ok(OnlineSpec {
+                offline_every: random(
+                    require(
+                        o.offline_every.as_ref(),
+                        &op.key("offline_every"),
+                        "time online between offline periods",
+                    )?,
+                    &op.key("offline_every"),
+                    true,
+                )?,
+                offline_for: random(
+                    require(
+                        o.offline_for.as_ref(),
+                        &op.key("offline_for"),
+                        "length of an offline period",
+                    )?,
+                    &op.key("offline_for"),
+                    true,
+                )?,
+                reset_after: o
+                    .reset_after
+                    .as_ref()
+                    .map(|v| positive_duration(v, &op.key("reset_after")))
+                    .transpose()?
+                    .unwrap_or(SimTime::from_secs(30)),
+                status: status(o.status.unwrap_or(503), &op.key("status"))?,
+            })
+        })
+        .transpose()?;
+    let pass_rate = p.pass_rate.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&pass_rate) {
+        return invalid(
+            &path.key("pass_rate"),
+            format!("a probability from 0 to 1 (got {pass_rate})"),
+        );
+    }
+    Ok(ProviderSpec {
+        name: name.to_string(),
+        limits,
+        concurrency,
+        reject_status: status(p.reject_status.unwrap_or(429), &path.key("reject_status"))?,
+        reject_latency: p
+            .reject_latency
+            .as_ref()
+            .map(|v| random(v, &path.key("reject_latency"), true))
+            .transpose()?
+            .unwrap_or(Random::Constant(0.0)),
+        latency,
+        price_per_1k_input: price(p.price_per_1k_input, "price_per_1k_input")?,
+        price_per_1k_output: price(p.price_per_1k_output, "price_per_1k_output")?,
+        flat_monthly: price(p.flat_monthly, "flat_monthly")?,
+        outages,
+        online,
+        pass_rate,
+        local: p.local.unwrap_or(false),
+    })
+}
+
+fn provider_ref(name: &str, path: &KeyPath, names: &[&str]) -> R<usize> {
+    names.iter().position(|n| *n == name).map_or_else(
+        || {
+            invalid(
+                path,
+                format!(
+                    "no provider named `{name}`; defined providers: {}",
+                    names.join(", ")
+                ),
+            )
+        },
+        Ok,
+    )
+}
+
+fn provider_list(
+    v: Option<&Vec<String>>,
+    path: &KeyPath,
+    names: &[&str],
+    what: &str,
+) -> R<Vec<usize>> {
+    let v = require(v, path, what)?;
+    if v.is_empty() {
+        return invalid(path, format!("empty provider list; {what}"));
+    }
+    v.iter()
+        .enumerate()
+        .map(|(i, n)| provider_ref(n, &path.index(i), names))
+        .collect()
+}
+
+fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
+    let mut out = base.clone();
+    if let Some(m) = r.max_attempts {
+        out.max_attempts =
+            positive_int(m, &path.key("max_attempts"), "max_attempts")?.min(1_000_000) as u32;
+    }
+    if let Some(b) = &r.backoff {
+        out.backoff = match b.as_str() {
+            "none" => Backoff::None,
+            "constant" => Backoff::Constant,
+            "exponential" => Backoff::Exponential,
+            other => return invalid(
+                &path.key("backoff"),
+                format!(
+                    "unknown backoff `{other}`; expected \"none\", \"constant\" or \"exponential\""
+                ),
+            ),
+        };
+    }
+    if let Some(j) = &r.jitter {
+        out.jitter = match j.as_str() {
+            "none" => Jitter::None,
+            "full" => Jitter::Full,
+            "equal" => Jitter::Equal,
+            "decorrelated" => Jitter::Decorrelated,
+            other => {
+                return invalid(
+                    &path.key("jitter"),
+                    format!("unknown jitter `{other}`; expected \"none\", \"full\", \"equal\" or \"decorrelated\""),
+                )
+            }
+        };
+    }
+    if let Some(v) = &r.base {
+        out.base = duration(v, &path.key("base"))?;
+    }
+    if let Some(v) = &r.cap {
+        out.cap = duration(v, &path.key("cap"))?;
+    }
+    if out.cap < out.base {
+        return invalid(
+            &path.key("cap"),
+            format!("cap ({}) must be >= base ({})", out.cap, out.base),
+        );
+    }
+    if let Some(h) = r.honor_retry_after {
+        out.honor_retry_after = h;
+    }
+    if let Some(v) = &r.retry_after_max {
+        out.retry_after_max = duration(v, &path.key("retry_after_max"))?;
+    }
+    if let Some(list) = &r.retry_on {
+        out.retry_on = list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| status(*s, &path.key("retry_on").index(i)))
+            .collect::<R<Vec<_>>>()?;
+    }
+    Ok(out)
+}
+
+fn policy(p: &RawPolicy, path: &KeyPath, names: &[&str]) -> R<PolicySpec> {
+    let name = require(p.name.clone(), &path.key("name"), "a name for the policy")?;
+    if name.trim().is_empty() {
+        return invalid(&path.key("name"), "must not be empty");
+    }
+    let rp = path.key("route");
+    let r = require(
+        p.route.as_ref(),
+        &rp,
+        "route = { kind = \"single\", provider = NAME }, { kind = \"chain\", providers = [...] } or { kind = \"weighted\", providers = [...], weights = [...] }",
+    )?;
+    let present = [
+        ("provider", r.provider.is_some()),
+        ("providers", r.providers.is_some()),
+        ("weights", r.weights.is_some()),
+        ("pick", r.pick.is_some()),
+        ("fallbacks", r.fallbacks.is_some()),
+    ];
+    let route = match r.kind.as_str() {
+        "single" => {
+            only(&rp, "single", &present, &["provider"])?;
+            let name = require(
+                r.provider.as_ref(),
+                &rp.key("provider"),
+                "the provider's name",
+            )?;
+            RouteSpec::Chain(vec![provider_ref(name, &rp.key("provider"), names)?])
+        }
+        "chain" => {
+            only(&rp, "chain", &present, &["providers"])?;
+            RouteSpec::Chain(provider_list(
+                r.providers.as_ref(),
+                &rp.key("providers"),
+                names,
+                "the providers to try, in order",
+            )?)
+        }
+        "weighted" => {
+            only(
+                &rp,
+                "weighted",
+                &present,
+                &["providers", "weights", "pick", "fallbacks"],
+            )?;
+            let providers = provider_list(
+                r.providers.as_ref(),
+                &rp.key("providers"),
+                names,
+                "the providers to split between",
+            )?;
+            let weights = match &r.weights {
+                None => vec![1.0; providers.len()],
+                Some(w) => {
+                    if w.len() != providers.len() {
+                        return invalid(
+                            &rp.key("weights"),
+                            format!(
+                                "{} weights for {} providers; give one weight per provider",
+                                w.len(),
+                                providers.len()
+                            ),
+                        );
+                    }
+                    for (i, x) in w.iter().enumerate() {
+                        positive(*x, &rp.key("weights").index(i), "a weight")?;
+                    }
+                    w.clone()
+                }
+            };
+            let pick = match r.pick.as_deref().unwrap_or("random") {
+                "random" => Pick::Random,
+                "round_robin" => Pick::RoundRobin,
+                other => {
+                    return invalid(
+                        &rp.key("pick"),
+                        format!("unknown pick `{other}`; expected \"random\" or \"round_robin\""),
+                    )
+                }
+            };
+            let fallbacks = match &r.fallbacks {
+                None => Vec::new(),
+                Some(f) if f.is_empty() => Vec::new(),
+                Some(_) => provider_list(
+                    r.fallbacks.as_ref(),
+                    &rp.key("fallbacks"),
+                    names,
+                    "providers to try after the picked one",
+                )?,
+            };
+            RouteSpec::Weighted {
+                providers,
+                weights,
+                pick,
+                fallbacks,
+            }
+        }
+        other => {
+            return invalid(
+                &rp.key("kind"),
+                format!(
+                    "unknown route kind `{other}`; expected \"single\", \"chain\" or \"weighted\""
+                ),
+            )
+        }
+    };
+    let default = match &p.retry {
+        Some(r) => retry(r, &RetrySpec::default(), &path.key("retry"))?,
+        None => RetrySpec::default(),
+    };
+    let mut retries = vec![default.clone(); names.len()];
+    for (pname, r) in &p.retry_by_provider {
+        let rpath = path.key("retry_by_provider").key(pname);
+        let i = provider_ref(pname, &rpath, names)?;
+        retries[i] = retry(r, &default, &rpath)?;
+    }
+    let mut guards = Vec::new();
+    for (i, g) in p.guards.iter().enumerate() {
+        guards.push(guard(g, &path.key("guards").index(i), names)?);
+    }
+    Ok(PolicySpec {
+        name,
+        route,
+        retry: retries,
+        guards,
+    })
+}
+
+fn guard(g: &RawGuard, path: &KeyPath, names: &[&str]) -> R<GuardSpec> {
+    let present = [
+        ("provider", g.provider.is_some()),
+        ("limit", g.limit.is_some()),
+        ("ttl", g.ttl.is_some()),
+        ("rate", g.rate.is_some()),
+        ("capacity", g.capacity.is_some()),
+        ("tick", g.tick.is_some()),
+        ("cost", g.cost.is_some()),
+    ];
+    let provider = g
+        .provider
+        .as_ref()
+        .map(|n| provider_ref(n, &path.key("provider"), names))
+        .transpose()?;
+    match g.kind.as_str() {
+        "predictive" => {
+            only(path, "predictive", &present, &["provider", "limit", "ttl"])?;
+            Ok(GuardSpec::Predictive {
+                provider: require(
+                    provider,
+                    &path.key("provider"),
+                    "the provider whose 429s it predicts",
+                )?,
+                limit: g
+                    .limit
+                    .map(|l| positive_int(l, &path.key("limit"), "limit"))
+                    .transpose()?
+                    .unwrap_or(8)
+                    .min(u32::MAX as u64) as u32,
+                ttl: g
+                    .ttl
+                    .as_ref()
+                    .map(|v| positive_duration(v, &path.key("ttl")))
+                    .transpose()?
+                    .unwrap_or(SimTime::from_secs(60)),
+            })
+        }
+        "token_bucket" => {
+            only(
+                path,
+                "token_bucket",
+                &present,
+                &["provider", "rate", "capacity", "tick", "cost"],
+            )?;
+            Ok(GuardSpec::ClientBucket {
+                provider,
+                rate: positive(g.rate.unwrap_or(5.0), &path.key("rate"), "rate")?,
+                capacity: positive(
+                    g.capacity.unwrap_or(50.0),
+                    &path.key("capacity"),
+                    "capacity",
+                )?,
+                tick: g
+                    .tick
+                    .as_ref()
+                    .map(|v| positive_duration(v, &path.key("tick")))
+                    .transpose()?
+                    .unwrap_or(SimTime::from_secs(1)),
+                cost: g
+                    .cost
+                    .map(|c| positive_int(c, &path.key("cost"), "cost"))
+                    .transpose()?
+                    .unwrap_or(1),
+            })
+        }
+        other => invalid(
+            &path.key("kind"),
+            format!("unknown guard kind `{other}`; expected \"predictive\" or \"token_bucket\""),
+        ),
+    }
+}

@@ -1,0 +1,175 @@
+//! Scenario files: TOML parsed into raw serde structs ([`raw`]), then checked and typed
+//! into a [`Scenario`] that the engine runs. Every error names the file, the line and
+//! the key path, and says what would be valid.
+
+mod build;
+mod locate;
+pub mod raw;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::policy::PolicySpec;
+use crate::provider::ProviderSpec;
+use crate::workload::WorkloadSpec;
+
+/// Seed used when a scenario gives none.
+pub const DEFAULT_SEED: u64 = 20_250_815;
+/// Replications used when a scenario gives none.
+pub const DEFAULT_REPLICATIONS: u32 = 100;
+
+/// A checked scenario: everything the engine needs, nothing from TOML.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Short name.
+    pub name: String,
+    /// What the scenario is about.
+    pub description: String,
+    /// Root of every random stream.
+    pub seed: u64,
+    /// Independent replications.
+    pub replications: u32,
+    /// Monthly token volume for the bill projection.
+    pub monthly_tokens: Option<f64>,
+    /// The jobs.
+    pub workload: WorkloadSpec,
+    /// Providers, in file order.
+    pub providers: Vec<ProviderSpec>,
+    /// Policies, in file order.
+    pub policies: Vec<PolicySpec>,
+}
+
+impl Scenario {
+    /// Index of the provider named `name`.
+    pub fn provider_index(&self, name: &str) -> Option<usize> {
+        self.providers.iter().position(|p| p.name == name)
+    }
+}
+
+/// One step of a key path: a table key or an array index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seg {
+    /// `.key`
+    Key(String),
+    /// `[i]`
+    Index(usize),
+}
+
+/// A dotted key path such as `providers.claude.limits[0].window`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyPath(pub Vec<Seg>);
+
+impl KeyPath {
+    /// This path extended by a key.
+    pub fn key(&self, k: &str) -> KeyPath {
+        let mut v = self.0.clone();
+        v.push(Seg::Key(k.to_string()));
+        KeyPath(v)
+    }
+
+    /// This path extended by an index.
+    pub fn index(&self, i: usize) -> KeyPath {
+        let mut v = self.0.clone();
+        v.push(Seg::Index(i));
+        KeyPath(v)
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
+                Seg::Key(k) => write!(f, ".{k}")?,
+                Seg::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A scenario that cannot be used, and where.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub struct ScenarioError {
+    /// The file, as given.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// Key path, when the error is about a value.
+    pub key: Option<String>,
+    /// What is wrong and what would be valid.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        write!(f, ": ")?;
+        if let Some(key) = &self.key {
+            write!(f, "`{key}`: ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// A validation error before it is placed in the file.
+#[derive(Clone, Debug)]
+pub(crate) struct Invalid {
+    pub path: KeyPath,
+    pub message: String,
+}
+
+/// Reads and checks a scenario file. Relative paths inside it (a trace) are resolved
+/// against the file's folder.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        column: None,
+        key: None,
+        message: format!("cannot read the scenario file: {e}"),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let default_name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    parse_str(&text, path, base, &default_name)
+}
+
+/// Checks scenario text as if read from `file`; `base` resolves relative paths.
+pub fn parse_str(
+    text: &str,
+    file: &Path,
+    base: &Path,
+    default_name: &str,
+) -> Result<Scenario, ScenarioError> {
+    let raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| locate::line_col(text, s.start)).unzip();
+        ScenarioError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            key: None,
+            message: e.message().trim_end().to_string(),
+        }
+    })?;
+    build::build(raw, base, default_name).map_err(|inv| {
+        let (line, column) = locate::find(text, &inv.path).unzip();
+        ScenarioError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            key: (!inv.path.0.is_empty()).then(|| inv.path.to_string()),
+            message: inv.message,
+        }
+    })
+}

@@ -1,0 +1,156 @@
+//! Serde structs mirroring the scenario file. Unknown keys are errors; values are checked
+//! and typed in `build`, which reports the key path of any bad one.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Value;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub seed: Option<i64>,
+    pub replications: Option<i64>,
+    pub monthly_tokens: Option<f64>,
+    pub workload: Option<RawWorkload>,
+    #[serde(default)]
+    pub providers: IndexMap<String, RawProvider>,
+    #[serde(default)]
+    pub policies: Vec<RawPolicy>,
+}
+
+/// `[workload]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    pub kind: String,
+    pub jobs: Option<i64>,
+    pub concurrency: Option<i64>,
+    pub requests_per_job: Option<i64>,
+    pub input_tokens: Option<Value>,
+    pub output_tokens: Option<Value>,
+    pub rate_per_s: Option<f64>,
+    pub duration: Option<Value>,
+    pub path: Option<String>,
+    pub time_scale: Option<f64>,
+}
+
+/// `[providers.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub description: Option<String>,
+    #[serde(default)]
+    pub limits: Vec<RawLimit>,
+    pub reject_status: Option<i64>,
+    pub reject_latency: Option<Value>,
+    pub latency: Option<RawLatency>,
+    pub price_per_1k_input: Option<f64>,
+    pub price_per_1k_output: Option<f64>,
+    pub flat_monthly: Option<f64>,
+    pub outages: Option<RawOutage>,
+    pub online: Option<RawOnline>,
+    pub pass_rate: Option<f64>,
+    pub local: Option<bool>,
+}
+
+/// One entry of `limits`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimit {
+    pub kind: String,
+    pub unit: Option<String>,
+    pub window: Option<Value>,
+    pub limit: Option<i64>,
+    pub capacity: Option<f64>,
+    pub refill_per_s: Option<f64>,
+    pub fill_interval: Option<Value>,
+    pub period: Option<Value>,
+    pub burst: Option<i64>,
+    pub on_full: Option<String>,
+    pub count_rejected: Option<bool>,
+}
+
+/// `latency = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLatency {
+    pub ttft: Option<Value>,
+    pub tokens_per_s: Option<Value>,
+    pub total: Option<Value>,
+}
+
+/// `outages = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutage {
+    pub up: Option<Value>,
+    pub down: Option<Value>,
+    pub status: Option<i64>,
+}
+
+/// `online = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOnline {
+    pub offline_every: Option<Value>,
+    pub offline_for: Option<Value>,
+    pub reset_after: Option<Value>,
+    pub status: Option<i64>,
+}
+
+/// `[[policies]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub route: Option<RawRoute>,
+    pub retry: Option<RawRetry>,
+    #[serde(default)]
+    pub retry_by_provider: IndexMap<String, RawRetry>,
+    #[serde(default)]
+    pub guards: Vec<RawGuard>,
+}
+
+/// `route = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub kind: String,
+    pub provider: Option<String>,
+    pub providers: Option<Vec<String>>,
+    pub weights: Option<Vec<f64>>,
+    pub pick: Option<String>,
+    pub fallbacks: Option<Vec<String>>,
+}
+
+/// `retry = { ... }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    pub max_attempts: Option<i64>,
+    pub backoff: Option<String>,
+    pub base: Option<Value>,
+    pub cap: Option<Value>,
+    pub jitter: Option<String>,
+    pub honor_retry_after: Option<bool>,
+    pub retry_after_max: Option<Value>,
+    pub retry_on: Option<Vec<i64>>,
+}
+
+/// One entry of `guards`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuard {
+    pub kind: String,
+    pub provider: Option<String>,
+    pub limit: Option<i64>,
+    pub ttl: Option<Value>,
+    pub rate: Option<f64>,
+    pub capacity: Option<f64>,
+    pub tick: Option<Value>,
+    pub cost: Option<i64>,
+}
