@@ -101,15 +101,18 @@ impl<'a> Sim<'a> {
                         hint,
                         latency,
                         ..
-                    } => self.queue.schedule(
-                        now + latency,
-                        Event::Rejected {
-                            job,
-                            provider: p as u16,
-                            status,
-                            hint,
-                        },
-                    ),
+                    } => {
+                        self.rec.rejection(self.catalog, now, p, status);
+                        self.queue.schedule(
+                            now + latency,
+                            Event::Rejected {
+                                job,
+                                provider: p as u16,
+                                status,
+                                hint,
+                            },
+                        )
+                    }
                 }
             }
             Step::WaitUntil(t) => self.queue.schedule(t, Event::Ready(job)),
@@ -192,7 +195,6 @@ impl<'a> Sim<'a> {
                 hint,
             } => {
                 let p = provider as usize;
-                self.rec.rejection(self.catalog, p, status);
                 let j = job as usize;
                 self.state[j].saw_rejection = true;
                 let mut cursor = self.state[j].cursor.expect("in flight");

@@ -21,6 +21,7 @@ const GLOBAL: &[&str] = &[
     "rejections",
     // rejections_<status> follow here
     "rejection_probability",
+    "first_rejection_s",
     "jobs_with_rejection_share",
     "guard_refusals",
     "fallbacks",
@@ -106,6 +107,7 @@ pub struct Recorder {
     queue_wait_sum: f64,
     queue_wait_n: u64,
     makespan: SimTime,
+    first_rejection: Option<SimTime>,
     /// Requests refused by a client-side guard.
     pub guard_refusals: u64,
     /// Moves to a fallback provider.
@@ -131,6 +133,7 @@ impl Recorder {
             queue_wait_sum: 0.0,
             queue_wait_n: 0,
             makespan: SimTime::ZERO,
+            first_rejection: None,
             guard_refusals: 0,
             fallbacks: 0,
         }
@@ -141,8 +144,9 @@ impl Recorder {
         self.attempts[provider] += 1;
     }
 
-    /// `provider` rejected a request with `status`.
-    pub fn rejection(&mut self, catalog: &Catalog, provider: usize, status: u16) {
+    /// `provider` rejected a request with `status` at `now`.
+    pub fn rejection(&mut self, catalog: &Catalog, now: SimTime, provider: usize, status: u16) {
+        self.first_rejection.get_or_insert(now);
         self.rejections[provider] += 1;
         if let Some(i) = catalog.statuses.iter().position(|&s| s == status) {
             self.by_status[i] += 1;
@@ -213,6 +217,7 @@ impl Recorder {
         out.push(rejections as f64);
         out.extend(self.by_status.iter().map(|&c| c as f64));
         out.push(ratio(rejections as f64, attempts as f64));
+        out.push(self.first_rejection.map_or(f64::NAN, SimTime::as_secs_f64));
         out.push(ratio(self.jobs_with_rejection as f64, jobs as f64));
         out.push(self.guard_refusals as f64);
         out.push(self.fallbacks as f64);

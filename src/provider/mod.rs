@@ -434,3 +434,105 @@ impl<'a> Provider<'a> {
         self.queue.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copilot(offline_for: f64) -> ProviderSpec {
+        ProviderSpec {
+            name: "copilot".into(),
+            limits: vec![LimitSpec {
+                kind: LimitKind::TokenBucket {
+                    capacity: 100.0,
+                    refill_per_s: 0.05,
+                    fill_interval: None,
+                },
+                unit: Unit::Requests,
+                count_rejected: false,
+            }],
+            concurrency: None,
+            reject_status: 503,
+            reject_latency: Random::Constant(0.1),
+            latency: LatencySpec::Total(Random::Constant(1.0)),
+            price_per_1k_input: 0.0,
+            price_per_1k_output: 0.0,
+            flat_monthly: 10.0,
+            outages: None,
+            online: Some(OnlineSpec {
+                offline_every: Random::Constant(100.0),
+                offline_for: Random::Constant(offline_for),
+                reset_after: SimTime::from_secs(30),
+                status: 503,
+            }),
+            pass_rate: 1.0,
+            local: false,
+        }
+    }
+
+    fn s(x: u64) -> SimTime {
+        SimTime::from_secs(x)
+    }
+
+    #[test]
+    fn thirty_seconds_offline_leaves_no_quota() {
+        let spec = copilot(30.0);
+        let mut p = Provider::new(&spec, 1, 0, 0);
+        assert!(matches!(p.offer(s(99), 1, 1, 0), Admission::Serve { .. }));
+        assert!(matches!(
+            p.offer(s(110), 1, 1, 1),
+            Admission::Reject {
+                status: 503,
+                cause: RejectCause::Offline,
+                hint: Hint::Unknown,
+                ..
+            }
+        ));
+        // Back online at 130 s with an empty bucket: one request per 20 s from then.
+        assert_eq!(
+            p.offer(s(131), 1, 1, 2),
+            Admission::Reject {
+                status: 503,
+                cause: RejectCause::RateLimit,
+                hint: Hint::At(s(150)),
+                latency: SimTime::from_millis(100)
+            }
+        );
+        assert!(matches!(p.offer(s(150), 1, 1, 3), Admission::Serve { .. }));
+    }
+
+    #[test]
+    fn a_shorter_offline_period_keeps_the_quota() {
+        let spec = copilot(29.0);
+        let mut p = Provider::new(&spec, 1, 0, 0);
+        assert!(matches!(
+            p.offer(s(110), 1, 1, 0),
+            Admission::Reject {
+                cause: RejectCause::Offline,
+                ..
+            }
+        ));
+        for i in 0..50 {
+            assert!(matches!(p.offer(s(130), 1, 1, i), Admission::Serve { .. }));
+        }
+    }
+
+    #[test]
+    fn queued_requests_start_in_order_as_slots_free() {
+        let mut spec = copilot(1.0);
+        spec.online = None;
+        spec.limits.clear();
+        spec.concurrency = Some(ConcurrencySpec {
+            limit: 1,
+            on_full: OnFull::Queue,
+        });
+        let mut p = Provider::new(&spec, 1, 0, 0);
+        assert!(matches!(p.offer(s(0), 1, 1, 7), Admission::Serve { .. }));
+        assert_eq!(p.offer(s(0), 1, 1, 8), Admission::Queued);
+        assert_eq!(p.offer(s(0), 1, 1, 9), Admission::Queued);
+        assert_eq!(p.release().map(|(t, _)| t), Some(8));
+        assert_eq!(p.release().map(|(t, _)| t), Some(9));
+        assert_eq!(p.release(), None);
+        assert_eq!(p.in_flight(), 0);
+    }
+}

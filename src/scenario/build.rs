@@ -333,90 +333,91 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
         .map(|r| positive_int(r, &path.key("requests_per_job"), "requests_per_job"))
         .transpose()?
         .unwrap_or(1) as u32;
-    let arrivals =
-        match w.kind.as_str() {
-            "batch" => {
-                only(path, "batch", &present, &synthetic)?;
-                let jobs = positive_int(
-                    require(w.jobs, &path.key("jobs"), "the number of jobs in the batch")?,
-                    &path.key("jobs"),
-                    "jobs",
-                )?;
+    let arrivals = match w.kind.as_str() {
+        "batch" => {
+            only(path, "batch", &present, &synthetic)?;
+            let jobs = positive_int(
+                require(w.jobs, &path.key("jobs"), "the number of jobs in the batch")?,
+                &path.key("jobs"),
+                "jobs",
+            )?;
+            require(
+                concurrency,
+                &path.key("concurrency"),
+                "how many jobs run at once",
+            )?;
+            Arrivals::Batch { jobs: jobs as u32 }
+        }
+        "poisson" => {
+            let mut allowed = synthetic.to_vec();
+            allowed.extend(["rate_per_s", "duration"]);
+            only(path, "poisson", &present, &allowed)?;
+            let rate = positive(
                 require(
-                    concurrency,
-                    &path.key("concurrency"),
-                    "how many jobs run at once",
-                )?;
-                Arrivals::Batch { jobs: jobs as u32 }
-            }
-            "poisson" => {
-                let mut allowed = synthetic.to_vec();
-                allowed.extend(["rate_per_s", "duration"]);
-                only(path, "poisson", &present, &allowed)?;
-                let rate = positive(
-                    require(
-                        w.rate_per_s,
-                        &path.key("rate_per_s"),
-                        "mean arrivals per second",
-                    )?,
+                    w.rate_per_s,
                     &path.key("rate_per_s"),
-                    "rate_per_s",
-                )?;
-                let jobs = w
-                    .jobs
-                    .map(|j| positive_int(j, &path.key("jobs"), "jobs").map(|j| j as u32))
-                    .transpose()?;
-                let duration = w
-                    .duration
-                    .as_ref()
-                    .map(|d| positive_duration(d, &path.key("duration")))
-                    .transpose()?;
-                if jobs.is_none() && duration.is_none() {
-                    return invalid(path, "a poisson workload needs `jobs` or `duration` to end");
-                }
-                Arrivals::Poisson {
-                    rate_per_s: rate,
-                    jobs,
-                    duration,
-                }
+                    "mean arrivals per second",
+                )?,
+                &path.key("rate_per_s"),
+                "rate_per_s",
+            )?;
+            let jobs = w
+                .jobs
+                .map(|j| positive_int(j, &path.key("jobs"), "jobs").map(|j| j as u32))
+                .transpose()?;
+            let duration = w
+                .duration
+                .as_ref()
+                .map(|d| positive_duration(d, &path.key("duration")))
+                .transpose()?;
+            if jobs.is_none() && duration.is_none() {
+                return invalid(path, "a poisson workload needs `jobs` or `duration` to end");
             }
-            "trace" => {
-                only(
-                    path,
-                    "trace",
-                    &present,
-                    &["path", "time_scale", "concurrency"],
-                )?;
-                let rel = require(w.path.as_ref(), &path.key("path"), "the trace CSV file")?;
-                let file = base.join(rel);
-                let text = std::fs::read_to_string(&file).map_err(|e| Invalid {
-                    path: path.key("path"),
-                    message: format!("cannot read trace `{}`: {e}", file.display()),
-                })?;
-                let rows = parse_trace(&text).map_err(|e| Invalid {
-                    path: path.key("path"),
-                    message: format!("{}:{}: {}", file.display(), e.line, e.message),
-                })?;
-                let time_scale = w
-                    .time_scale
-                    .map(|s| positive(s, &path.key("time_scale"), "time_scale"))
-                    .transpose()?
-                    .unwrap_or(1.0);
-                return Ok(WorkloadSpec {
-                    arrivals: Arrivals::Trace { rows, time_scale },
-                    concurrency,
-                    requests_per_job: 1,
-                    input_tokens: Random::Constant(0.0),
-                    output_tokens: Random::Constant(0.0),
-                });
+            Arrivals::Poisson {
+                rate_per_s: rate,
+                jobs,
+                duration,
             }
-            other => return invalid(
+        }
+        "trace" => {
+            only(
+                path,
+                "trace",
+                &present,
+                &["path", "time_scale", "concurrency"],
+            )?;
+            let rel = require(w.path.as_ref(), &path.key("path"), "the trace CSV file")?;
+            let file = base.join(rel);
+            let text = std::fs::read_to_string(&file).map_err(|e| Invalid {
+                path: path.key("path"),
+                message: format!("cannot read trace `{}`: {e}", file.display()),
+            })?;
+            let rows = parse_trace(&text).map_err(|e| Invalid {
+                path: path.key("path"),
+                message: format!("{}:{}: {}", file.display(), e.line, e.message),
+            })?;
+            let time_scale = w
+                .time_scale
+                .map(|s| positive(s, &path.key("time_scale"), "time_scale"))
+                .transpose()?
+                .unwrap_or(1.0);
+            return Ok(WorkloadSpec {
+                arrivals: Arrivals::Trace { rows, time_scale },
+                concurrency,
+                requests_per_job: 1,
+                input_tokens: Random::Constant(0.0),
+                output_tokens: Random::Constant(0.0),
+            });
+        }
+        other => {
+            return invalid(
                 &path.key("kind"),
                 format!(
                     "unknown workload kind `{other}`; expected \"batch\", \"poisson\" or \"trace\""
                 ),
-            ),
-        };
+            )
+        }
+    };
     Ok(WorkloadSpec {
         arrivals,
         concurrency,
@@ -741,12 +742,14 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
             "none" => Backoff::None,
             "constant" => Backoff::Constant,
             "exponential" => Backoff::Exponential,
-            other => return invalid(
-                &path.key("backoff"),
-                format!(
+            other => {
+                return invalid(
+                    &path.key("backoff"),
+                    format!(
                     "unknown backoff `{other}`; expected \"none\", \"constant\" or \"exponential\""
                 ),
-            ),
+                )
+            }
         };
     }
     if let Some(j) = &r.jitter {

@@ -1,0 +1,316 @@
+//! Engine behaviour a user relies on, on small hand-checkable scenarios.
+
+mod common;
+
+use common::{mean, results, scenario, values};
+use ratesim::report::{Exporter, Report, RunsCsv, SummaryCsv};
+use ratesim::run::run;
+
+const CLAUDE: &str = r#"
+[providers.claude]
+limits = [
+  { kind = "sliding_window", window = "60s", limit = 8, unit = "requests" },
+  { kind = "sliding_window", window = "60s", limit = 25000, unit = "tokens" },
+]
+latency = { total = "2s" }
+"#;
+
+/// The article's guard race: ten workers check the counter together, all see fewer than
+/// 8 (the increments only come with the responses), all send, and the provider rejects
+/// the two beyond its limit.
+#[test]
+fn ten_concurrent_workers_all_pass_the_predictive_guard_and_two_are_rejected() {
+    let s = scenario(&format!(
+        r#"
+        replications = 3
+        [workload]
+        kind = "batch"
+        jobs = 10
+        concurrency = 10
+        input_tokens = 1000
+        output_tokens = 200
+        {CLAUDE}
+        [[policies]]
+        name = "guarded"
+        route = {{ kind = "single", provider = "claude" }}
+        guards = [{{ kind = "predictive", provider = "claude", limit = 8, ttl = "60s" }}]
+        "#
+    ));
+    let r = results(&s);
+    assert!(values(&s, &r, "guarded", "guard_refusals")
+        .iter()
+        .all(|&x| x == 0.0));
+    assert!(values(&s, &r, "guarded", "attempts")
+        .iter()
+        .all(|&x| x == 10.0));
+    assert!(values(&s, &r, "guarded", "rejections_429")
+        .iter()
+        .all(|&x| x == 2.0));
+    assert!(values(&s, &r, "guarded", "first_rejection_s")
+        .iter()
+        .all(|&x| x == 0.0));
+}
+
+/// With one worker the same guard does stop the ninth request before it is sent: the
+/// race, not the counter, is what lets 429s through.
+#[test]
+fn one_sequential_worker_is_stopped_by_the_guard() {
+    let s = scenario(&format!(
+        r#"
+        replications = 2
+        [workload]
+        kind = "batch"
+        jobs = 10
+        concurrency = 1
+        input_tokens = 1000
+        output_tokens = 200
+        {CLAUDE}
+        [[policies]]
+        name = "guarded"
+        route = {{ kind = "single", provider = "claude" }}
+        guards = [{{ kind = "predictive", provider = "claude", limit = 8, ttl = "60s" }}]
+        "#
+    ));
+    let r = results(&s);
+    assert!(values(&s, &r, "guarded", "rejections")
+        .iter()
+        .all(|&x| x == 0.0));
+    assert!(values(&s, &r, "guarded", "guard_refusals")
+        .iter()
+        .all(|&x| x == 2.0));
+    assert!(values(&s, &r, "guarded", "jobs_failed_gave_up")
+        .iter()
+        .all(|&x| x == 2.0));
+}
+
+/// A request larger than a token window can ever hold fails at once with its own reason
+/// instead of retrying forever; a chain hands it to a provider that can take it.
+#[test]
+fn unadmittable_requests_fail_with_their_reason_or_fall_back() {
+    let s = scenario(&format!(
+        r#"
+        replications = 2
+        [workload]
+        kind = "batch"
+        jobs = 5
+        concurrency = 5
+        input_tokens = 30000
+        output_tokens = 1000
+        {CLAUDE}
+        [providers.local]
+        latency = {{ total = "10s" }}
+        local = true
+        [[policies]]
+        name = "patient"
+        route = {{ kind = "single", provider = "claude" }}
+        retry = {{ max_attempts = 1000, backoff = "exponential", honor_retry_after = true }}
+        [[policies]]
+        name = "chain"
+        route = {{ kind = "chain", providers = ["claude", "local"] }}
+        retry = {{ max_attempts = 1000, honor_retry_after = true }}
+        "#
+    ));
+    let r = results(&s);
+    assert!(values(&s, &r, "patient", "jobs_failed_unadmittable")
+        .iter()
+        .all(|&x| x == 5.0));
+    assert!(values(&s, &r, "patient", "attempts")
+        .iter()
+        .all(|&x| x == 5.0));
+    assert!(values(&s, &r, "chain", "jobs_completed")
+        .iter()
+        .all(|&x| x == 5.0));
+    assert!(values(&s, &r, "chain", "local_hit_ratio")
+        .iter()
+        .all(|&x| x == 1.0));
+    assert!(values(&s, &r, "chain", "fallbacks")
+        .iter()
+        .all(|&x| x == 5.0));
+}
+
+/// Honouring the exact retry-after hint, 20 jobs through 8 per sliding minute finish in
+/// three waves: t = 0, 60 and 120 s (plus 2 s of service).
+#[test]
+fn retry_after_paces_jobs_through_the_sliding_window() {
+    let s = scenario(&format!(
+        r#"
+        replications = 2
+        [workload]
+        kind = "batch"
+        jobs = 20
+        concurrency = 20
+        input_tokens = 1000
+        output_tokens = 200
+        {CLAUDE}
+        [[policies]]
+        name = "hint"
+        route = {{ kind = "single", provider = "claude" }}
+        retry = {{ max_attempts = 50, honor_retry_after = true }}
+        [[policies]]
+        name = "naive"
+        route = {{ kind = "single", provider = "claude" }}
+        retry = {{ max_attempts = 3 }}
+        "#
+    ));
+    let r = results(&s);
+    assert!(values(&s, &r, "hint", "makespan_s")
+        .iter()
+        .all(|&x| x == 122.0));
+    assert!(values(&s, &r, "hint", "jobs_completed")
+        .iter()
+        .all(|&x| x == 20.0));
+    // Naive immediate retries: only the first 8 ever get through.
+    assert!(values(&s, &r, "naive", "jobs_completed")
+        .iter()
+        .all(|&x| x == 8.0));
+    assert!(values(&s, &r, "naive", "jobs_failed_gave_up")
+        .iter()
+        .all(|&x| x == 12.0));
+    assert!(values(&s, &r, "naive", "attempts")
+        .iter()
+        .all(|&x| x == 8.0 + 12.0 * 3.0));
+}
+
+/// An offline period of at least `reset_after` empties the provider's buckets: requests
+/// after reconnecting are rejected until the buckets refill.
+#[test]
+fn a_long_offline_period_empties_the_buckets() {
+    let text = |offline_for: &str| {
+        format!(
+            r#"
+            replications = 1
+            [workload]
+            kind = "poisson"
+            rate_per_s = 0.5
+            duration = "200s"
+            input_tokens = 10
+            output_tokens = 10
+            [providers.copilot]
+            limits = [{{ kind = "token_bucket", capacity = 100, refill_per_s = 0.05, unit = "requests" }}]
+            reject_status = 503
+            latency = {{ total = "100ms" }}
+            online = {{ offline_every = "100s", offline_for = "{offline_for}", reset_after = "30s" }}
+            [[policies]]
+            name = "one-try"
+            route = {{ kind = "single", provider = "copilot" }}
+            "#
+        )
+    };
+    // Offline 100-110 s only: the rejections are the arrivals in that window.
+    let short = scenario(&text("10s"));
+    let r = results(&short);
+    let short_rej = values(&short, &r, "one-try", "rejections_503")[0];
+    // Offline 100-130 s: the quota is zeroed at 130 s and refills 1 per 20 s after.
+    let long = scenario(&text("30s"));
+    let r = results(&long);
+    let long_rej = values(&long, &r, "one-try", "rejections_503")[0];
+    let attempts = values(&long, &r, "one-try", "attempts")[0];
+    assert!(
+        short_rej > 0.0 && short_rej < 15.0,
+        "short offline: {short_rej}"
+    );
+    // ~15 arrivals while offline, then ~35 arrivals from 130 s against a bucket that
+    // refills one request every 20 s: most of them are rejected too.
+    assert!(
+        long_rej > short_rej + 20.0,
+        "long offline: {long_rej} rejections of {attempts}, short: {short_rej}"
+    );
+}
+
+/// Outages answer with their own status and cost nothing.
+#[test]
+fn outages_reject_with_their_status() {
+    let s = scenario(
+        r#"
+        replications = 5
+        [workload]
+        kind = "poisson"
+        rate_per_s = 1.0
+        duration = "1000s"
+        input_tokens = 10
+        output_tokens = 10
+        [providers.api]
+        latency = { total = "1s" }
+        price_per_1k_input = 1.0
+        outages = { up = "90s", down = "10s", status = 529 }
+        [[policies]]
+        name = "one-try"
+        route = { kind = "single", provider = "api" }
+        "#,
+    );
+    let r = results(&s);
+    let p = mean(&values(&s, &r, "one-try", "rejection_probability"));
+    assert!((p - 0.1).abs() < 0.03, "10% of the time down, got {p}");
+    let rej = values(&s, &r, "one-try", "rejections_529");
+    let served = values(&s, &r, "one-try", "served.api");
+    let cost = values(&s, &r, "one-try", "cost_usd");
+    for ((rej, served), cost) in rej.iter().zip(&served).zip(&cost) {
+        assert!(*rej > 0.0);
+        assert!(
+            (cost - served * 0.01).abs() < 1e-9,
+            "only served requests cost"
+        );
+    }
+}
+
+/// Common random numbers: two policies in one replication see the same jobs.
+#[test]
+fn policies_see_the_same_jobs_in_a_replication() {
+    let s = scenario(
+        r#"
+        replications = 4
+        [workload]
+        kind = "poisson"
+        rate_per_s = 2.0
+        jobs = 200
+        input_tokens = { dist = "lognormal", median = 1000, p95 = 5000 }
+        output_tokens = { dist = "exponential", mean = 300 }
+        [providers.a]
+        latency = { total = "1s" }
+        [providers.b]
+        latency = { total = { dist = "exponential", mean = "3s" } }
+        [[policies]]
+        name = "to-a"
+        route = { kind = "single", provider = "a" }
+        [[policies]]
+        name = "to-b"
+        route = { kind = "single", provider = "b" }
+        "#,
+    );
+    let r = results(&s);
+    let a = values(&s, &r, "to-a", "tokens.a");
+    let b = values(&s, &r, "to-b", "tokens.b");
+    assert_eq!(
+        a, b,
+        "same token sizes for both policies in each replication"
+    );
+    assert!(a.windows(2).all(|w| w[0] != w[1]), "replications differ");
+}
+
+/// Same scenario and seed: byte-identical outputs, whatever the number of threads.
+#[test]
+fn outputs_are_identical_for_any_thread_count() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/ci-300x10.toml"
+    ))
+    .unwrap();
+    let mut s = scenario(&text);
+    s.replications = 12;
+    let bytes = |threads| {
+        let r = run(&s, threads).unwrap();
+        let report = Report::new(&s, &r);
+        (SummaryCsv.export(&report), RunsCsv.export(&report))
+    };
+    let one = bytes(1);
+    assert_eq!(one, bytes(2));
+    assert_eq!(one, bytes(3));
+    let mut other_seed = s.clone();
+    other_seed.seed += 1;
+    let r = run(&other_seed, 2).unwrap();
+    assert_ne!(
+        one.1,
+        RunsCsv.export(&Report::new(&other_seed, &r)),
+        "the seed matters"
+    );
+}
