@@ -53,6 +53,60 @@ pub fn find(text: &str, path: &KeyPath) -> Option<(usize, usize)> {
     best.map(|at| line_col(text, at))
 }
 
+/// The key path of the innermost key or value written at byte offset `at`.
+pub fn key_at(text: &str, at: usize) -> Option<KeyPath> {
+    let root = DeTable::parse(text).ok()?;
+    let mut path = KeyPath::default();
+    let mut found = false;
+    walk_table(root.get_ref(), at, &mut path, &mut found);
+    found.then_some(path)
+}
+
+fn walk_table(t: &DeTable, at: usize, path: &mut KeyPath, found: &mut bool) {
+    for (k, v) in t.iter() {
+        let in_key = k.span().contains(&at);
+        if in_key || v.span().contains(&at) {
+            path.0.push(Seg::Key(k.get_ref().to_string()));
+            *found = true;
+            if !in_key {
+                walk_value(v.get_ref(), at, path, found);
+            }
+            return;
+        }
+    }
+    // Tables written as `[section]` headers may not cover their keys' spans: look
+    // inside every sub-table for the offset.
+    for (k, v) in t.iter() {
+        let mut inner = KeyPath(vec![Seg::Key(k.get_ref().to_string())]);
+        let mut hit = false;
+        walk_value(v.get_ref(), at, &mut inner, &mut hit);
+        if hit {
+            path.0.extend(inner.0);
+            *found = true;
+            return;
+        }
+    }
+}
+
+fn walk_value(v: &DeValue, at: usize, path: &mut KeyPath, found: &mut bool) {
+    match v {
+        DeValue::Table(t) => walk_table(t, at, path, found),
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let mut inner = KeyPath(vec![Seg::Index(i)]);
+                let mut hit = item.span().contains(&at);
+                walk_value(item.get_ref(), at, &mut inner, &mut hit);
+                if hit {
+                    path.0.extend(inner.0);
+                    *found = true;
+                    return;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +123,17 @@ mod tests {
         assert_eq!(find(text, &p).map(|l| l.0), Some(4));
         let p = KeyPath::default().key("policies").index(1).key("name");
         assert_eq!(find(text, &p).map(|l| l.0), Some(9));
+    }
+
+    #[test]
+    fn names_the_key_at_an_offset() {
+        let text = "[workload]\njobs = \"ten\"\n[[policies]]\nname = \"a\"\n[[policies]]\nroute = { kind = \"single\", provider = 1 }\n";
+        let at = text.find("\"ten\"").unwrap();
+        assert_eq!(key_at(text, at).unwrap().to_string(), "workload.jobs");
+        let at = text.find("1 }").unwrap();
+        assert_eq!(
+            key_at(text, at).unwrap().to_string(),
+            "policies[1].route.provider"
+        );
     }
 }

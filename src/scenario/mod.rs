@@ -154,12 +154,17 @@ pub fn parse_str(
 ) -> Result<Scenario, ScenarioError> {
     let raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map(|s| locate::line_col(text, s.start)).unzip();
+        let key = e
+            .span()
+            .and_then(|s| locate::key_at(text, s.start))
+            .filter(|k| !k.0.is_empty())
+            .map(|k| k.to_string());
         ScenarioError {
             file: file.to_path_buf(),
             line,
             column,
-            key: None,
-            message: e.message().trim_end().to_string(),
+            key,
+            message: plain_serde_message(e.message()),
         }
     })?;
     build::build(raw, base, default_name).map_err(|inv| {
@@ -172,4 +177,21 @@ pub fn parse_str(
             message: inv.message,
         }
     })
+}
+
+/// Serde's type names in words a scenario author knows.
+fn plain_serde_message(message: &str) -> String {
+    let mut m = message.trim_end().to_string();
+    for (from, to) in [
+        ("expected i64", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a sequence", "expected an array [...]"),
+        ("expected a map", "expected a table"),
+        ("expected struct ", "expected a table: "),
+    ] {
+        m = m.replace(from, to);
+    }
+    m
 }

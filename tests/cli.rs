@@ -1,0 +1,325 @@
+//! The command line as a user meets it: run, validate, outputs, and every kind of bad
+//! input (exit code 2, a message naming the file, line and key, no output written).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+const GOOD: &str = r#"
+name = "small"
+replications = 4
+[workload]
+kind = "batch"
+jobs = 30
+concurrency = 5
+input_tokens = 1000
+output_tokens = 200
+[providers.claude]
+limits = [{ kind = "sliding_window", window = "60s", limit = 8, unit = "requests" }]
+latency = { total = "2s" }
+price_per_1k_input = 0.075
+price_per_1k_output = 0.075
+[providers.local]
+limits = [{ kind = "concurrency", limit = 2, on_full = "queue" }]
+latency = { total = "10s" }
+local = true
+[[policies]]
+name = "retry-after"
+route = { kind = "single", provider = "claude" }
+retry = { max_attempts = 30, honor_retry_after = true }
+[[policies]]
+name = "chain"
+route = { kind = "chain", providers = ["claude", "local"] }
+"#;
+
+fn ratesim() -> Command {
+    Command::cargo_bin("ratesim").unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn run_prints_the_comparison_table() {
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    ratesim()
+        .arg("run")
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("small — 4 replications"))
+        .stdout(predicate::str::contains("retry-after"))
+        .stdout(predicate::str::contains("chain"))
+        .stdout(predicate::str::contains("rejection_probability"))
+        .stdout(predicate::str::contains("monthly_bill_usd"))
+        .stdout(predicate::str::contains("tokens.claude"));
+}
+
+#[test]
+fn out_writes_summary_and_runs_csv() {
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let out = dir.path().join("results");
+    ratesim()
+        .args(["run", "--format", "csv", "--out"])
+        .arg(&out)
+        .arg(&f)
+        .assert()
+        .success();
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    assert_eq!(lines.next(), Some("policy,metric,mean,ci_low,ci_high,n"));
+    assert!(
+        summary.contains("\nretry-after,jobs_completed,30,30,30,4\n"),
+        "{summary}"
+    );
+    assert!(summary.contains("\nchain,attempts.local,"));
+    let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+    assert!(runs.starts_with("replication,policy,attempts,rejections,rejections_429,"));
+    assert_eq!(runs.lines().count(), 1 + 4 * 2);
+    // No temporary files are left beside the outputs.
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn formats_json_and_markdown() {
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let out = ratesim()
+        .args(["run", "--format", "json"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "ratesim.summary/1");
+    assert_eq!(doc["policies"][0]["name"], "retry-after");
+    assert_eq!(
+        doc["policies"][0]["metrics"]["jobs_completed"]["mean"],
+        30.0
+    );
+    assert_eq!(doc["policies"][1]["metrics"]["rejections_429"]["n"], 4);
+    ratesim()
+        .args(["run", "--format", "markdown"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| metric | retry-after | chain |"))
+        .stdout(predicate::str::contains("|---|---:|---:|"));
+}
+
+#[test]
+fn threads_do_not_change_the_output() {
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let run = |t: &str| {
+        ratesim()
+            .args(["run", "--format", "csv", "--threads", t])
+            .arg(&f)
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(run("1"), run("2"));
+}
+
+#[test]
+fn validate_accepts_every_bundled_scenario() {
+    for name in ["ci-300x10", "seed-cost-table", "anthropic-tier1"] {
+        ratesim()
+            .arg("validate")
+            .arg(format!(
+                "{}/scenarios/{name}.toml",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("ok"));
+    }
+}
+
+/// Each case: a change to GOOD, and what the message must say.
+fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
+    let replace = |from: &str, to: &str| {
+        assert!(GOOD.contains(from), "{from}");
+        GOOD.replacen(from, to, 1)
+    };
+    vec![
+        (
+            "bad TOML",
+            replace("name = \"small\"", "name = \"small"),
+            vec!["s.toml:2:"],
+        ),
+        (
+            "unknown key",
+            replace("jobs = 30", "jobs = 30\nretries = 3"),
+            vec![
+                "s.toml:7:",
+                "workload.retries",
+                "unknown field `retries`",
+                "expected one of",
+            ],
+        ),
+        (
+            "wrong type",
+            replace("jobs = 30", "jobs = \"thirty\""),
+            vec!["s.toml:6:", "workload.jobs", "expected a whole number"],
+        ),
+        (
+            "negative rate",
+            replace(
+                "kind = \"batch\"\njobs = 30\nconcurrency = 5",
+                "kind = \"poisson\"\nrate_per_s = -2.0\njobs = 30",
+            ),
+            vec!["s.toml:6:", "workload.rate_per_s", "must be a number > 0"],
+        ),
+        (
+            "zero window",
+            replace("window = \"60s\"", "window = \"0s\""),
+            vec![
+                "s.toml:11:",
+                "providers.claude.limits[0].window",
+                "longer than zero",
+            ],
+        ),
+        (
+            "unknown provider",
+            replace("provider = \"claude\"", "provider = \"claud\""),
+            vec![
+                "s.toml:21:",
+                "policies[0].route.provider",
+                "no provider named `claud`",
+                "defined providers: claude, local",
+            ],
+        ),
+        (
+            "empty provider list",
+            replace("providers = [\"claude\", \"local\"]", "providers = []"),
+            vec![
+                "s.toml:25:",
+                "policies[1].route.providers",
+                "empty provider list",
+            ],
+        ),
+        (
+            "no providers at all",
+            GOOD.split("[providers.claude]").next().unwrap().to_string(),
+            vec!["s.toml", "`providers`", "no providers"],
+        ),
+        (
+            "unknown limit kind",
+            replace("kind = \"sliding_window\"", "kind = \"sliding\""),
+            vec![
+                "s.toml:11:",
+                "providers.claude.limits[0].kind",
+                "expected \"sliding_window\"",
+            ],
+        ),
+        (
+            "bad duration",
+            replace("total = \"2s\"", "total = \"2 seconds\""),
+            vec![
+                "s.toml:12:",
+                "providers.claude.latency.total",
+                "not a duration string",
+            ],
+        ),
+        (
+            "key of another kind",
+            replace("limit = 8, unit", "limit = 8, capacity = 3, unit"),
+            vec![
+                "s.toml:11:",
+                "providers.claude.limits[0].capacity",
+                "not a setting of kind = \"sliding_window\"",
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn bad_input_exits_2_names_file_line_and_key_and_writes_nothing() {
+    for (case, text, expected) in bad_input_cases() {
+        let dir = TempDir::new().unwrap();
+        let f = write(dir.path(), "s.toml", &text);
+        let out = dir.path().join("out");
+        for sub in ["run", "validate"] {
+            let mut cmd = ratesim();
+            cmd.arg(sub).arg(&f);
+            if sub == "run" {
+                cmd.arg("--out").arg(&out);
+            }
+            let result = cmd.output().unwrap();
+            let stderr = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(result.status.code(), Some(2), "{case} ({sub}): {stderr}");
+            assert!(result.stdout.is_empty(), "{case}: nothing on stdout");
+            for e in &expected {
+                assert!(stderr.contains(e), "{case} ({sub}): `{e}` not in: {stderr}");
+            }
+        }
+        assert!(!out.exists(), "{case}: no output folder for bad input");
+    }
+}
+
+#[test]
+fn missing_file_and_bad_flags_exit_2() {
+    ratesim()
+        .args(["run", "no/such/scenario.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/scenario.toml"))
+        .stderr(predicate::str::contains("cannot read the scenario file"));
+    ratesim()
+        .args(["run", "--format", "xml", "x.toml"])
+        .assert()
+        .code(2);
+    ratesim()
+        .args(["run", "--replications", "0", "x.toml"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn a_malformed_trace_names_its_line() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "trace.csv",
+        "start_s,input_tokens,output_tokens\n0,100,10\n1.5,lots,10\n",
+    );
+    let text = GOOD.replace(
+        "kind = \"batch\"\njobs = 30\nconcurrency = 5\ninput_tokens = 1000\noutput_tokens = 200",
+        "kind = \"trace\"\npath = \"trace.csv\"",
+    );
+    let f = write(dir.path(), "s.toml", &text);
+    ratesim()
+        .arg("validate")
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("workload.path"))
+        .stderr(predicate::str::contains("trace.csv:3: input_tokens `lots`"));
+    // And a good trace runs.
+    write(
+        dir.path(),
+        "trace.csv",
+        "start_s,input_tokens,output_tokens\n0,100,10\n1.5,200,10\n",
+    );
+    ratesim()
+        .args(["run", "--format", "csv"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "retry-after,jobs_completed,2,2,2,4",
+        ));
+}
