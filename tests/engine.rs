@@ -314,3 +314,112 @@ fn outputs_are_identical_for_any_thread_count() {
         "the seed matters"
     );
 }
+
+/// Every limit kind parses, runs and admits what its law admits.
+#[test]
+fn every_limit_kind_runs_with_its_documented_semantics() {
+    let s = scenario(
+        r#"
+        replications = 2
+        [workload]
+        kind = "batch"
+        jobs = 12
+        concurrency = 12
+        input_tokens = 900
+        output_tokens = 100
+        [providers.fixed]
+        limits = [{ kind = "fixed_window", window = "60s", limit = 5, unit = "requests" }]
+        latency = { total = "1s" }
+        [providers.gcra]
+        limits = [{ kind = "gcra", limit = 60, period = "60s", burst = 4, unit = "requests" }]
+        latency = { total = "1s" }
+        [providers.gcra-tokens]
+        limits = [{ kind = "gcra", limit = 1000, period = "1s", burst = 500, unit = "tokens" }]
+        latency = { total = "1s" }
+        [providers.bucket]
+        limits = [{ kind = "token_bucket", capacity = 3, refill_per_s = 1, fill_interval = "2s", unit = "requests" }]
+        latency = { total = "1s" }
+        [providers.slots]
+        limits = [{ kind = "concurrency", limit = 4 }]
+        latency = { total = "1s" }
+        [[policies]]
+        name = "fixed"
+        route = { kind = "single", provider = "fixed" }
+        retry = { max_attempts = 100, honor_retry_after = true, retry_after_max = "5m" }
+        [[policies]]
+        name = "gcra"
+        route = { kind = "single", provider = "gcra" }
+        retry = { max_attempts = 100, honor_retry_after = true }
+        [[policies]]
+        name = "gcra-tokens"
+        route = { kind = "single", provider = "gcra-tokens" }
+        retry = { max_attempts = 100, honor_retry_after = true }
+        [[policies]]
+        name = "bucket"
+        route = { kind = "single", provider = "bucket" }
+        retry = { max_attempts = 100, honor_retry_after = true }
+        [[policies]]
+        name = "slots"
+        route = { kind = "single", provider = "slots" }
+        "#,
+    );
+    let r = results(&s);
+    let all = |p: &str, m: &str, v: f64| {
+        let xs = values(&s, &r, p, m);
+        assert!(xs.iter().all(|&x| x == v), "{p} {m}: {xs:?}, expected {v}");
+    };
+    // 5 per fixed window: waves at 0, 60 and 120 s.
+    all("fixed", "makespan_s", 121.0);
+    all("fixed", "jobs_completed", 12.0);
+    // GCRA: a burst of 4, then one per second: the 12th passes at 8 s.
+    all("gcra", "makespan_s", 9.0);
+    // 1,000 tokens exceed a burst of 500 tokens: never, reported as such.
+    all("gcra-tokens", "jobs_failed_unadmittable", 12.0);
+    all("gcra-tokens", "attempts", 12.0);
+    // Capacity 3, then 2 more every 2 s (discrete): 3 + 2 + 2 + 2 + 2 + 1 -> last at 10 s.
+    all("bucket", "makespan_s", 11.0);
+    // Four slots and no retry: four served, eight rejected at once.
+    all("slots", "jobs_completed", 4.0);
+    all("slots", "rejections_429", 8.0);
+}
+
+/// `count_rejected`: rejected requests use up the limit too, so immediate retries keep a
+/// client locked out (OpenAI counts failed requests toward the per-minute limit).
+#[test]
+fn counted_rejections_extend_a_lockout() {
+    let text = |counted: bool| {
+        format!(
+            r#"
+            replications = 1
+            [workload]
+            kind = "batch"
+            jobs = 10
+            concurrency = 10
+            input_tokens = 10
+            output_tokens = 10
+            [providers.api]
+            limits = [{{ kind = "sliding_window", window = "60s", limit = 8, unit = "requests", count_rejected = {counted} }}]
+            latency = {{ total = "1s" }}
+            reject_latency = "1s"
+            [[policies]]
+            name = "retry-every-10s"
+            route = {{ kind = "single", provider = "api" }}
+            retry = {{ max_attempts = 100, backoff = "constant", base = "10s" }}
+            "#
+        )
+    };
+    let free = scenario(&text(false));
+    let counted = scenario(&text(true));
+    let (rf, rc) = (results(&free), results(&counted));
+    let m_free = values(&free, &rf, "retry-every-10s", "makespan_s")[0];
+    let m_counted = values(&counted, &rc, "retry-every-10s", "makespan_s")[0];
+    // Uncounted: the two left over pass once the first eight age out, at ~66 s.
+    assert!(m_free < 70.0, "{m_free}");
+    // Counted: every retry refreshes the window, so the two never pass while retrying
+    // every 11 s; they give up after 100 attempts.
+    assert!(m_counted > 1000.0, "{m_counted}");
+    assert_eq!(
+        values(&counted, &rc, "retry-every-10s", "jobs_failed_gave_up")[0],
+        2.0
+    );
+}

@@ -24,13 +24,9 @@ enum Event {
     Ready(u32),
     /// A provider finished serving the job's current request.
     Served { job: u32, provider: u16 },
-    /// A rejection reaches the job.
-    Rejected {
-        job: u32,
-        provider: u16,
-        status: u16,
-        hint: Hint,
-    },
+    /// A rejection reaches the job (its status and hint wait in the job's state, which
+    /// keeps events small: a job has one request in flight at a time).
+    Rejected { job: u32, provider: u16 },
 }
 
 #[derive(Clone, Copy)]
@@ -39,6 +35,8 @@ struct JobState {
     request: u32,
     sent: bool,
     saw_rejection: bool,
+    /// The rejection on its way back: (status, hint).
+    pending: (u16, Hint),
 }
 
 /// What one replication of one policy produced.
@@ -103,13 +101,12 @@ impl<'a> Sim<'a> {
                         ..
                     } => {
                         self.rec.rejection(self.catalog, now, p, status);
+                        self.state[j].pending = (status, hint);
                         self.queue.schedule(
                             now + latency,
                             Event::Rejected {
                                 job,
                                 provider: p as u16,
-                                status,
-                                hint,
                             },
                         )
                     }
@@ -188,14 +185,10 @@ impl<'a> Sim<'a> {
                 self.state[j].cursor = Some(cursor);
                 self.after(now, job, after);
             }
-            Event::Rejected {
-                job,
-                provider,
-                status,
-                hint,
-            } => {
+            Event::Rejected { job, provider } => {
                 let p = provider as usize;
                 let j = job as usize;
+                let (status, hint) = self.state[j].pending;
                 self.state[j].saw_rejection = true;
                 let mut cursor = self.state[j].cursor.expect("in flight");
                 let after = self.policy.on_response(
@@ -242,6 +235,7 @@ pub fn simulate(
                 request: 0,
                 sent: false,
                 saw_rejection: false,
+                pending: (0, Hint::Unknown),
             };
             jobs.len()
         ],

@@ -197,8 +197,8 @@ impl Recorder {
         let tokens: u64 = self.tokens.iter().sum();
         let cost: f64 = self.cost.iter().sum();
         let jobs = self.jobs_completed + self.failed_gave_up + self.failed_unadmittable;
-        self.latencies.sort_by(f64::total_cmp);
-        let q = |p: f64| stats::quantile_sorted(&self.latencies, p);
+        let latency_mean = ratio(self.latencies.iter().sum(), self.latencies.len() as f64);
+        let mut q = |p: f64| stats::quantile_select(&mut self.latencies, p);
         let providers = &scenario.providers;
         let route = scenario.policies[policy].route.providers();
         let flat: f64 = route.iter().map(|&p| providers[p].flat_monthly).sum();
@@ -227,10 +227,7 @@ impl Recorder {
         out.push(self.failed_gave_up as f64);
         out.push(self.failed_unadmittable as f64);
         out.push(self.makespan.as_secs_f64());
-        out.push(ratio(
-            self.latencies.iter().sum(),
-            self.latencies.len() as f64,
-        ));
+        out.push(latency_mean);
         out.push(q(0.5));
         out.push(q(0.95));
         out.push(q(0.99));
