@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{Cli, Command, Format, RunArgs};
-use crate::report::{write_atomic, Exporter, Json, Markdown, Report, RunsCsv, SummaryCsv, Table};
+use crate::report::{runs_csv, write_atomic, Exporter, Json, Markdown, SummaryCsv, Table};
 use crate::scenario::{self, ScenarioError};
 
 /// A command's failure.
@@ -59,18 +59,18 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         scenario.seed = s;
     }
     let results = crate::run::run(&scenario, args.threads).map_err(anyhow::Error::from)?;
-    let report = Report::new(&scenario, &results);
+    let summary = results.summary(&scenario);
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-        write_file(&dir.join("summary.csv"), &SummaryCsv.export(&report))?;
-        write_file(&dir.join("runs.csv"), &RunsCsv.export(&report))?;
+        write_file(&dir.join("summary.csv"), &SummaryCsv.export(&summary))?;
+        write_file(&dir.join("runs.csv"), &runs_csv(&results))?;
     }
     let bytes = match args.format {
-        Format::Table => Table::default().export(&report),
-        Format::Csv => SummaryCsv.export(&report),
-        Format::Json => Json.export(&report),
-        Format::Markdown => Markdown.export(&report),
+        Format::Table => Table::default().export(&summary),
+        Format::Csv => SummaryCsv.export(&summary),
+        Format::Json => Json.export(&summary),
+        Format::Markdown => Markdown.export(&summary),
     };
     stdout
         .write_all(&bytes)

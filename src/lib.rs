@@ -51,6 +51,7 @@ pub mod provider;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod summary;
 pub mod time;
 pub mod workload;
 

@@ -6,9 +6,10 @@
 use rayon::prelude::*;
 
 use crate::engine::simulate;
-use crate::metrics::stats::{estimate, Estimate};
+use crate::metrics::stats::estimate;
 use crate::metrics::Catalog;
 use crate::scenario::Scenario;
+use crate::summary::{PolicySummary, Summary};
 
 /// Every metric of every policy in every replication.
 #[derive(Clone, Debug)]
@@ -21,15 +22,6 @@ pub struct Results {
     pub runs: Vec<Vec<Vec<f64>>>,
     /// Events processed over the whole run.
     pub events: u64,
-}
-
-/// One policy's estimates, in catalog order.
-#[derive(Clone, Debug)]
-pub struct PolicySummary {
-    /// Policy name.
-    pub name: String,
-    /// One estimate per metric.
-    pub estimates: Vec<Estimate>,
 }
 
 /// The error of a failed run setup.
@@ -84,9 +76,10 @@ pub fn run(scenario: &Scenario, threads: usize) -> Result<Results, ThreadError> 
 }
 
 impl Results {
-    /// Mean and 95% interval of every metric of every policy.
-    pub fn summary(&self) -> Vec<PolicySummary> {
-        self.policies
+    /// Mean and 95% interval of every metric of every policy of `scenario`.
+    pub fn summary(&self, scenario: &Scenario) -> Summary {
+        let policies = self
+            .policies
             .iter()
             .zip(&self.runs)
             .map(|(name, reps)| PolicySummary {
@@ -95,7 +88,14 @@ impl Results {
                     .map(|m| estimate(&reps.iter().map(|r| r[m]).collect::<Vec<_>>()))
                     .collect(),
             })
-            .collect()
+            .collect();
+        Summary {
+            scenario: scenario.name.clone(),
+            seed: scenario.seed,
+            replications: scenario.replications,
+            metrics: self.catalog.names().to_vec(),
+            policies,
+        }
     }
 
     /// Values of metric `name` for policy `policy`, one per replication.

@@ -20,6 +20,9 @@ use crate::workload::Jobs;
 enum Event {
     /// Job arrives (the next arrival is scheduled when this one is handled).
     Arrive(u32),
+    /// A waiting job gets a slot (scheduled, not called, so that a chain of jobs
+    /// failing at once never deepens the stack).
+    Start(u32),
     /// The job's current request is ready to be (re)tried.
     Ready(u32),
     /// A provider finished serving the job's current request.
@@ -29,6 +32,23 @@ enum Event {
     Rejected { job: u32, provider: u16 },
 }
 
+/// Watches one replication as it runs; every method has an empty default. Used to
+/// record limiter timelines without touching the engine's logic.
+pub trait Observer {
+    /// Called before the events at `now` are handled: the providers are as they have
+    /// been since the previous event.
+    fn before(&mut self, _now: SimTime, _providers: &[Provider]) {}
+    /// A request was sent to `provider` at `now` and got `admission`.
+    fn attempt(&mut self, _now: SimTime, _provider: usize, _admission: &Admission) {}
+    /// A request moved from provider `from` to its fallback `to` at `now`.
+    fn fallback(&mut self, _now: SimTime, _from: usize, _to: usize) {}
+}
+
+/// An observer that does nothing.
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
 #[derive(Clone, Copy)]
 struct JobState {
     cursor: Option<Cursor>,
@@ -37,6 +57,8 @@ struct JobState {
     saw_rejection: bool,
     /// The rejection on its way back: (status, hint).
     pending: (u16, Hint),
+    /// Provider of the current request's last attempt.
+    last_provider: Option<u16>,
 }
 
 /// What one replication of one policy produced.
@@ -48,7 +70,8 @@ pub struct RunOutput {
     pub events: u64,
 }
 
-struct Sim<'a> {
+struct Sim<'a, O: Observer> {
+    observer: &'a mut O,
     jobs: &'a Jobs,
     providers: Vec<Provider<'a>>,
     policy: PolicyState<'a>,
@@ -61,14 +84,11 @@ struct Sim<'a> {
     concurrency: u32,
 }
 
-impl<'a> Sim<'a> {
-    fn start_job(&mut self, now: SimTime, job: u32) {
-        self.active += 1;
-        self.start_request(now, job);
-    }
-
+impl<'a, O: Observer> Sim<'a, O> {
     fn start_request(&mut self, now: SimTime, job: u32) {
-        self.state[job as usize].cursor = Some(self.policy.start());
+        let st = &mut self.state[job as usize];
+        st.cursor = Some(self.policy.start());
+        st.last_provider = None;
         self.try_send(now, job);
     }
 
@@ -79,13 +99,21 @@ impl<'a> Sim<'a> {
         self.state[j].cursor = Some(cursor);
         match step {
             Step::Send(p) => {
+                if let Some(prev) = self.state[j].last_provider {
+                    if prev as usize != p {
+                        self.observer.fallback(now, prev as usize, p);
+                    }
+                }
+                self.state[j].last_provider = Some(p as u16);
                 if !self.state[j].sent {
                     self.state[j].sent = true;
                     self.rec.first_send(now - self.jobs.arrivals[j]);
                 }
                 self.rec.attempt(p);
                 let size = self.jobs.requests_of(j)[self.state[j].request as usize];
-                match self.providers[p].offer(now, size.input, size.output, job as u64) {
+                let admission = self.providers[p].offer(now, size.input, size.output, job as u64);
+                self.observer.attempt(now, p, &admission);
+                match admission {
                     Admission::Serve { latency } => self.queue.schedule(
                         now + latency,
                         Event::Served {
@@ -142,7 +170,8 @@ impl<'a> Sim<'a> {
             .job_done(now, latency, failed, self.state[j].saw_rejection);
         self.active -= 1;
         if let Some(next) = self.waiting.pop_front() {
-            self.start_job(now, next);
+            self.active += 1;
+            self.queue.schedule(now, Event::Start(next));
         }
     }
 
@@ -155,11 +184,13 @@ impl<'a> Sim<'a> {
                         .schedule(self.jobs.arrivals[next], Event::Arrive(next as u32));
                 }
                 if self.active < self.concurrency {
-                    self.start_job(now, job);
+                    self.active += 1;
+                    self.start_request(now, job);
                 } else {
                     self.waiting.push_back(job);
                 }
             }
+            Event::Start(job) => self.start_request(now, job),
             Event::Ready(job) => self.try_send(now, job),
             Event::Served { job, provider } => {
                 let p = provider as usize;
@@ -215,6 +246,25 @@ pub fn simulate(
     jobs: &Jobs,
     replication: u64,
 ) -> RunOutput {
+    simulate_observed(
+        scenario,
+        catalog,
+        policy,
+        jobs,
+        replication,
+        &mut NoObserver,
+    )
+}
+
+/// [`simulate`], reporting to `observer` as it goes. The observer cannot change the run.
+pub fn simulate_observed<O: Observer>(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    policy: usize,
+    jobs: &Jobs,
+    replication: u64,
+    observer: &mut O,
+) -> RunOutput {
     let seed = scenario.seed;
     let providers = scenario
         .providers
@@ -223,6 +273,7 @@ pub fn simulate(
         .map(|(i, spec)| Provider::new(spec, seed, replication, i as u32))
         .collect();
     let mut sim = Sim {
+        observer,
         jobs,
         providers,
         policy: PolicyState::new(&scenario.policies[policy], seed, replication, policy as u32),
@@ -236,6 +287,7 @@ pub fn simulate(
                 sent: false,
                 saw_rejection: false,
                 pending: (0, Hint::Unknown),
+                last_provider: None,
             };
             jobs.len()
         ],
@@ -252,6 +304,7 @@ pub fn simulate(
         debug_assert!(now >= clock, "time went backwards");
         clock = now;
         events += 1;
+        sim.observer.before(now, &sim.providers);
         sim.handle(now, event);
     }
     debug_assert_eq!(sim.active, 0, "every job finished");

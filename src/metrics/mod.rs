@@ -13,6 +13,8 @@ use crate::time::SimTime;
 pub struct Catalog {
     names: Vec<String>,
     statuses: Vec<u16>,
+    /// (provider, status) pairs with a `rejections_<status>.<provider>` metric.
+    pairs: Vec<(usize, u16)>,
 }
 
 /// The metrics reported for every policy, before the per-status and per-provider ones.
@@ -42,7 +44,8 @@ const GLOBAL: &[&str] = &[
     "pass_share",
 ];
 
-/// Per-provider metrics, reported as `<metric>.<provider>`.
+/// Per-provider metrics, reported as `<metric>.<provider>`; then one
+/// `rejections_<status>.<provider>` per status each provider can answer with.
 const PER_PROVIDER: &[&str] = &["attempts", "rejections", "served", "tokens", "cost_usd"];
 
 impl Catalog {
@@ -70,7 +73,21 @@ impl Catalog {
                 names.push(format!("{m}.{}", p.name));
             }
         }
-        Catalog { names, statuses }
+        let mut pairs = Vec::new();
+        for (i, p) in providers.iter().enumerate() {
+            let mut own = p.statuses();
+            own.sort_unstable();
+            own.dedup();
+            for s in own {
+                names.push(format!("rejections_{s}.{}", p.name));
+                pairs.push((i, s));
+            }
+        }
+        Catalog {
+            names,
+            statuses,
+            pairs,
+        }
     }
 
     /// Metric names in order.
@@ -95,6 +112,7 @@ pub struct Recorder {
     attempts: Vec<u64>,
     rejections: Vec<u64>,
     by_status: Vec<u64>,
+    by_pair: Vec<u64>,
     served: Vec<u64>,
     tokens: Vec<u64>,
     cost: Vec<f64>,
@@ -121,6 +139,7 @@ impl Recorder {
             attempts: vec![0; providers],
             rejections: vec![0; providers],
             by_status: vec![0; catalog.statuses.len()],
+            by_pair: vec![0; catalog.pairs.len()],
             served: vec![0; providers],
             tokens: vec![0; providers],
             cost: vec![0.0; providers],
@@ -150,6 +169,13 @@ impl Recorder {
         self.rejections[provider] += 1;
         if let Some(i) = catalog.statuses.iter().position(|&s| s == status) {
             self.by_status[i] += 1;
+        }
+        if let Some(i) = catalog
+            .pairs
+            .iter()
+            .position(|&ps| ps == (provider, status))
+        {
+            self.by_pair[i] += 1;
         }
     }
 
@@ -246,6 +272,7 @@ impl Recorder {
             out.extend(v.iter().map(|&c| c as f64));
         }
         out.extend(self.cost.iter().copied());
+        out.extend(self.by_pair.iter().map(|&c| c as f64));
         debug_assert_eq!(out.len(), catalog.names.len());
         out
     }

@@ -148,9 +148,13 @@ impl<'a> PolicyState<'a> {
             }
             match verdict {
                 GuardVerdict::Pass => {
+                    for g in &mut self.guards {
+                        g.commit(now, provider);
+                    }
                     cursor.attempts_here += 1;
                     return Step::Send(provider);
                 }
+                GuardVerdict::WaitUntil(SimTime::MAX) => return Step::Fail(FailReason::GaveUp),
                 GuardVerdict::WaitUntil(t) => {
                     self.guard_waits += 1;
                     return Step::WaitUntil(t.max(now));

@@ -286,6 +286,7 @@ impl<'a> Provider<'a> {
                     o.up.clone(),
                     o.down.clone(),
                     stream(seed, replication, Source::Outage(index)),
+                    false,
                 )
             }),
             online: spec.online.as_ref().map(|o| {
@@ -293,6 +294,7 @@ impl<'a> Provider<'a> {
                     o.offline_every.clone(),
                     o.offline_for.clone(),
                     stream(seed, replication, Source::Online(index)),
+                    true,
                 )
             }),
             latency_rng: stream(seed, replication, Source::Latency(index)),
@@ -311,14 +313,14 @@ impl<'a> Provider<'a> {
             return;
         };
         online.advance(now);
+        // An offline period of at least `reset_after` leaves no quota at reconnection.
         while let Some(&(start, end)) = online.downs().front() {
-            let clear_at = start + spec.reset_after;
+            if end > now {
+                break;
+            }
             if end - start >= spec.reset_after {
-                if clear_at > now {
-                    break;
-                }
                 for l in &mut self.limits {
-                    l.exhaust(clear_at);
+                    l.exhaust(end);
                 }
             }
             online.downs().pop_front();
@@ -375,9 +377,21 @@ impl<'a> Provider<'a> {
             .concurrency
             .is_some_and(|c| c.on_full == OnFull::Reject && self.in_flight >= c.limit);
         if verdict != Verdict::Admit || full {
+            let mut counted = false;
             for (limiter, spec) in self.limits.iter_mut().zip(&self.spec.limits) {
                 if spec.count_rejected {
                     limiter.consume(now, spec.unit.amount(input, output));
+                    counted = true;
+                }
+            }
+            if counted && verdict != Verdict::Admit {
+                // The rejected request now counts too: the hint must include it.
+                verdict = Verdict::Admit;
+                for (limiter, spec) in self.limits.iter_mut().zip(&self.spec.limits) {
+                    verdict = verdict.and(limiter.check(now, spec.unit.amount(input, output)));
+                }
+                if verdict == Verdict::Admit {
+                    verdict = Verdict::NotUntil(now);
                 }
             }
             let (cause, hint) = match verdict {
@@ -418,10 +432,11 @@ impl<'a> Provider<'a> {
         self.spec.pass_rate >= 1.0 || self.quality_rng.random::<f64>() < self.spec.pass_rate
     }
 
-    /// Usage of each limit at `now` (for rate-limit headers and timelines).
-    pub fn usage(&mut self, now: SimTime) -> Vec<Usage> {
-        self.advance(now);
-        self.limits.iter_mut().map(|l| l.usage(now)).collect()
+    /// Usage of each rate limit at `now` (for rate-limit headers and timelines), in the
+    /// order of the spec's limits. Read-only: an online reset due since the last request
+    /// shows from the next one.
+    pub fn usage(&self, now: SimTime) -> impl Iterator<Item = Usage> + '_ {
+        self.limits.iter().map(move |l| l.usage(now))
     }
 
     /// Requests in service.

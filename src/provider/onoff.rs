@@ -7,6 +7,10 @@ use crate::dist::Random;
 use crate::engine::rng::SimRng;
 use crate::time::SimTime;
 
+/// The shortest period: shorter draws are lengthened to it, so a process whose
+/// distribution can draw zero still moves time forward in sensible steps.
+pub const MIN_PERIOD: SimTime = SimTime(1_000_000);
+
 /// Alternating up and down periods, starting up at time zero.
 pub struct OnOff {
     up: Random,
@@ -15,14 +19,16 @@ pub struct OnOff {
     is_down: bool,
     end: SimTime,
     /// Down periods (start, end) whose start has been reached and that the owner has not
-    /// taken yet.
+    /// taken yet (kept only when asked for).
     downs: VecDeque<(SimTime, SimTime)>,
+    keep_downs: bool,
 }
 
 impl OnOff {
     /// A process with up lengths from `up` and down lengths from `down` (seconds).
-    pub fn new(up: Random, down: Random, mut rng: SimRng) -> Self {
-        let first = SimTime::from_secs_f64(up.sample(&mut rng));
+    /// With `keep_downs`, the down periods are kept for [`OnOff::downs`].
+    pub fn new(up: Random, down: Random, mut rng: SimRng, keep_downs: bool) -> Self {
+        let first = SimTime::from_secs_f64(up.sample(&mut rng)).max(MIN_PERIOD);
         OnOff {
             up,
             down,
@@ -30,6 +36,7 @@ impl OnOff {
             is_down: false,
             end: first,
             downs: VecDeque::new(),
+            keep_downs,
         }
     }
 
@@ -39,10 +46,9 @@ impl OnOff {
             let start = self.end;
             self.is_down = !self.is_down;
             let dist = if self.is_down { &self.down } else { &self.up };
-            // A zero-length period would stall the loop; one nanosecond is the least.
-            let len = SimTime::from_secs_f64(dist.sample(&mut self.rng)).max(SimTime(1));
+            let len = SimTime::from_secs_f64(dist.sample(&mut self.rng)).max(MIN_PERIOD);
             self.end = start + len;
-            if self.is_down {
+            if self.is_down && self.keep_downs {
                 self.downs.push_back((start, self.end));
             }
         }
@@ -71,6 +77,7 @@ mod tests {
             Random::Constant(10.0),
             Random::Constant(2.0),
             stream(0, 0, Source::Outage(0)),
+            true,
         );
         let s = SimTime::from_secs;
         assert!(!p.is_down(s(0)));

@@ -10,7 +10,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Exporter, Report};
+use super::Exporter;
+use crate::summary::Summary;
 
 /// The JSON exporter.
 pub struct Json;
@@ -24,10 +25,10 @@ fn num(x: f64) -> Value {
 }
 
 impl Exporter for Json {
-    fn export(&self, report: &Report) -> Vec<u8> {
-        let names = report.results.catalog.names();
-        let policies: Vec<Value> = report
-            .summary
+    fn export(&self, summary: &Summary) -> Vec<u8> {
+        let names = &summary.metrics;
+        let policies: Vec<Value> = summary
+            .policies
             .iter()
             .map(|p| {
                 let mut metrics = Map::new();
@@ -42,9 +43,9 @@ impl Exporter for Json {
             .collect();
         let doc = json!({
             "schema": "ratesim.summary/1",
-            "scenario": report.scenario.name,
-            "seed": report.scenario.seed,
-            "replications": report.scenario.replications,
+            "scenario": summary.scenario,
+            "seed": summary.seed,
+            "replications": summary.replications,
             "metrics": names,
             "policies": policies,
         });

@@ -10,39 +10,17 @@ mod table;
 use std::io::{self, Write};
 use std::path::Path;
 
-pub use csv_out::{RunsCsv, SummaryCsv};
+pub use csv_out::{runs_csv, SummaryCsv};
 pub use json::Json;
 pub use markdown::Markdown;
 pub use table::Table;
 
-use crate::run::{PolicySummary, Results};
-use crate::scenario::Scenario;
+use crate::summary::Summary;
 
-/// Everything an exporter may show.
-pub struct Report<'a> {
-    /// The scenario that was run.
-    pub scenario: &'a Scenario,
-    /// Raw per-replication values.
-    pub results: &'a Results,
-    /// Means and intervals.
-    pub summary: Vec<PolicySummary>,
-}
-
-impl<'a> Report<'a> {
-    /// Summarises `results`.
-    pub fn new(scenario: &'a Scenario, results: &'a Results) -> Self {
-        Report {
-            scenario,
-            results,
-            summary: results.summary(),
-        }
-    }
-}
-
-/// One output format.
+/// One output format of a run's summary.
 pub trait Exporter {
-    /// The bytes of the report in this format.
-    fn export(&self, report: &Report) -> Vec<u8>;
+    /// The bytes of the summary in this format.
+    fn export(&self, summary: &Summary) -> Vec<u8>;
 }
 
 /// A number for humans: about three significant figures, no exponent.
@@ -61,6 +39,8 @@ pub fn human(x: f64) -> String {
         format!("{x:.2}")
     } else if a >= 0.001 {
         format!("{x:.3}")
+    } else if a >= 0.0001 {
+        format!("{x:.5}")
     } else {
         format!("{x:.2e}")
     }

@@ -2,7 +2,8 @@
 //! `mean ±half-width` of the 95% interval. Wide comparisons are split into blocks of
 //! policies that fit a terminal.
 
-use super::{human, Exporter, Report};
+use super::{human, Exporter};
+use crate::summary::Summary;
 
 /// The table exporter; `width` is the terminal width to fit.
 pub struct Table {
@@ -34,21 +35,20 @@ pub fn cell(e: &crate::metrics::stats::Estimate) -> String {
 }
 
 impl Exporter for Table {
-    fn export(&self, report: &Report) -> Vec<u8> {
-        let names = report.results.catalog.names();
-        let s = report.scenario;
+    fn export(&self, summary: &Summary) -> Vec<u8> {
+        let names = &summary.metrics;
         let mut out = format!(
             "{} — {} replications, seed {} (mean ±95% CI half-width)\n",
-            s.name, s.replications, s.seed
+            summary.scenario, summary.replications, summary.seed
         );
         let label_w = names.iter().map(String::len).max().unwrap_or(6).max(6);
-        let cells: Vec<Vec<String>> = report
-            .summary
+        let cells: Vec<Vec<String>> = summary
+            .policies
             .iter()
             .map(|p| p.estimates.iter().map(cell).collect())
             .collect();
-        let col_w: Vec<usize> = report
-            .summary
+        let col_w: Vec<usize> = summary
+            .policies
             .iter()
             .zip(&cells)
             .map(|(p, c)| {
@@ -69,7 +69,7 @@ impl Exporter for Table {
             }
             out.push('\n');
             out.push_str(&format!("{:<label_w$}", "metric"));
-            for (p, w) in report.summary[start..end].iter().zip(&col_w[start..end]) {
+            for (p, w) in summary.policies[start..end].iter().zip(&col_w[start..end]) {
                 out.push_str(&format!("  {:>w$}", p.name));
             }
             out.push('\n');

@@ -61,6 +61,25 @@ fn positive_int(v: i64, path: &KeyPath, what: &str) -> R<u64> {
     }
 }
 
+/// A positive whole number that fits `max`.
+fn bounded_int(v: i64, path: &KeyPath, what: &str, max: u64) -> R<u64> {
+    let v = positive_int(v, path, what)?;
+    if v > max {
+        invalid(path, format!("{what} must be at most {max} (got {v})"))
+    } else {
+        Ok(v)
+    }
+}
+
+/// A random period length that must average at least a millisecond.
+fn period(v: &Value, path: &KeyPath) -> R<Random> {
+    let r = random(v, path, true)?;
+    if r.mean() < 0.001 {
+        return invalid(path, "periods must average at least 1ms");
+    }
+    Ok(r)
+}
+
 fn non_negative(v: f64, path: &KeyPath, what: &str) -> R<f64> {
     if !v.is_finite() || v < 0.0 {
         invalid(path, format!("{what} must be a number >= 0 (got {v})"))
@@ -324,22 +343,33 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
             false,
         )
     };
+    const MAX_REQUESTS: u64 = u32::MAX as u64;
     let concurrency = w
         .concurrency
-        .map(|c| positive_int(c, &path.key("concurrency"), "concurrency").map(|c| c as u32))
+        .map(|c| {
+            bounded_int(c, &path.key("concurrency"), "concurrency", MAX_REQUESTS).map(|c| c as u32)
+        })
         .transpose()?;
     let requests_per_job = w
         .requests_per_job
-        .map(|r| positive_int(r, &path.key("requests_per_job"), "requests_per_job"))
+        .map(|r| {
+            bounded_int(
+                r,
+                &path.key("requests_per_job"),
+                "requests_per_job",
+                MAX_REQUESTS,
+            )
+        })
         .transpose()?
         .unwrap_or(1) as u32;
     let arrivals = match w.kind.as_str() {
         "batch" => {
             only(path, "batch", &present, &synthetic)?;
-            let jobs = positive_int(
+            let jobs = bounded_int(
                 require(w.jobs, &path.key("jobs"), "the number of jobs in the batch")?,
                 &path.key("jobs"),
                 "jobs",
+                MAX_REQUESTS / requests_per_job as u64,
             )?;
             require(
                 concurrency,
@@ -363,7 +393,15 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
             )?;
             let jobs = w
                 .jobs
-                .map(|j| positive_int(j, &path.key("jobs"), "jobs").map(|j| j as u32))
+                .map(|j| {
+                    bounded_int(
+                        j,
+                        &path.key("jobs"),
+                        "jobs",
+                        MAX_REQUESTS / requests_per_job as u64,
+                    )
+                    .map(|j| j as u32)
+                })
                 .transpose()?;
             let duration = w
                 .duration
@@ -372,6 +410,18 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                 .transpose()?;
             if jobs.is_none() && duration.is_none() {
                 return invalid(path, "a poisson workload needs `jobs` or `duration` to end");
+            }
+            if let (None, Some(d)) = (jobs, duration) {
+                let expected = rate * d.as_secs_f64() * requests_per_job as f64;
+                if expected > (MAX_REQUESTS / 2) as f64 {
+                    return invalid(
+                        &path.key("duration"),
+                        format!(
+                            "about {expected:.0} requests expected; at most {} fit one replication",
+                            MAX_REQUESTS / 2
+                        ),
+                    );
+                }
             }
             Arrivals::Poisson {
                 rate_per_s: rate,
@@ -531,6 +581,9 @@ fn limit(l: &RawLimit, path: &KeyPath) -> R<BuiltLimit> {
             if period.0 / limit == 0 {
                 return invalid(&path.key("limit"), "limit per period is finer than 1 ns");
             }
+            if (period.0 / limit).checked_mul(burst).is_none() {
+                return invalid(&path.key("burst"), format!("burst {burst} is too large for this rate"));
+            }
             LimitKind::Gcra {
                 limit,
                 period,
@@ -623,15 +676,13 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
         .map(|o| -> R<OutageSpec> {
             let op = path.key("outages");
             Ok(OutageSpec {
-                up: random(
+                up: period(
                     require(o.up.as_ref(), &op.key("up"), "length of an up period")?,
                     &op.key("up"),
-                    true,
                 )?,
-                down: random(
+                down: period(
                     require(o.down.as_ref(), &op.key("down"), "length of a down period")?,
                     &op.key("down"),
-                    true,
                 )?,
                 status: status(o.status.unwrap_or(503), &op.key("status"))?,
             })
@@ -643,23 +694,21 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
         .map(|o| -> R<OnlineSpec> {
             let op = path.key("online");
             Ok(OnlineSpec {
-                offline_every: random(
+                offline_every: period(
                     require(
                         o.offline_every.as_ref(),
                         &op.key("offline_every"),
                         "time online between offline periods",
                     )?,
                     &op.key("offline_every"),
-                    true,
                 )?,
-                offline_for: random(
+                offline_for: period(
                     require(
                         o.offline_for.as_ref(),
                         &op.key("offline_for"),
                         "length of an offline period",
                     )?,
                     &op.key("offline_for"),
-                    true,
                 )?,
                 reset_after: o
                     .reset_after

@@ -30,18 +30,26 @@ impl ClientBucket {
         }
     }
 
-    /// `consume(cost)`, or the tick at which to try again.
+    fn guards(&self, provider: usize) -> bool {
+        self.provider.is_none_or(|p| p == provider)
+    }
+
+    /// Whether `consume(cost)` would succeed, or the tick at which to try again.
     pub fn check(&mut self, now: SimTime, provider: usize) -> GuardVerdict {
-        if self.provider.is_some_and(|p| p != provider) {
+        if !self.guards(provider) {
             return GuardVerdict::Pass;
         }
         match self.bucket.check(now, self.cost) {
-            Verdict::Admit => {
-                self.bucket.consume(now, self.cost);
-                GuardVerdict::Pass
-            }
+            Verdict::Admit => GuardVerdict::Pass,
             Verdict::NotUntil(t) => GuardVerdict::WaitUntil(t),
             Verdict::Never => GuardVerdict::Refuse,
+        }
+    }
+
+    /// `consume(cost)`, after every guard passed.
+    pub fn commit(&mut self, now: SimTime, provider: usize) {
+        if self.guards(provider) {
+            self.bucket.consume(now, self.cost);
         }
     }
 }
@@ -56,6 +64,7 @@ mod tests {
         let t0 = SimTime::from_millis(10);
         for _ in 0..50 {
             assert_eq!(b.check(t0, 0), GuardVerdict::Pass);
+            b.commit(t0, 0);
         }
         assert_eq!(
             b.check(t0, 0),
@@ -64,6 +73,7 @@ mod tests {
         let t1 = SimTime::from_secs(1);
         for _ in 0..5 {
             assert_eq!(b.check(t1, 0), GuardVerdict::Pass);
+            b.commit(t1, 0);
         }
         assert_eq!(
             b.check(t1, 0),

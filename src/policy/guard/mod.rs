@@ -75,11 +75,18 @@ impl Guard {
         }
     }
 
-    /// Checks a request to `provider` at `now`.
+    /// Checks a request to `provider` at `now`, using nothing up.
     pub fn check(&mut self, now: SimTime, provider: usize) -> GuardVerdict {
         match self {
             Guard::Predictive(g) => g.check(now, provider),
             Guard::ClientBucket(g) => g.check(now, provider),
+        }
+    }
+
+    /// Every guard passed the request: take what it uses (a client bucket's tokens).
+    pub fn commit(&mut self, now: SimTime, provider: usize) {
+        if let Guard::ClientBucket(g) = self {
+            g.commit(now, provider);
         }
     }
 

@@ -60,16 +60,16 @@ impl Limiter for FixedWindow {
         self.count = self.count.max(self.limit);
     }
 
-    fn usage(&mut self, now: SimTime) -> Usage {
-        self.roll(now);
+    fn usage(&self, now: SimTime) -> Usage {
+        let count = if now.0 / self.window.0 == self.index {
+            self.count
+        } else {
+            0
+        };
         Usage {
-            used: self.count as f64,
+            used: count as f64,
             limit: self.limit as f64,
-            reset: if self.count == 0 {
-                now
-            } else {
-                self.window_end()
-            },
+            reset: if count == 0 { now } else { self.window_end() },
         }
     }
 }

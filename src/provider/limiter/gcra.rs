@@ -80,7 +80,7 @@ impl Limiter for Gcra {
         self.tat = self.tat.max(now.0 + self.tau + self.t);
     }
 
-    fn usage(&mut self, now: SimTime) -> Usage {
+    fn usage(&self, now: SimTime) -> Usage {
         let ahead = self.tat.saturating_sub(now.0);
         Usage {
             used: (ahead as f64 / self.t as f64).min(self.burst as f64),

@@ -98,8 +98,9 @@ pub trait Limiter {
     fn consume(&mut self, now: SimTime, amount: u64);
     /// Leaves no quota at `now` (the online-state reset of a Copilot-like provider).
     fn exhaust(&mut self, now: SimTime);
-    /// How full the limit is at `now`.
-    fn usage(&mut self, now: SimTime) -> Usage;
+    /// How full the limit is at `now` (not before the last call). Read-only, so that
+    /// observing a run never changes it.
+    fn usage(&self, now: SimTime) -> Usage;
 }
 
 /// The limiter models, as one enum so the engine dispatches without boxing.
@@ -136,7 +137,7 @@ impl Limiter for LimiterState {
     fn exhaust(&mut self, now: SimTime) {
         dispatch!(self, l => l.exhaust(now))
     }
-    fn usage(&mut self, now: SimTime) -> Usage {
+    fn usage(&self, now: SimTime) -> Usage {
         dispatch!(self, l => l.usage(now))
     }
 }

@@ -91,11 +91,19 @@ impl Limiter for SlidingWindow {
         }
     }
 
-    fn usage(&mut self, now: SimTime) -> Usage {
-        self.prune(now);
-        let reset = self.log.back().map_or(now, |&(t, _)| t + self.window);
+    fn usage(&self, now: SimTime) -> Usage {
+        let expired: u64 = self
+            .log
+            .iter()
+            .take_while(|&&(t, _)| t + self.window <= now)
+            .map(|&(_, a)| a)
+            .sum();
+        let reset = self
+            .log
+            .back()
+            .map_or(now, |&(t, _)| (t + self.window).max(now));
         Usage {
-            used: self.held as f64,
+            used: (self.held - expired) as f64,
             limit: self.limit as f64,
             reset,
         }

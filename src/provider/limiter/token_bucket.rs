@@ -53,16 +53,23 @@ impl TokenBucket {
         self.rate_per_s * interval.as_secs_f64()
     }
 
-    fn refill(&mut self, now: SimTime) {
+    /// Tokens at `now` without changing the state.
+    fn level_at(&self, now: SimTime) -> f64 {
         if now <= self.last {
-            return;
+            return self.tokens;
         }
         let added = match self.fill_interval {
             None => self.rate_per_s * (now - self.last).as_secs_f64(),
             Some(i) => (now.0 / i.0 - self.last.0 / i.0) as f64 * self.per_fill(i),
         };
-        self.tokens = (self.tokens + added).min(self.capacity);
-        self.last = now;
+        (self.tokens + added).min(self.capacity)
+    }
+
+    fn refill(&mut self, now: SimTime) {
+        if now > self.last {
+            self.tokens = self.level_at(now);
+            self.last = now;
+        }
     }
 
     /// Tokens in the bucket at `now`.
@@ -71,9 +78,10 @@ impl TokenBucket {
         self.tokens
     }
 
-    /// The earliest time the bucket holds `target` tokens, absent other traffic.
-    fn time_to_hold(&self, now: SimTime, target: f64) -> SimTime {
-        let deficit = target - self.tokens;
+    /// The earliest time the bucket holds `target` tokens, absent other traffic, given
+    /// it holds `tokens` at `now`.
+    fn time_to_hold(&self, now: SimTime, tokens: f64, target: f64) -> SimTime {
+        let deficit = target - tokens;
         if deficit <= EPS {
             return now;
         }
@@ -81,7 +89,7 @@ impl TokenBucket {
             None => now + SimTime::from_secs_f64_ceil(deficit / self.rate_per_s),
             Some(i) => {
                 let fills = (deficit / self.per_fill(i) - EPS).ceil().max(1.0) as u64;
-                SimTime((now.0 / i.0 + fills).saturating_mul(i.0))
+                SimTime((now.0 / i.0).saturating_add(fills).saturating_mul(i.0))
             }
         }
     }
@@ -95,9 +103,12 @@ impl Limiter for TokenBucket {
         }
         self.refill(now);
         if self.tokens + EPS >= amount {
-            Verdict::Admit
-        } else {
-            Verdict::NotUntil(self.time_to_hold(now, amount))
+            return Verdict::Admit;
+        }
+        match self.time_to_hold(now, self.tokens, amount) {
+            // Further away than time can count: as good as never.
+            SimTime::MAX => Verdict::Never,
+            t => Verdict::NotUntil(t),
         }
     }
 
@@ -111,12 +122,12 @@ impl Limiter for TokenBucket {
         self.tokens = self.tokens.min(0.0);
     }
 
-    fn usage(&mut self, now: SimTime) -> Usage {
-        self.refill(now);
+    fn usage(&self, now: SimTime) -> Usage {
+        let tokens = self.level_at(now);
         Usage {
-            used: self.capacity - self.tokens,
+            used: self.capacity - tokens,
             limit: self.capacity,
-            reset: self.time_to_hold(now, self.capacity),
+            reset: self.time_to_hold(now, tokens, self.capacity),
         }
     }
 }

@@ -1,0 +1,225 @@
+//! Regression tests: each guards against a bug that was found and fixed.
+
+mod common;
+
+use std::path::Path;
+
+use common::{results, scenario, values};
+use ratesim::dist::Random;
+use ratesim::provider::limiter::Unit;
+use ratesim::provider::{
+    Admission, Hint, LatencySpec, LimitKind, LimitSpec, OnlineSpec, Provider, ProviderSpec,
+};
+use ratesim::scenario::parse_str;
+use ratesim::SimTime;
+
+fn parse_err(text: &str) -> String {
+    parse_str(text, Path::new("t.toml"), Path::new("."), "t")
+        .expect_err("should be rejected")
+        .to_string()
+}
+
+const BASE: &str = r#"
+replications = 1
+[workload]
+kind = "batch"
+jobs = 5
+concurrency = 5
+input_tokens = 10
+output_tokens = 10
+[providers.api]
+latency = { total = "1s" }
+[[policies]]
+name = "p"
+route = { kind = "single", provider = "api" }
+"#;
+
+/// Guards: jobs that fail at once used to start the next waiting job recursively, one
+/// stack frame chain per job, and overflowed the stack at ~20,000 queued jobs.
+#[test]
+fn twenty_thousand_jobs_failing_back_to_back_do_not_overflow_the_stack() {
+    let s = scenario(
+        r#"
+        replications = 1
+        [workload]
+        kind = "batch"
+        jobs = 20000
+        concurrency = 1
+        input_tokens = 10
+        output_tokens = 10
+        [providers.api]
+        latency = { total = "1s" }
+        [[policies]]
+        name = "guarded"
+        route = { kind = "single", provider = "api" }
+        guards = [{ kind = "predictive", provider = "api", limit = 1, ttl = "1h" }]
+        "#,
+    );
+    let r = results(&s);
+    assert_eq!(values(&s, &r, "guarded", "jobs_completed"), [1.0]);
+    assert_eq!(values(&s, &r, "guarded", "jobs_failed"), [19999.0]);
+}
+
+/// Guards: zero-length outage periods made the engine step 1 ns at a time, forever.
+#[test]
+fn zero_length_outage_periods_are_rejected() {
+    let text = BASE.replace(
+        "latency = { total = \"1s\" }",
+        "latency = { total = \"1s\" }\noutages = { up = \"0s\", down = \"0s\" }",
+    );
+    let e = parse_err(&text);
+    assert!(
+        e.contains("providers.api.outages.up") && e.contains("at least 1ms"),
+        "{e}"
+    );
+}
+
+/// Guards: with `count_rejected`, the hint was computed before the rejected request was
+/// charged, so a client honouring it was refused again at the hinted time.
+#[test]
+fn counted_rejection_hint_includes_the_rejected_request() {
+    let spec = ProviderSpec {
+        name: "api".into(),
+        limits: vec![LimitSpec {
+            kind: LimitKind::SlidingWindow {
+                window: SimTime::from_secs(60),
+                limit: 1,
+            },
+            unit: Unit::Requests,
+            count_rejected: true,
+        }],
+        concurrency: None,
+        reject_status: 429,
+        reject_latency: Random::Constant(0.0),
+        latency: LatencySpec::Total(Random::Constant(1.0)),
+        price_per_1k_input: 0.0,
+        price_per_1k_output: 0.0,
+        flat_monthly: 0.0,
+        outages: None,
+        online: None,
+        pass_rate: 1.0,
+        local: false,
+    };
+    let mut p = Provider::new(&spec, 0, 0, 0);
+    let s = SimTime::from_secs;
+    assert!(matches!(p.offer(s(0), 1, 1, 0), Admission::Serve { .. }));
+    let Admission::Reject { hint, .. } = p.offer(s(10), 1, 1, 1) else {
+        panic!("the second request in the window is rejected")
+    };
+    assert_eq!(hint, Hint::At(s(70)));
+    assert!(matches!(p.offer(s(70), 1, 1, 2), Admission::Serve { .. }));
+
+    // End to end: honouring the hint gets the second request through.
+    let text = BASE
+        .replace("jobs = 5\nconcurrency = 5", "jobs = 1\nconcurrency = 1\nrequests_per_job = 2")
+        .replace(
+            "latency = { total = \"1s\" }",
+            "latency = { total = \"1s\" }\nlimits = [{ kind = \"sliding_window\", window = \"60s\", limit = 1, unit = \"requests\", count_rejected = true }]",
+        )
+        .replace("route = { kind = \"single\", provider = \"api\" }", "route = { kind = \"single\", provider = \"api\" }\nretry = { max_attempts = 20, honor_retry_after = true }");
+    let sc = scenario(&text);
+    let r = results(&sc);
+    assert_eq!(values(&sc, &r, "p", "jobs_completed"), [1.0]);
+    assert_eq!(values(&sc, &r, "p", "attempts"), [3.0]);
+}
+
+/// Guards: the offline reset used to empty the buckets `reset_after` into the offline
+/// period, so they had refilled by reconnection and the rule rarely bit.
+#[test]
+fn a_long_offline_period_leaves_no_quota_at_reconnection() {
+    let spec = ProviderSpec {
+        name: "copilot".into(),
+        limits: vec![LimitSpec {
+            kind: LimitKind::TokenBucket {
+                capacity: 12.0,
+                refill_per_s: 2.0,
+                fill_interval: None,
+            },
+            unit: Unit::Requests,
+            count_rejected: false,
+        }],
+        concurrency: None,
+        reject_status: 503,
+        reject_latency: Random::Constant(0.0),
+        latency: LatencySpec::Total(Random::Constant(1.0)),
+        price_per_1k_input: 0.0,
+        price_per_1k_output: 0.0,
+        flat_monthly: 0.0,
+        outages: None,
+        online: Some(OnlineSpec {
+            offline_every: Random::Constant(100.0),
+            offline_for: Random::Constant(90.0),
+            reset_after: SimTime::from_secs(30),
+            status: 503,
+        }),
+        pass_rate: 1.0,
+        local: false,
+    };
+    let mut p = Provider::new(&spec, 0, 0, 0);
+    let back = SimTime::from_secs(190);
+    let served = (0..12)
+        .filter(|&i| matches!(p.offer(back, 1, 1, i), Admission::Serve { .. }))
+        .count();
+    assert_eq!(served, 0, "the bucket is empty when the editor comes back");
+    assert!(matches!(
+        p.offer(SimTime::from_millis(190_500), 1, 1, 99),
+        Admission::Serve { .. }
+    ));
+}
+
+/// Guards: counts above u32 wrapped to small ones (0 requests per job panicked).
+#[test]
+fn counts_beyond_u32_are_rejected_with_their_key() {
+    let e = parse_err(&BASE.replace("jobs = 5", "jobs = 5\nrequests_per_job = 4294967296"));
+    assert!(
+        e.contains("workload.requests_per_job") && e.contains("at most 4294967295"),
+        "{e}"
+    );
+    let e = parse_err(&BASE.replace("concurrency = 5", "concurrency = 4294967296"));
+    assert!(e.contains("workload.concurrency"), "{e}");
+    let e = parse_err(&BASE.replace("jobs = 5", "jobs = 3000000000\nrequests_per_job = 2"));
+    assert!(e.contains("workload.jobs"), "{e}");
+}
+
+/// Guards: a client bucket refilling too slowly to ever matter hinted a wait past the
+/// end of time, and the job was re-run at that instant forever.
+#[test]
+fn a_bucket_that_would_take_forever_ends_the_run() {
+    let text = BASE.replace(
+        "route = { kind = \"single\", provider = \"api\" }",
+        "route = { kind = \"single\", provider = \"api\" }\nguards = [{ kind = \"token_bucket\", rate = 1e-20, capacity = 2 }]",
+    );
+    let s = scenario(&text);
+    let r = results(&s);
+    assert_eq!(values(&s, &r, "p", "jobs_completed"), [2.0]);
+    assert_eq!(values(&s, &r, "p", "jobs_failed"), [3.0]);
+}
+
+/// Guards: GCRA's tau = T (burst - 1) overflowed for huge bursts.
+#[test]
+fn an_overflowing_gcra_burst_is_rejected() {
+    let text = BASE.replace(
+        "latency = { total = \"1s\" }",
+        "latency = { total = \"1s\" }\nlimits = [{ kind = \"gcra\", limit = 1, period = \"1s\", burst = 18446744075, unit = \"requests\" }]",
+    );
+    let e = parse_err(&text);
+    assert!(e.contains("providers.api.limits[0].burst"), "{e}");
+}
+
+/// Guards: a client bucket listed before a refusing guard lost its token anyway.
+#[test]
+fn a_refused_request_takes_no_client_bucket_token() {
+    let text = BASE
+        .replace("jobs = 5\nconcurrency = 5", "jobs = 4\nconcurrency = 1")
+        .replace(
+            "route = { kind = \"single\", provider = \"api\" }",
+            "route = { kind = \"single\", provider = \"api\" }\nguards = [{ kind = \"token_bucket\", rate = 1, capacity = 3, tick = \"1h\" }, { kind = \"predictive\", provider = \"api\", limit = 2, ttl = \"1h\" }]",
+        );
+    let s = scenario(&text);
+    let r = results(&s);
+    // Two pass both guards (2 tokens), then the predictive guard refuses the rest, and
+    // the third token is still there: nothing waits for the next tick.
+    assert_eq!(values(&s, &r, "p", "jobs_completed"), [2.0]);
+    assert_eq!(values(&s, &r, "p", "guard_refusals"), [2.0]);
+    assert_eq!(values(&s, &r, "p", "makespan_s"), [2.0]);
+}
