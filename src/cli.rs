@@ -23,6 +23,11 @@ pub enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Redraw the charts and report.md of a results folder written by `run --out`.
+    Plot {
+        /// The results folder.
+        dir: PathBuf,
+    },
 }
 
 /// Output format for standard output.
@@ -43,7 +48,9 @@ pub enum Format {
 pub struct RunArgs {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// Also write summary.csv and runs.csv into this folder (created if missing).
+    /// Also write results, charts and a report into this folder (created if missing):
+    /// summary.csv, runs.csv, summary.json, metrics.prom, report.md, charts (SVG, PNG)
+    /// and the data behind them.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// What to print on standard output.

@@ -46,6 +46,7 @@ pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod metrics;
+pub mod plot;
 pub mod policy;
 pub mod provider;
 pub mod report;
@@ -53,6 +54,7 @@ pub mod run;
 pub mod scenario;
 pub mod summary;
 pub mod time;
+pub mod trace;
 pub mod workload;
 
 pub use time::SimTime;

@@ -20,6 +20,9 @@ pub struct Results {
     pub policies: Vec<String>,
     /// `runs[policy][replication][metric]`.
     pub runs: Vec<Vec<Vec<f64>>>,
+    /// With `curves`: `latency_curves[policy][replication]` holds the completed jobs'
+    /// latency quantiles at q = 0, 1/[`CURVE_POINTS`], ..., 1 (NaN without a job).
+    pub latency_curves: Vec<Vec<Vec<f64>>>,
     /// Events processed over the whole run.
     pub events: u64,
 }
@@ -32,8 +35,23 @@ pub struct ThreadError {
     message: String,
 }
 
+/// Intervals of the latency quantile curves (100: percentiles).
+pub const CURVE_POINTS: usize = 100;
+
+fn curve(mut xs: Vec<f64>) -> Vec<f64> {
+    xs.sort_by(f64::total_cmp);
+    (0..=CURVE_POINTS)
+        .map(|i| crate::metrics::stats::quantile_sorted(&xs, i as f64 / CURVE_POINTS as f64))
+        .collect()
+}
+
 /// Runs `scenario` on `threads` worker threads (0 = one per core).
 pub fn run(scenario: &Scenario, threads: usize) -> Result<Results, ThreadError> {
+    run_with(scenario, threads, false)
+}
+
+/// [`run`], also keeping each replication's latency quantile curve when `curves`.
+pub fn run_with(scenario: &Scenario, threads: usize, curves: bool) -> Result<Results, ThreadError> {
     let catalog = Catalog::new(&scenario.providers);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -42,7 +60,8 @@ pub fn run(scenario: &Scenario, threads: usize) -> Result<Results, ThreadError> 
             threads,
             message: e.to_string(),
         })?;
-    let per_rep: Vec<(Vec<Vec<f64>>, u64)> = pool.install(|| {
+    type Rep = (Vec<(Vec<f64>, Vec<f64>)>, u64);
+    let per_rep: Vec<Rep> = pool.install(|| {
         (0..scenario.replications as u64)
             .into_par_iter()
             .map(|r| {
@@ -52,25 +71,36 @@ pub fn run(scenario: &Scenario, threads: usize) -> Result<Results, ThreadError> 
                     .map(|p| {
                         let out = simulate(scenario, &catalog, p, &jobs, r);
                         events += out.events;
-                        out.metrics
+                        let c = if curves {
+                            curve(out.latencies)
+                        } else {
+                            Vec::new()
+                        };
+                        (out.metrics, c)
                     })
                     .collect();
                 (metrics, events)
             })
             .collect()
     });
-    let mut runs = vec![Vec::with_capacity(per_rep.len()); scenario.policies.len()];
+    let n = scenario.policies.len();
+    let mut runs = vec![Vec::with_capacity(per_rep.len()); n];
+    let mut latency_curves = vec![Vec::new(); if curves { n } else { 0 }];
     let mut events = 0;
     for (metrics, e) in per_rep {
         events += e;
-        for (p, m) in metrics.into_iter().enumerate() {
+        for (p, (m, c)) in metrics.into_iter().enumerate() {
             runs[p].push(m);
+            if curves {
+                latency_curves[p].push(c);
+            }
         }
     }
     Ok(Results {
         catalog,
         policies: scenario.policies.iter().map(|p| p.name.clone()).collect(),
         runs,
+        latency_curves,
         events,
     })
 }
@@ -91,6 +121,7 @@ impl Results {
             .collect();
         Summary {
             scenario: scenario.name.clone(),
+            description: scenario.description.clone(),
             seed: scenario.seed,
             replications: scenario.replications,
             metrics: self.catalog.names().to_vec(),

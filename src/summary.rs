@@ -18,6 +18,8 @@ pub struct PolicySummary {
 pub struct Summary {
     /// Scenario name.
     pub scenario: String,
+    /// Scenario description.
+    pub description: String,
     /// Seed used.
     pub seed: u64,
     /// Replications run.
@@ -83,6 +85,7 @@ impl Summary {
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Summary {
             scenario: text(&doc["scenario"], "scenario")?,
+            description: doc["description"].as_str().unwrap_or_default().to_string(),
             seed: doc["seed"].as_u64().ok_or("`seed` is not a whole number")?,
             replications: doc["replications"]
                 .as_u64()

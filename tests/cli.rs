@@ -83,12 +83,30 @@ fn out_writes_summary_and_runs_csv() {
     let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
     assert!(runs.starts_with("replication,policy,attempts,rejections,rejections_429,"));
     assert_eq!(runs.lines().count(), 1 + 4 * 2);
-    // No temporary files are left beside the outputs.
+    // Every output is there, and no temporary file is left beside them.
     let names: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    for f in [
+        "summary.csv",
+        "runs.csv",
+        "summary.json",
+        "metrics.prom",
+        "report.md",
+        "latency_cdf.csv",
+        "timeline.csv",
+        "events.csv",
+        "cost_vs_rejection.png",
+        "cost_vs_rejection.svg",
+        "makespan_cost.png",
+        "latency_cdf.png",
+        "timeline_retry-after.png",
+        "timeline_chain.svg",
+    ] {
+        assert!(names.iter().any(|n| n == f), "{f} missing from {names:?}");
+    }
 }
 
 #[test]

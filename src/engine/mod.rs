@@ -68,6 +68,8 @@ pub struct RunOutput {
     pub metrics: Vec<f64>,
     /// Events processed (for throughput benchmarks).
     pub events: u64,
+    /// Completed jobs' latencies in seconds, in no particular order.
+    pub latencies: Vec<f64>,
 }
 
 struct Sim<'a, O: Observer> {
@@ -310,8 +312,10 @@ pub fn simulate_observed<O: Observer>(
     debug_assert_eq!(sim.active, 0, "every job finished");
     sim.rec.guard_refusals = sim.policy.guard_refusals;
     sim.rec.fallbacks = sim.policy.fallbacks;
+    let (metrics, latencies) = sim.rec.finish(catalog, scenario, policy);
     RunOutput {
-        metrics: sim.rec.finish(catalog, scenario, policy),
+        metrics,
         events,
+        latencies,
     }
 }

@@ -213,9 +213,15 @@ impl Recorder {
         }
     }
 
-    /// The metric values in catalog order. Undefined values (a ratio over zero, latency
-    /// with no completed job) are NaN.
-    pub fn finish(mut self, catalog: &Catalog, scenario: &Scenario, policy: usize) -> Vec<f64> {
+    /// The metric values in catalog order, and the completed jobs' latencies in seconds
+    /// (in no particular order). Undefined values (a ratio over zero, latency with no
+    /// completed job) are NaN.
+    pub fn finish(
+        mut self,
+        catalog: &Catalog,
+        scenario: &Scenario,
+        policy: usize,
+    ) -> (Vec<f64>, Vec<f64>) {
         let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
         let attempts: u64 = self.attempts.iter().sum();
         let rejections: u64 = self.rejections.iter().sum();
@@ -274,6 +280,6 @@ impl Recorder {
         out.extend(self.cost.iter().copied());
         out.extend(self.by_pair.iter().map(|&c| c as f64));
         debug_assert_eq!(out.len(), catalog.names.len());
-        out
+        (out, self.latencies)
     }
 }

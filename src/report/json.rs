@@ -1,7 +1,8 @@
 //! JSON summary. Schema (version 1):
 //!
 //! ```text
-//! { "schema": "ratesim.summary/1", "scenario": NAME, "seed": INT, "replications": INT,
+//! { "schema": "ratesim.summary/1", "scenario": NAME, "description": TEXT,
+//!   "seed": INT, "replications": INT,
 //!   "metrics": [NAME, ...],
 //!   "policies": [ { "name": NAME,
 //!                   "metrics": { NAME: { "mean": X, "ci_low": X, "ci_high": X, "n": INT } } } ] }
@@ -44,6 +45,7 @@ impl Exporter for Json {
         let doc = json!({
             "schema": "ratesim.summary/1",
             "scenario": summary.scenario,
+            "description": summary.description,
             "seed": summary.seed,
             "replications": summary.replications,
             "metrics": names,

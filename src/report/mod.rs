@@ -5,6 +5,8 @@
 mod csv_out;
 mod json;
 mod markdown;
+mod prometheus;
+mod report_md;
 mod table;
 
 use std::io::{self, Write};
@@ -13,6 +15,8 @@ use std::path::Path;
 pub use csv_out::{runs_csv, SummaryCsv};
 pub use json::Json;
 pub use markdown::Markdown;
+pub use prometheus::Prometheus;
+pub use report_md::report_markdown;
 pub use table::Table;
 
 use crate::summary::Summary;

@@ -1,0 +1,158 @@
+//! Cost against rejection probability: one point per policy with 95% intervals on both
+//! axes, and the Pareto front (no other policy is both cheaper and less rejected).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{color, legend_width, side_legend, span, tick, Chart, DrawResult, FONT};
+use crate::summary::Summary;
+
+/// The chart.
+pub struct CostVsRejection<'a> {
+    /// The run.
+    pub summary: &'a Summary,
+}
+
+/// Indices of the points not dominated in (x, y), both minimised, sorted by x.
+pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
+    let mut front: Vec<usize> = (0..points.len())
+        .filter(|&i| {
+            let (xi, yi) = points[i];
+            xi.is_finite()
+                && yi.is_finite()
+                && !points
+                    .iter()
+                    .any(|&(xj, yj)| xj <= xi && yj <= yi && (xj < xi || yj < yi))
+        })
+        .collect();
+    front.sort_by(|&a, &b| points[a].0.total_cmp(&points[b].0).then(a.cmp(&b)));
+    front
+}
+
+impl CostVsRejection<'_> {
+    fn cost_metric(&self) -> &'static str {
+        "monthly_bill_usd"
+    }
+}
+
+impl Chart for CostVsRejection<'_> {
+    fn size(&self) -> (u32, u32) {
+        let names = self.summary.policies.iter().map(|p| p.name.as_str());
+        (820 + legend_width(names), 620)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let s = self.summary;
+        let pts: Vec<_> = (0..s.policies.len())
+            .map(|i| {
+                let x = *s.get(i, "rejection_probability").expect("metric");
+                let y = *s.get(i, self.cost_metric()).expect("metric");
+                (x, y)
+            })
+            .collect();
+        let (x0, x1) = span(
+            pts.iter().flat_map(|(x, _)| [x.ci_low, x.ci_high, x.mean]),
+            0.0,
+        );
+        let (y0, y1) = span(
+            pts.iter().flat_map(|(_, y)| [y.ci_low, y.ci_high, y.mean]),
+            0.0,
+        );
+        let (plot, legend) = root.split_horizontally(820);
+        let mut chart = ChartBuilder::on(&plot)
+            .caption(
+                format!("{}: cost vs rejection probability", s.scenario),
+                (FONT, 22),
+            )
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0.min(0.0)..x1.min(1.05).max(x0 + 0.01), y0.min(0.0)..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc("rejection probability (rejections / attempts)")
+            .y_desc("projected monthly bill (USD)")
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 16))
+            .light_line_style(WHITE.mix(0.0))
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .draw()?;
+        let means: Vec<(f64, f64)> = pts.iter().map(|(x, y)| (x.mean, y.mean)).collect();
+        let front = pareto_front(&means);
+        if front.len() > 1 {
+            let line: Vec<(f64, f64)> = front.iter().map(|&i| means[i]).collect();
+            chart.draw_series(DashedLineSeries::new(
+                line,
+                8,
+                6,
+                BLACK.mix(0.6).stroke_width(2),
+            ))?;
+        }
+        for (i, (x, y)) in pts.iter().enumerate() {
+            if !(x.mean.is_finite() && y.mean.is_finite()) {
+                continue;
+            }
+            let c = color(i);
+            let style = c.stroke_width(2);
+            if x.n > 1 {
+                chart.draw_series([ErrorBar::new_horizontal(
+                    y.mean, x.ci_low, x.mean, x.ci_high, style, 10,
+                )])?;
+            }
+            if y.n > 1 {
+                chart.draw_series([ErrorBar::new_vertical(
+                    x.mean, y.ci_low, y.mean, y.ci_high, style, 10,
+                )])?;
+            }
+            chart.draw_series([EmptyElement::at((x.mean, y.mean))
+                + Circle::new((0, 0), 6, c.filled())
+                + Text::new(format!("{}", i + 1), (8, -20), (FONT, 15).into_font())])?;
+            if front.contains(&i) {
+                chart.draw_series([Circle::new((x.mean, y.mean), 10, BLACK.stroke_width(2))])?;
+            }
+        }
+        let entries: Vec<_> = s
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mark = if front.contains(&i) { " (Pareto)" } else { "" };
+                (color(i), format!("{} {}{mark}", i + 1, p.name))
+            })
+            .collect();
+        side_legend(&legend, "policies", &entries)?;
+        legend.draw(&Text::new(
+            "dashed: Pareto front; ringed: on it",
+            (8, 76 + 24 * entries.len() as i32 + 12),
+            (FONT, 13).into_font(),
+        ))?;
+        legend.draw(&Text::new(
+            "bars: 95% confidence intervals",
+            (8, 76 + 24 * entries.len() as i32 + 32),
+            (FONT, 13).into_font(),
+        ))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pareto_front;
+
+    #[test]
+    fn the_front_keeps_only_undominated_points() {
+        let pts = [
+            (0.5, 10.0),
+            (0.1, 100.0),
+            (0.3, 50.0),
+            (0.4, 60.0),
+            (0.1, 120.0),
+        ];
+        assert_eq!(pareto_front(&pts), vec![1, 2, 0]);
+    }
+}

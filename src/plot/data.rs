@@ -1,0 +1,103 @@
+//! What the charts are drawn from, and how it is read back from a results folder, so
+//! `ratesim plot DIR` draws the same charts as `ratesim run --out DIR`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::run::{Results, CURVE_POINTS};
+use crate::summary::Summary;
+use crate::trace::{EventRow, TimelineRow};
+
+/// One point of a policy's job-latency distribution: the `quantile` of job latency,
+/// averaged over replications.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CdfRow {
+    /// Policy.
+    pub policy: String,
+    /// Quantile, 0 to 1.
+    pub quantile: f64,
+    /// Job latency at that quantile, seconds (mean over replications).
+    pub latency_s: f64,
+}
+
+/// The latency distribution of every policy: each quantile's mean over the replications
+/// in which some job completed (quantile averaging keeps the shape of one replication).
+pub fn latency_cdf_rows(results: &Results) -> Vec<CdfRow> {
+    let mut rows = Vec::new();
+    for (name, reps) in results.policies.iter().zip(&results.latency_curves) {
+        for i in 0..=CURVE_POINTS {
+            let vals: Vec<f64> = reps
+                .iter()
+                .map(|c| c[i])
+                .filter(|x| x.is_finite())
+                .collect();
+            if vals.is_empty() {
+                continue;
+            }
+            rows.push(CdfRow {
+                policy: name.clone(),
+                quantile: i as f64 / CURVE_POINTS as f64,
+                latency_s: vals.iter().sum::<f64>() / vals.len() as f64,
+            });
+        }
+    }
+    rows
+}
+
+/// Everything the charts of one run need.
+#[derive(Clone, Debug, Default)]
+pub struct ChartData {
+    /// Means and intervals.
+    pub summary: Option<Summary>,
+    /// Latency quantiles.
+    pub cdf: Vec<CdfRow>,
+    /// Limiter timelines of one replication.
+    pub timeline: Vec<TimelineRow>,
+    /// Attempts and fallbacks of that replication.
+    pub events: Vec<EventRow>,
+}
+
+/// Reads rows of a CSV file written by ratesim; a missing file is no rows.
+pub fn read_rows<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, String> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut reader =
+        csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    reader
+        .deserialize()
+        .map(|r| r.map_err(|e| format!("{}: {e}", path.display())))
+        .collect()
+}
+
+/// Writes rows as CSV bytes.
+pub fn write_rows<T: Serialize>(rows: &[T]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r).expect("writing to memory");
+    }
+    w.into_inner().expect("writing to memory")
+}
+
+impl ChartData {
+    /// Reads `summary.json`, `latency_cdf.csv`, `timeline.csv` and `events.csv` from a
+    /// results folder.
+    pub fn read(dir: &Path) -> Result<ChartData, String> {
+        let summary_path = dir.join("summary.json");
+        let bytes = std::fs::read(&summary_path).map_err(|e| {
+            format!(
+                "{}: {e}; plot reads a folder written by `ratesim run --out DIR`",
+                summary_path.display()
+            )
+        })?;
+        let summary =
+            Summary::from_json(&bytes).map_err(|e| format!("{}: {e}", summary_path.display()))?;
+        Ok(ChartData {
+            summary: Some(summary),
+            cdf: read_rows(&dir.join("latency_cdf.csv"))?,
+            timeline: read_rows(&dir.join("timeline.csv"))?,
+            events: read_rows(&dir.join("events.csv"))?,
+        })
+    }
+}

@@ -1,0 +1,117 @@
+//! Makespan and cost per policy: horizontal bars (names stay readable with many
+//! policies) with 95% interval whiskers.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{color, span, tick, whisker, Chart, DrawResult, FONT};
+use crate::summary::Summary;
+
+/// The chart.
+pub struct MakespanCost<'a> {
+    /// The run.
+    pub summary: &'a Summary,
+}
+
+impl MakespanCost<'_> {
+    fn name_width(&self) -> u32 {
+        let longest = self
+            .summary
+            .policies
+            .iter()
+            .map(|p| p.name.chars().count())
+            .max()
+            .unwrap_or(8);
+        (longest as u32 * 9 + 24).clamp(100, 360)
+    }
+}
+
+impl Chart for MakespanCost<'_> {
+    fn size(&self) -> (u32, u32) {
+        let n = self.summary.policies.len() as u32;
+        (1300, 170 + 44 * n.max(3))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let s = self.summary;
+        let root = root.titled(
+            &format!("{}: makespan and cost per policy", s.scenario),
+            (FONT, 22),
+        )?;
+        let (root, foot) = root.split_vertically(root.dim_in_pixel().1 - 26);
+        foot.draw(&Text::new(
+            "whiskers: 95% confidence intervals over replications",
+            (16, 4),
+            (FONT, 13),
+        ))?;
+        let (left, right) = root.split_horizontally(650);
+        let n = s.policies.len();
+        let panels = [
+            (&left, "makespan_s", "makespan (s)", true),
+            (
+                &right,
+                "monthly_bill_usd",
+                "projected monthly bill (USD)",
+                false,
+            ),
+        ];
+        for (area, metric, desc, names) in panels {
+            let est: Vec<_> = (0..n).map(|i| *s.get(i, metric).expect("metric")).collect();
+            let (_, x1) = span(est.iter().flat_map(|e| [e.mean, e.ci_high]), 0.0);
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .x_label_area_size(50)
+                .y_label_area_size(if names { self.name_width() } else { 10 })
+                .build_cartesian_2d(0.0..x1, -0.5..(n as f64 - 0.5))?;
+            let labels: Vec<String> = s.policies.iter().map(|p| p.name.clone()).collect();
+            let formatter = |y: &f64| {
+                let i = y.round();
+                if names && (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+                    labels[n - 1 - i as usize].clone()
+                } else {
+                    String::new()
+                }
+            };
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(n.max(1) * 2 + 1)
+                .y_label_formatter(&formatter)
+                .x_label_formatter(&tick)
+                .x_desc(desc)
+                .label_style((FONT, 14))
+                .axis_desc_style((FONT, 16))
+                .draw()?;
+            for (i, e) in est.iter().enumerate() {
+                if !e.mean.is_finite() {
+                    continue;
+                }
+                // First policy at the top.
+                let y = (n - 1 - i) as f64;
+                chart.draw_series([Rectangle::new(
+                    [(0.0, y - 0.32), (e.mean, y + 0.32)],
+                    color(i).mix(0.85).filled(),
+                )])?;
+                if e.n > 1 && e.ci_high > e.ci_low {
+                    let style = BLACK.stroke_width(2);
+                    chart.draw_series([
+                        whisker((e.ci_low, y), (e.ci_high, y), style),
+                        whisker((e.ci_low, y - 0.15), (e.ci_low, y + 0.15), style),
+                        whisker((e.ci_high, y - 0.15), (e.ci_high, y + 0.15), style),
+                    ])?;
+                }
+                chart.draw_series([EmptyElement::at((e.mean, y))
+                    + Text::new(
+                        crate::report::human(e.mean),
+                        (6, -22),
+                        (FONT, 13).into_font(),
+                    )])?;
+            }
+        }
+        Ok(())
+    }
+}

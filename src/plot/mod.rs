@@ -1,0 +1,254 @@
+//! Charts, one file per chart, each drawn once for any plotters backend and written as
+//! SVG and PNG. Text uses a bundled font (DejaVu Sans), so no system font library is
+//! needed to render.
+
+mod cost_vs_rejection;
+pub mod data;
+mod latency_cdf;
+mod makespan_cost;
+mod sweep_lines;
+mod timeline;
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+pub use cost_vs_rejection::{pareto_front, CostVsRejection};
+pub use data::{latency_cdf_rows, CdfRow, ChartData};
+pub use latency_cdf::LatencyCdf;
+pub use makespan_cost::MakespanCost;
+pub use sweep_lines::{SweepLines, SweepRow};
+pub use timeline::Timeline;
+
+use crate::report::write_atomic;
+
+/// What drawing a chart can fail with.
+pub type DrawResult = Result<(), Box<dyn Error>>;
+
+/// A chart: a size and a way to draw on any backend.
+pub trait Chart {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32);
+    /// Draws the whole chart on `root`.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Font family name the bundled font is registered under.
+pub const FONT: &str = "sans-serif";
+
+static FONT_ONCE: Once = Once::new();
+
+fn register_font() {
+    FONT_ONCE.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+        if plotters::style::register_font(FONT, FontStyle::Normal, bytes).is_err() {
+            panic!("the bundled font does not load");
+        }
+    });
+}
+
+/// Writes `chart` as `<stem>.svg` and `<stem>.png` in `dir` (each through a temporary
+/// file and a rename). Returns the two paths.
+pub fn render<C: Chart>(chart: &C, dir: &Path, stem: &str) -> Result<[PathBuf; 2], Box<dyn Error>> {
+    register_font();
+    let size = chart.size();
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        chart.draw(&root)?;
+        root.present()?;
+    }
+    write_atomic(&svg_path, svg.as_bytes())?;
+    let png_path = dir.join(format!("{stem}.png"));
+    let tmp = dir.join(format!(".{stem}.tmp{}.png", std::process::id()));
+    let drawn = (|| -> DrawResult {
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        chart.draw(&root)?;
+        root.present()?;
+        Ok(())
+    })();
+    if let Err(e) = drawn.and_then(|()| std::fs::rename(&tmp, &png_path).map_err(Into::into)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok([svg_path, png_path])
+}
+
+/// Distinct colours (Tableau 20 order: strong ones first).
+const PALETTE: [RGBColor; 20] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(57, 59, 121),
+    RGBColor(173, 73, 74),
+    RGBColor(99, 121, 57),
+    RGBColor(140, 109, 49),
+    RGBColor(123, 65, 115),
+    RGBColor(82, 84, 163),
+    RGBColor(181, 207, 107),
+    RGBColor(231, 150, 156),
+    RGBColor(107, 110, 207),
+    RGBColor(222, 158, 214),
+];
+
+/// The colour of series number `i`.
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Draws a legend of `(colour, label)` entries in its own area (never over data).
+pub(crate) fn side_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    entries: &[(RGBColor, String)],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let font = (FONT, 15).into_font();
+    area.draw(&Text::new(
+        title.to_string(),
+        (8, 48),
+        font.clone().style(FontStyle::Bold),
+    ))?;
+    for (i, (c, label)) in entries.iter().enumerate() {
+        let y = 76 + 24 * i as i32;
+        area.draw(&Rectangle::new([(8, y + 2), (24, y + 14)], c.filled()))?;
+        area.draw(&Text::new(label.clone(), (32, y), font.clone()))?;
+    }
+    Ok(())
+}
+
+/// Tick label: whole numbers without decimals, others with up to three.
+pub(crate) fn tick(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{:.0}", v)
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A 95% interval as a whisker with end caps, horizontal at `y` (or vertical at `x`).
+pub(crate) fn whisker(
+    lo: (f64, f64),
+    hi: (f64, f64),
+    style: ShapeStyle,
+) -> PathElement<(f64, f64)> {
+    PathElement::new(vec![lo, hi], style)
+}
+
+/// Width in pixels a legend needs for `labels` at 15 px.
+pub(crate) fn legend_width<'a>(labels: impl Iterator<Item = &'a str>) -> u32 {
+    let longest = labels.map(|l| l.chars().count()).max().unwrap_or(10);
+    (longest as u32 * 9 + 48).clamp(180, 420)
+}
+
+/// A padded axis range that contains every value in `xs` and `lo`.
+pub(crate) fn span(xs: impl Iterator<Item = f64>, lo: f64) -> (f64, f64) {
+    let (mut a, mut b) = (lo, lo);
+    for x in xs.filter(|x| x.is_finite()) {
+        a = a.min(x);
+        b = b.max(x);
+    }
+    if b <= a {
+        b = a + 1.0;
+    }
+    (a, b + (b - a) * 0.08)
+}
+
+/// A chart written to a results folder: a caption and its file stem.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drawn {
+    /// What the chart shows.
+    pub caption: String,
+    /// File name without extension (`.svg` and `.png` exist).
+    pub stem: String,
+}
+
+/// A file-name-safe form of a policy name.
+pub fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Draws every chart `data` allows into `dir`: cost vs rejection, makespan and cost, the
+/// latency distribution, and one limiter timeline per policy.
+pub fn draw_all(dir: &Path, data: &ChartData) -> Result<Vec<Drawn>, Box<dyn Error>> {
+    let mut drawn = Vec::new();
+    let Some(summary) = &data.summary else {
+        return Ok(drawn);
+    };
+    render(&CostVsRejection { summary }, dir, "cost_vs_rejection")?;
+    drawn.push(Drawn {
+        caption: "Cost vs rejection probability (Pareto front dashed)".into(),
+        stem: "cost_vs_rejection".into(),
+    });
+    render(&MakespanCost { summary }, dir, "makespan_cost")?;
+    drawn.push(Drawn {
+        caption: "Makespan and cost per policy".into(),
+        stem: "makespan_cost".into(),
+    });
+    if !data.cdf.is_empty() {
+        let notes = (0..summary.policies.len())
+            .map(|i| {
+                let done = summary
+                    .get(i, "jobs_completed")
+                    .map_or(f64::NAN, |e| e.mean);
+                let failed = summary.get(i, "jobs_failed").map_or(f64::NAN, |e| e.mean);
+                format!(
+                    "({} of {})",
+                    crate::report::human(done),
+                    crate::report::human(done + failed)
+                )
+            })
+            .collect();
+        let chart = LatencyCdf {
+            scenario: &summary.scenario,
+            policies: summary.policies.iter().map(|p| p.name.clone()).collect(),
+            notes,
+            rows: &data.cdf,
+        };
+        render(&chart, dir, "latency_cdf")?;
+        drawn.push(Drawn {
+            caption: "Job latency distribution".into(),
+            stem: "latency_cdf".into(),
+        });
+    }
+    for p in &summary.policies {
+        if !data.timeline.iter().any(|r| r.policy == p.name) {
+            continue;
+        }
+        let stem = format!("timeline_{}", file_stem(&p.name));
+        render(
+            &Timeline::of(&summary.scenario, &p.name, &data.timeline, &data.events),
+            dir,
+            &stem,
+        )?;
+        drawn.push(Drawn {
+            caption: format!("Limiter timeline: {}", p.name),
+            stem,
+        });
+    }
+    Ok(drawn)
+}

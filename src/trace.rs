@@ -1,0 +1,159 @@
+//! Limiter timelines: what each provider's limits held over time in one replication of
+//! one policy, and where requests were rejected or fell back. This is the data behind
+//! the chart that shows *why* 429s happen.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{simulate, simulate_observed, Observer};
+use crate::metrics::Catalog;
+use crate::provider::{Admission, Provider};
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+
+/// One sample of one series: `value` of `series` (a limit of `provider`) at `t_s`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelineRow {
+    /// Policy.
+    pub policy: String,
+    /// Provider.
+    pub provider: String,
+    /// The limit, e.g. `sliding 8/60s requests`, or `in service`.
+    pub series: String,
+    /// The limit's capacity (empty for a series without one).
+    pub capacity: Option<f64>,
+    /// Seconds from the start.
+    pub t_s: f64,
+    /// Amount in use.
+    pub value: f64,
+}
+
+/// Something that happened to a request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRow {
+    /// Policy.
+    pub policy: String,
+    /// Seconds from the start.
+    pub t_s: f64,
+    /// Provider the request went to (or fell back from).
+    pub provider: String,
+    /// `served`, `queued`, `rejected` or `fallback`.
+    pub event: String,
+    /// HTTP status of a rejection.
+    pub status: Option<u16>,
+    /// Provider a fallback moved to.
+    pub to: Option<String>,
+}
+
+struct Recorder<'a> {
+    scenario: &'a Scenario,
+    policy: &'a str,
+    reach: Vec<usize>,
+    step: SimTime,
+    next: SimTime,
+    rows: Vec<TimelineRow>,
+    events: Vec<EventRow>,
+}
+
+impl Recorder<'_> {
+    fn sample(&mut self, t: SimTime, providers: &[Provider]) {
+        for &p in &self.reach {
+            let spec = &self.scenario.providers[p];
+            for (usage, limit) in providers[p].usage(t).zip(&spec.limits) {
+                self.rows.push(TimelineRow {
+                    policy: self.policy.to_string(),
+                    provider: spec.name.clone(),
+                    series: limit.label(),
+                    capacity: Some(usage.limit),
+                    t_s: t.as_secs_f64(),
+                    value: usage.used,
+                });
+            }
+            if let Some(c) = spec.concurrency {
+                self.rows.push(TimelineRow {
+                    policy: self.policy.to_string(),
+                    provider: spec.name.clone(),
+                    series: "in service".into(),
+                    capacity: Some(c.limit as f64),
+                    t_s: t.as_secs_f64(),
+                    value: providers[p].in_flight() as f64,
+                });
+                self.rows.push(TimelineRow {
+                    policy: self.policy.to_string(),
+                    provider: spec.name.clone(),
+                    series: "waiting for a slot".into(),
+                    capacity: None,
+                    t_s: t.as_secs_f64(),
+                    value: providers[p].queued() as f64,
+                });
+            }
+        }
+    }
+}
+
+impl Observer for Recorder<'_> {
+    fn before(&mut self, now: SimTime, providers: &[Provider]) {
+        while self.next < now {
+            let t = self.next;
+            self.sample(t, providers);
+            self.next += self.step;
+        }
+    }
+
+    fn attempt(&mut self, now: SimTime, provider: usize, admission: &Admission) {
+        let (event, status) = match admission {
+            Admission::Serve { .. } => ("served", None),
+            Admission::Queued => ("queued", None),
+            Admission::Reject { status, .. } => ("rejected", Some(*status)),
+        };
+        self.events.push(EventRow {
+            policy: self.policy.to_string(),
+            t_s: now.as_secs_f64(),
+            provider: self.scenario.providers[provider].name.clone(),
+            event: event.into(),
+            status,
+            to: None,
+        });
+    }
+
+    fn fallback(&mut self, now: SimTime, from: usize, to: usize) {
+        self.events.push(EventRow {
+            policy: self.policy.to_string(),
+            t_s: now.as_secs_f64(),
+            provider: self.scenario.providers[from].name.clone(),
+            event: "fallback".into(),
+            status: None,
+            to: Some(self.scenario.providers[to].name.clone()),
+        });
+    }
+}
+
+/// Records replication `replication` of policy `policy`: every limit of every provider
+/// the policy can reach, sampled at about `points` evenly spaced times over the run, and
+/// every attempt and fallback.
+pub fn record(
+    scenario: &Scenario,
+    policy: usize,
+    replication: u64,
+    points: u32,
+) -> (Vec<TimelineRow>, Vec<EventRow>) {
+    let catalog = Catalog::new(&scenario.providers);
+    let jobs = scenario.workload.generate(scenario.seed, replication);
+    let plain = simulate(scenario, &catalog, policy, &jobs, replication);
+    let makespan = catalog
+        .index("makespan_s")
+        .map_or(1.0, |m| plain.metrics[m])
+        .max(1e-3);
+    let step = SimTime::from_secs_f64(makespan / points.max(1) as f64).max(SimTime(1_000));
+    let mut rec = Recorder {
+        scenario,
+        policy: &scenario.policies[policy].name,
+        reach: scenario.policies[policy].route.providers(),
+        step,
+        next: SimTime::ZERO,
+        rows: Vec::new(),
+        events: Vec::new(),
+    };
+    let traced = simulate_observed(scenario, &catalog, policy, &jobs, replication, &mut rec);
+    debug_assert_eq!(plain.metrics.len(), traced.metrics.len());
+    (rec.rows, rec.events)
+}
