@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{Cli, Command, Format, RunArgs};
+use crate::cli::{Cli, Command, Format, RunArgs, SweepArgs};
 use crate::plot::{draw_all, latency_cdf_rows, ChartData};
 use crate::report::{
     report_markdown, runs_csv, write_atomic, Exporter, Json, Markdown, Prometheus, SummaryCsv,
@@ -55,21 +55,8 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
             Ok(())
         }
         Command::Run(args) => run(args, stdout),
-        Command::Plot { dir } => {
-            let data = ChartData::read(&dir).map_err(AppError::BadInput)?;
-            let summary = data.summary.as_ref().expect("read sets the summary");
-            let drawn =
-                draw_all(&dir, &data).map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
-            write_file(&dir.join("report.md"), &report_markdown(summary, &drawn))?;
-            writeln!(
-                stdout,
-                "{}: {} charts and report.md",
-                dir.display(),
-                drawn.len()
-            )
-            .map_err(anyhow::Error::from)?;
-            Ok(())
-        }
+        Command::Sweep(args) => sweep(args, stdout),
+        Command::Plot { dir } => plot(&dir, stdout),
     }
 }
 
@@ -139,5 +126,137 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
     use anyhow::Context;
     write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn plot(dir: &Path, stdout: &mut dyn Write) -> Result<(), AppError> {
+    let sweep_path = dir.join("sweep.csv");
+    if sweep_path.exists() && !dir.join("summary.json").exists() {
+        let bytes = std::fs::read(&sweep_path)
+            .map_err(|e| AppError::BadInput(format!("{}: {e}", sweep_path.display())))?;
+        let name = dir
+            .file_name()
+            .map_or("sweep".into(), |n| n.to_string_lossy().into_owned());
+        let name = name.strip_prefix("sweep-").unwrap_or(&name).to_string();
+        let sweep = crate::sweep::read_sweep_csv(&bytes, &name)
+            .map_err(|e| AppError::BadInput(format!("{}: {e}", sweep_path.display())))?;
+        let drawn = crate::plot::draw_sweep(dir, &sweep)
+            .map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
+        writeln!(stdout, "{}: {} sweep charts", dir.display(), drawn.len())
+            .map_err(anyhow::Error::from)?;
+        return Ok(());
+    }
+    let data = ChartData::read(dir).map_err(AppError::BadInput)?;
+    let summary = data.summary.as_ref().expect("read sets the summary");
+    let drawn = draw_all(dir, &data).map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
+    write_file(&dir.join("report.md"), &report_markdown(summary, &drawn))?;
+    writeln!(
+        stdout,
+        "{}: {} charts and report.md",
+        dir.display(),
+        drawn.len()
+    )
+    .map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// Metrics a sweep tabulates when none is named.
+const SWEEP_METRICS: [&str; 4] = [
+    "rejection_probability",
+    "makespan_s",
+    "monthly_bill_usd",
+    "jobs_failed",
+];
+
+fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
+    use anyhow::Context;
+    use std::io::IsTerminal;
+    // The file itself must be valid before any --set is applied.
+    let base = scenario::load(&args.scenario)?;
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("cannot read {}", args.scenario.display()))?;
+    let sets = args
+        .sets
+        .iter()
+        .map(|s| crate::sweep::parse_set(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::BadInput)?;
+    let catalog = crate::metrics::Catalog::new(&base.providers);
+    let metrics: Vec<String> = if args.metrics.is_empty() {
+        SWEEP_METRICS.iter().map(|m| m.to_string()).collect()
+    } else {
+        args.metrics.clone()
+    };
+    for m in &metrics {
+        if catalog.index(m).is_none() {
+            return Err(AppError::BadInput(format!(
+                "--metric {m}: no such metric; valid: {}",
+                catalog.names().join(", ")
+            )));
+        }
+    }
+    let points =
+        crate::sweep::scenarios(&text, &args.scenario, &sets).map_err(AppError::BadInput)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| format!("sweep-{}", base.name).into());
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(points.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:30} [{bar:30}] {pos}/{len} points, {elapsed}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    let mut result = crate::sweep::Sweep {
+        keys: sets.iter().map(|s| s.key.clone()).collect(),
+        metrics: metrics.clone(),
+        policies: base.policies.iter().map(|p| p.name.clone()).collect(),
+        scenario: base.name.clone(),
+        rows: Vec::new(),
+    };
+    let n_points = points.len();
+    for (point, mut sc) in points {
+        let label: Vec<String> = sets
+            .iter()
+            .zip(&point)
+            .map(|(s, &i)| format!("{}={}", s.key, s.values[i].text))
+            .collect();
+        bar.set_message(label.join(" "));
+        if let Some(r) = args.replications {
+            sc.replications = r;
+        }
+        if let Some(s) = args.seed {
+            sc.seed = s;
+        }
+        let results = crate::run::run(&sc, args.threads).map_err(anyhow::Error::from)?;
+        result.rows.extend(crate::sweep::rows_of(
+            &sets,
+            &point,
+            &results.summary(&sc),
+            &metrics,
+        ));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create output folder {}", out.display()))?;
+    write_file(&out.join("sweep.csv"), &crate::sweep::sweep_csv(&result))?;
+    let drawn = crate::plot::draw_sweep(&out, &result)
+        .map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
+    writeln!(
+        stdout,
+        "{}: sweep.csv ({} points x {} policies) and {} charts",
+        out.display(),
+        n_points,
+        result.policies.len(),
+        drawn.len()
+    )
+    .map_err(anyhow::Error::from)?;
     Ok(())
 }

@@ -23,7 +23,10 @@ pub enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
-    /// Redraw the charts and report.md of a results folder written by `run --out`.
+    /// Run a scenario at every point of a grid of settings and chart metrics against them.
+    Sweep(SweepArgs),
+    /// Redraw the charts and report.md of a results folder written by `run --out`
+    /// (or the charts of one written by `sweep`).
     Plot {
         /// The results folder.
         dir: PathBuf,
@@ -56,6 +59,34 @@ pub struct RunArgs {
     /// What to print on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Override the scenario's number of replications.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub replications: Option<u32>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// `ratesim sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// KEY=VALUES: a key path of the scenario and its values, as a list (`1,2,5,10`) or
+    /// a range (`start..end:step`); numbers or durations (`30s,60s`). Several `--set`
+    /// make a grid.
+    #[arg(long = "set", value_name = "KEY=VALUES", required = true)]
+    pub sets: Vec<String>,
+    /// Metrics to tabulate and chart (default: rejection_probability, makespan_s,
+    /// monthly_bill_usd, jobs_failed).
+    #[arg(long = "metric", value_name = "METRIC")]
+    pub metrics: Vec<String>,
+    /// Folder for sweep.csv and the charts (default: sweep-<scenario name>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Worker threads (0 = one per core). Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,

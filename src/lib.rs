@@ -53,6 +53,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod summary;
+pub mod sweep;
 pub mod time;
 pub mod trace;
 pub mod workload;

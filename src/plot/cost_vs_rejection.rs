@@ -71,7 +71,10 @@ impl Chart for CostVsRejection<'_> {
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(80)
-            .build_cartesian_2d(x0.min(0.0)..x1.min(1.05).max(x0 + 0.01), y0.min(0.0)..y1)?;
+            .build_cartesian_2d(
+                x0.min(0.0) - 0.02 * (x1 - x0)..x1.min(1.05).max(x0 + 0.01),
+                y0.min(0.0) - 0.02 * (y1 - y0)..y1,
+            )?;
         chart
             .configure_mesh()
             .x_desc("rejection probability (rejections / attempts)")
@@ -126,16 +129,18 @@ impl Chart for CostVsRejection<'_> {
             })
             .collect();
         side_legend(&legend, "policies", &entries)?;
-        legend.draw(&Text::new(
-            "dashed: Pareto front; ringed: on it",
-            (8, 76 + 24 * entries.len() as i32 + 12),
-            (FONT, 13).into_font(),
-        ))?;
-        legend.draw(&Text::new(
-            "bars: 95% confidence intervals",
-            (8, 76 + 24 * entries.len() as i32 + 32),
-            (FONT, 13).into_font(),
-        ))?;
+        let notes = [
+            "dashed line: Pareto front",
+            "ringed: on the front",
+            "bars: 95% intervals",
+        ];
+        for (k, note) in notes.iter().enumerate() {
+            legend.draw(&Text::new(
+                *note,
+                (8, 76 + 24 * entries.len() as i32 + 12 + 20 * k as i32),
+                (FONT, 13).into_font(),
+            ))?;
+        }
         Ok(())
     }
 }

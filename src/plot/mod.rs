@@ -252,3 +252,59 @@ pub fn draw_all(dir: &Path, data: &ChartData) -> Result<Vec<Drawn>, Box<dyn Erro
     }
     Ok(drawn)
 }
+
+/// Draws one sweep chart per metric (and per combination of the keys after the first)
+/// into `dir`: the metric against the first key, a line per policy.
+pub fn draw_sweep(dir: &Path, sweep: &crate::sweep::Sweep) -> Result<Vec<Drawn>, Box<dyn Error>> {
+    let mut drawn = Vec::new();
+    let Some(x_key) = sweep.keys.first() else {
+        return Ok(drawn);
+    };
+    for metric in &sweep.metrics {
+        let rows: Vec<&SweepRow> = sweep.rows.iter().filter(|r| &r.metric == metric).collect();
+        // Combinations of the other keys, in order of appearance.
+        let mut others: Vec<Vec<f64>> = Vec::new();
+        for r in &rows {
+            let rest = r.keys[1..].to_vec();
+            if !others.contains(&rest) {
+                others.push(rest);
+            }
+        }
+        for rest in others {
+            let lines = sweep
+                .policies
+                .iter()
+                .map(|p| {
+                    rows.iter()
+                        .filter(|r| &r.policy == p && r.keys[1..] == rest[..])
+                        .map(|r| (r.keys[0], r.estimate))
+                        .collect()
+                })
+                .collect();
+            let fixed: Vec<String> = sweep.keys[1..]
+                .iter()
+                .zip(&rest)
+                .map(|(k, v)| format!("{k}={}", tick(v)))
+                .collect();
+            let mut stem = format!("sweep_{}", file_stem(metric));
+            let mut title = format!("{}: {metric} vs {x_key}", sweep.scenario);
+            if !fixed.is_empty() {
+                stem.push_str(&format!("__{}", file_stem(&fixed.join("_"))));
+                title.push_str(&format!(" ({})", fixed.join(", ")));
+            }
+            let chart = SweepLines {
+                title: title.clone(),
+                key: x_key,
+                metric,
+                policies: sweep.policies.clone(),
+                lines,
+            };
+            render(&chart, dir, &stem)?;
+            drawn.push(Drawn {
+                caption: title,
+                stem,
+            });
+        }
+    }
+    Ok(drawn)
+}

@@ -3,7 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, legend_width, side_legend, span, Chart, DrawResult, FONT};
+use super::{color, legend_width, side_legend, span, tick, Chart, DrawResult, FONT};
 use crate::metrics::stats::Estimate;
 
 /// One point of a sweep: a policy's estimate of a metric at one setting.
@@ -71,6 +71,8 @@ impl Chart for SweepLines<'_> {
             .y_desc(self.metric)
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 16))
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .draw()?;
         for (i, line) in self.lines.iter().enumerate() {
             let c = color(i);

@@ -8,6 +8,9 @@ use plotters::prelude::*;
 use super::{tick, Chart, DrawResult, FONT};
 use crate::trace::{EventRow, TimelineRow};
 
+/// Most rejection markers drawn per chart.
+const MAX_MARKS: usize = 2000;
+
 /// The chart.
 pub struct Timeline<'a> {
     /// Scenario name.
@@ -101,6 +104,8 @@ impl Chart for Timeline<'_> {
         let orange = RGBColor(255, 127, 14);
         let font = (FONT, 15).into_font();
         let n_rej = self.events.iter().filter(|e| e.event == "rejected").count();
+        // Past a few thousand markers a panel is solid red anyway: draw every k-th.
+        let stride = n_rej.div_ceil(MAX_MARKS).max(1);
         let n_fb = self.events.iter().filter(|e| e.event == "fallback").count();
         legend.draw(&PathElement::new(
             vec![(10, 40), (40, 40)],
@@ -123,6 +128,13 @@ impl Chart for Timeline<'_> {
             font.clone(),
         ))?;
         legend.draw(&Text::new("at that provider", (48, 110), font.clone()))?;
+        if stride > 1 {
+            legend.draw(&Text::new(
+                format!("(1 in {stride} drawn)"),
+                (48, 170),
+                font.clone(),
+            ))?;
+        }
         legend.draw(&TriangleMarker::new((25, 140), 7, orange.filled()))?;
         legend.draw(&Text::new(
             format!("fell back ({n_fb})"),
@@ -171,8 +183,10 @@ impl Chart for Timeline<'_> {
             let rejected: Vec<_> = self
                 .events
                 .iter()
-                .filter(|e| e.provider == p.provider && e.event == "rejected")
-                .map(|e| Cross::new((e.t_s, mark_y), 5, RED.stroke_width(2)))
+                .filter(|e| e.event == "rejected")
+                .enumerate()
+                .filter(|(i, e)| i % stride == 0 && e.provider == p.provider)
+                .map(|(_, e)| Cross::new((e.t_s, mark_y), 5, RED.stroke_width(2)))
                 .collect();
             chart.draw_series(rejected)?;
             let fell: Vec<_> = self
