@@ -29,7 +29,7 @@ impl MakespanCost<'_> {
 impl Chart for MakespanCost<'_> {
     fn size(&self) -> (u32, u32) {
         let n = self.summary.policies.len() as u32;
-        (1300, 170 + 44 * n.max(3))
+        (self.name_width() + 1180, 170 + 44 * n.max(3))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -48,7 +48,7 @@ impl Chart for MakespanCost<'_> {
             (16, 4),
             (FONT, 13),
         ))?;
-        let (left, right) = root.split_horizontally(650);
+        let (left, right) = root.split_horizontally(self.name_width() + 590);
         let n = s.policies.len();
         let panels = [
             (&left, "makespan_s", "makespan (s)", true),
@@ -82,6 +82,7 @@ impl Chart for MakespanCost<'_> {
                 .y_labels(n.max(1) * 2 + 1)
                 .y_label_formatter(&formatter)
                 .x_label_formatter(&tick)
+                .x_labels(8)
                 .x_desc(desc)
                 .label_style((FONT, 14))
                 .axis_desc_style((FONT, 16))
