@@ -83,6 +83,8 @@ struct Sim<'a, O: Observer> {
     state: Vec<JobState>,
     waiting: VecDeque<u32>,
     active: u32,
+    /// Scratch space for rate-limit headers.
+    usage: Vec<crate::provider::limiter::Usage>,
     concurrency: u32,
 }
 
@@ -97,7 +99,8 @@ impl<'a, O: Observer> Sim<'a, O> {
     fn try_send(&mut self, now: SimTime, job: u32) {
         let j = job as usize;
         let mut cursor = self.state[j].cursor.expect("a job in flight has a cursor");
-        let step = self.policy.next(now, &mut cursor);
+        let size = self.jobs.requests_of(j)[self.state[j].request as usize];
+        let step = self.policy.next(now, &mut cursor, size.input, size.output);
         self.state[j].cursor = Some(cursor);
         match step {
             Step::Send(p) => {
@@ -164,6 +167,14 @@ impl<'a, O: Observer> Sim<'a, O> {
         }
     }
 
+    /// Collects provider `p`'s rate-limit headers, when the policy reads them.
+    fn fill_usage(&mut self, now: SimTime, p: usize) {
+        self.usage.clear();
+        if self.policy.wants_usage() {
+            self.usage.extend(self.providers[p].usage(now));
+        }
+    }
+
     fn finish_job(&mut self, now: SimTime, job: u32, failed: Option<FailReason>) {
         let j = job as usize;
         self.state[j].cursor = None;
@@ -212,9 +223,15 @@ impl<'a, O: Observer> Sim<'a, O> {
                 let passed = self.providers[p].passes();
                 self.rec.served(p, size.input + size.output, cost, passed);
                 let mut cursor = self.state[j].cursor.expect("in flight");
-                let after = self
-                    .policy
-                    .on_response(now, &mut cursor, p, Response::Success);
+                self.fill_usage(now, p);
+                let after = self.policy.on_response(
+                    now,
+                    &mut cursor,
+                    p,
+                    Response::Success,
+                    cost,
+                    &self.usage,
+                );
                 self.state[j].cursor = Some(cursor);
                 self.after(now, job, after);
             }
@@ -224,11 +241,14 @@ impl<'a, O: Observer> Sim<'a, O> {
                 let (status, hint) = self.state[j].pending;
                 self.state[j].saw_rejection = true;
                 let mut cursor = self.state[j].cursor.expect("in flight");
+                self.fill_usage(now, p);
                 let after = self.policy.on_response(
                     now,
                     &mut cursor,
                     p,
                     Response::Rejected { status, hint },
+                    0.0,
+                    &self.usage,
                 );
                 self.state[j].cursor = Some(cursor);
                 self.after(now, job, after);
@@ -295,6 +315,7 @@ pub fn simulate_observed<O: Observer>(
         ],
         waiting: VecDeque::new(),
         active: 0,
+        usage: Vec::new(),
         concurrency: scenario.workload.concurrency.unwrap_or(u32::MAX),
     };
     if !jobs.is_empty() {

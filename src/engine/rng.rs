@@ -33,6 +33,8 @@ pub enum Source {
     Jitter(u32),
     /// A policy's random routing choices.
     Routing(u32),
+    /// A policy's guard (policy index, guard index).
+    Guard(u32, u32),
 }
 
 impl Source {
@@ -47,6 +49,7 @@ impl Source {
             Source::Quality(i) => (7, i as u64),
             Source::Jitter(i) => (8, i as u64),
             Source::Routing(i) => (9, i as u64),
+            Source::Guard(p, g) => (10, ((p as u64) << 32) | g as u64),
         }
     }
 }

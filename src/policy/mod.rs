@@ -11,9 +11,10 @@ pub mod retry;
 pub mod route;
 
 use crate::engine::rng::{stream, SimRng, Source};
+use crate::provider::limiter::Usage;
 use crate::provider::Hint;
 use crate::time::SimTime;
-use guard::{Guard, GuardSpec, GuardVerdict};
+use guard::{Attempt, Feedback, Guard, GuardSpec, GuardVerdict};
 pub use retry::{Backoff, Jitter, RetrySpec};
 pub use route::{Pick, RouteSpec, Router};
 
@@ -70,7 +71,11 @@ pub struct Cursor {
     first: usize,
     step: usize,
     attempts_here: u32,
+    attempts: u32,
     prev_sleep: SimTime,
+    /// Time spent waiting on retry-after hints (for a retry-after budget).
+    hint_waited: SimTime,
+    sent_at: SimTime,
 }
 
 impl Cursor {
@@ -93,7 +98,8 @@ impl Cursor {
 pub struct PolicyState<'a> {
     spec: &'a PolicySpec,
     router: Router,
-    guards: Vec<Guard>,
+    guards: Vec<Box<dyn Guard>>,
+    wants_usage: bool,
     jitter_rng: SimRng,
     routing_rng: SimRng,
     /// Requests refused by a guard.
@@ -107,10 +113,17 @@ pub struct PolicyState<'a> {
 impl<'a> PolicyState<'a> {
     /// Fresh state; `index` is the policy's position in the scenario (names its streams).
     pub fn new(spec: &'a PolicySpec, seed: u64, replication: u64, index: u32) -> Self {
+        let guards: Vec<Box<dyn Guard>> = spec
+            .guards
+            .iter()
+            .enumerate()
+            .map(|(i, g)| g.build(seed, replication, index, i as u32))
+            .collect();
         PolicyState {
             spec,
             router: Router::new(&spec.route),
-            guards: spec.guards.iter().map(Guard::new).collect(),
+            wants_usage: guards.iter().any(|g| g.wants_usage()),
+            guards,
             jitter_rng: stream(seed, replication, Source::Jitter(index)),
             routing_rng: stream(seed, replication, Source::Routing(index)),
             guard_refusals: 0,
@@ -131,17 +144,33 @@ impl<'a> PolicyState<'a> {
             first,
             step: 0,
             attempts_here: 0,
+            attempts: 0,
             prev_sleep: self.spec.retry[first].base,
+            hint_waited: SimTime::ZERO,
+            sent_at: SimTime::ZERO,
         }
     }
 
-    /// The request is ready at `now`: run the guards and decide.
-    pub fn next(&mut self, now: SimTime, cursor: &mut Cursor) -> Step {
+    /// Whether a guard reads the providers' rate-limit headers (then the caller passes
+    /// them to [`PolicyState::on_response`]).
+    pub fn wants_usage(&self) -> bool {
+        self.wants_usage
+    }
+
+    /// The request of `input` and `output` tokens is ready at `now`: run the guards and
+    /// decide.
+    pub fn next(&mut self, now: SimTime, cursor: &mut Cursor, input: u64, output: u64) -> Step {
         loop {
             let provider = cursor.provider(self.spec);
+            let attempt = Attempt {
+                provider,
+                input,
+                output,
+                retry: cursor.attempts > 0,
+            };
             let mut verdict = GuardVerdict::Pass;
             for g in &mut self.guards {
-                verdict = g.check(now, provider);
+                verdict = g.check(now, &attempt);
                 if verdict != GuardVerdict::Pass {
                     break;
                 }
@@ -149,9 +178,11 @@ impl<'a> PolicyState<'a> {
             match verdict {
                 GuardVerdict::Pass => {
                     for g in &mut self.guards {
-                        g.commit(now, provider);
+                        g.commit(now, &attempt);
                     }
                     cursor.attempts_here += 1;
+                    cursor.attempts += 1;
+                    cursor.sent_at = now;
                     return Step::Send(provider);
                 }
                 GuardVerdict::WaitUntil(SimTime::MAX) => return Step::Fail(FailReason::GaveUp),
@@ -162,6 +193,7 @@ impl<'a> PolicyState<'a> {
                 GuardVerdict::Refuse => {
                     self.guard_refusals += 1;
                     cursor.attempts_here += 1;
+                    cursor.attempts += 1;
                     match self.after_failure(now, cursor, None, Hint::Unknown) {
                         After::Retry(t) if t > now => return Step::WaitUntil(t),
                         After::Retry(_) => continue,
@@ -173,16 +205,31 @@ impl<'a> PolicyState<'a> {
         }
     }
 
-    /// `provider` answered at `now`.
+    /// `provider` answered at `now`; the request cost `cost`, and `usage` holds the
+    /// provider's rate-limit headers when [`PolicyState::wants_usage`].
     pub fn on_response(
         &mut self,
         now: SimTime,
         cursor: &mut Cursor,
         provider: usize,
         response: Response,
+        cost: f64,
+        usage: &[Usage],
     ) -> After {
+        let (status, hint) = match response {
+            Response::Success => (None, Hint::Unknown),
+            Response::Rejected { status, hint } => (Some(status), hint),
+        };
+        let feedback = Feedback {
+            provider,
+            status,
+            hint,
+            sent_at: cursor.sent_at,
+            cost,
+            usage,
+        };
         for g in &mut self.guards {
-            g.on_response(now, provider);
+            g.on_response(now, &feedback);
         }
         match response {
             Response::Success => After::Done,
@@ -207,17 +254,31 @@ impl<'a> PolicyState<'a> {
             let delay = match hint {
                 Hint::At(t)
                     if retry.honor_retry_after
+                        && t > now
                         && t.saturating_sub(now) <= retry.retry_after_max =>
                 {
-                    t.saturating_sub(now)
+                    let wait = t.saturating_sub(now);
+                    cursor.hint_waited += wait;
+                    if retry
+                        .retry_after_budget
+                        .is_some_and(|b| cursor.hint_waited > b)
+                    {
+                        // Portkey: past the retry-after budget, stop retrying here.
+                        None
+                    } else {
+                        Some(wait)
+                    }
                 }
-                _ => retry.backoff_delay(n, &mut cursor.prev_sleep, &mut self.jitter_rng),
+                _ => Some(retry.backoff_delay(n, &mut cursor.prev_sleep, &mut self.jitter_rng)),
             };
-            return After::Retry(now + delay);
+            if let Some(delay) = delay {
+                return After::Retry(now + delay);
+            }
         }
         if cursor.step < self.spec.route.fallbacks().len() {
             cursor.step += 1;
             cursor.attempts_here = 0;
+            cursor.hint_waited = SimTime::ZERO;
             cursor.prev_sleep = self.spec.retry[cursor.provider(self.spec)].base;
             self.fallbacks += 1;
             return After::Retry(now);

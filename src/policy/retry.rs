@@ -28,6 +28,8 @@ pub enum Jitter {
     Equal,
     /// `min(cap, U(base, 3 * previous sleep))`, starting from `base`.
     Decorrelated,
+    /// The official SDKs' (anthropic, openai): `v * (1 - 0.25 U)`.
+    Sdk,
 }
 
 /// A retry rule for one provider step of a policy.
@@ -50,6 +52,9 @@ pub struct RetrySpec {
     pub retry_after_max: SimTime,
     /// Statuses that are retried on the same provider; empty means every rejection.
     pub retry_on: Vec<u16>,
+    /// Most total time spent waiting on retry-after hints for one provider (Portkey:
+    /// 60 s); past it the request stops retrying there.
+    pub retry_after_budget: Option<SimTime>,
 }
 
 impl Default for RetrySpec {
@@ -63,8 +68,44 @@ impl Default for RetrySpec {
             honor_retry_after: false,
             retry_after_max: SimTime::from_secs(60),
             retry_on: Vec::new(),
+            retry_after_budget: None,
         }
     }
+}
+
+/// Named retry rules from real clients, each overridable key by key.
+pub fn preset(name: &str) -> Option<RetrySpec> {
+    let server_errors = 500..=599;
+    Some(match name {
+        // anthropic-sdk-python / openai-python `_base_client`: 2 retries,
+        // min(0.5 * 2^n, 8) * (1 - 0.25 U), retry-after honoured when 0 < hint <= 60 s,
+        // retried statuses 408, 409, 429 and >= 500.
+        "anthropic-sdk" | "openai-sdk" => RetrySpec {
+            max_attempts: 3,
+            backoff: Backoff::Exponential,
+            base: SimTime::from_millis(500),
+            cap: SimTime::from_secs(8),
+            jitter: Jitter::Sdk,
+            honor_retry_after: true,
+            retry_after_max: SimTime::from_secs(60),
+            retry_on: [408, 409, 429].into_iter().chain(server_errors).collect(),
+            retry_after_budget: None,
+        },
+        // Portkey: up to 5 retries on 429, 500, 502, 503, 504 after 1, 2, 4, 8, 16 s;
+        // with `use_retry_after_header`, hints are honoured within 60 s in total.
+        "portkey" => RetrySpec {
+            max_attempts: 6,
+            backoff: Backoff::Exponential,
+            base: SimTime::from_secs(1),
+            cap: SimTime::from_secs(16),
+            jitter: Jitter::None,
+            honor_retry_after: true,
+            retry_after_max: SimTime::from_secs(60),
+            retry_on: vec![429, 500, 502, 503, 504],
+            retry_after_budget: Some(SimTime::from_secs(60)),
+        },
+        _ => return None,
+    })
 }
 
 impl RetrySpec {
@@ -93,6 +134,10 @@ impl RetrySpec {
             Jitter::None => v,
             Jitter::Full => SimTime(uniform(rng, 0, v.0)),
             Jitter::Equal => SimTime(v.0 / 2 + uniform(rng, 0, v.0 - v.0 / 2)),
+            Jitter::Sdk => {
+                let u: f64 = rng.random();
+                SimTime::from_secs_f64(v.as_secs_f64() * (1.0 - 0.25 * u))
+            }
             Jitter::Decorrelated => {
                 let hi = prev_sleep.0.max(self.base.0).saturating_mul(3);
                 SimTime(uniform(rng, self.base.0, hi)).min(self.cap)
@@ -150,6 +195,13 @@ mod tests {
             let equal =
                 spec(Backoff::Exponential, Jitter::Equal).backoff_delay(n, &mut prev, &mut rng);
             assert!(equal.0 >= v.0 / 2 && equal <= v);
+        }
+        let sdk = preset("anthropic-sdk").unwrap();
+        for n in 0..6 {
+            let mut prev = sdk.base;
+            let d = sdk.backoff_delay(n, &mut prev, &mut rng).as_secs_f64();
+            let v = (0.5 * 2f64.powi(n as i32)).min(8.0);
+            assert!(d <= v && d >= 0.75 * v - 1e-9, "sdk delay {d} for n = {n}");
         }
         let s = spec(Backoff::Exponential, Jitter::Decorrelated);
         let mut prev = s.base;

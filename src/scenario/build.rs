@@ -8,7 +8,7 @@ use toml::Value;
 use super::raw::*;
 use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
-use crate::policy::guard::GuardSpec;
+use crate::policy::guard::{GuardSpec, RetryBudgetStyle, WhileOut};
 use crate::policy::{Backoff, Jitter, Pick, PolicySpec, RetrySpec, RouteSpec};
 use crate::provider::limiter::Unit;
 use crate::provider::{
@@ -296,7 +296,7 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
     let mut policies: Vec<PolicySpec> = Vec::new();
     for (i, p) in raw.policies.iter().enumerate() {
         let path = root.key("policies").index(i);
-        let spec = policy(p, &path, &names)?;
+        let spec = policy(p, &path, &names, &providers)?;
         if policies.iter().any(|q| q.name == spec.name) {
             return invalid(
                 &path.key("name"),
@@ -781,7 +781,18 @@ fn provider_list(
 }
 
 fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
-    let mut out = base.clone();
+    let mut out = match &r.preset {
+        None => base.clone(),
+        Some(name) => match crate::policy::retry::preset(name) {
+            Some(p) => p,
+            None => {
+                return invalid(
+                    &path.key("preset"),
+                    format!("unknown retry preset `{name}`; expected \"anthropic-sdk\", \"openai-sdk\" or \"portkey\""),
+                )
+            }
+        },
+    };
     if let Some(m) = r.max_attempts {
         out.max_attempts =
             positive_int(m, &path.key("max_attempts"), "max_attempts")?.min(1_000_000) as u32;
@@ -807,10 +818,11 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
             "full" => Jitter::Full,
             "equal" => Jitter::Equal,
             "decorrelated" => Jitter::Decorrelated,
+            "sdk" => Jitter::Sdk,
             other => {
                 return invalid(
                     &path.key("jitter"),
-                    format!("unknown jitter `{other}`; expected \"none\", \"full\", \"equal\" or \"decorrelated\""),
+                    format!("unknown jitter `{other}`; expected \"none\", \"full\", \"equal\", \"decorrelated\" or \"sdk\""),
                 )
             }
         };
@@ -833,6 +845,9 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
     if let Some(v) = &r.retry_after_max {
         out.retry_after_max = duration(v, &path.key("retry_after_max"))?;
     }
+    if let Some(v) = &r.retry_after_budget {
+        out.retry_after_budget = Some(duration(v, &path.key("retry_after_budget"))?);
+    }
     if let Some(list) = &r.retry_on {
         out.retry_on = list
             .iter()
@@ -843,7 +858,12 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
     Ok(out)
 }
 
-fn policy(p: &RawPolicy, path: &KeyPath, names: &[&str]) -> R<PolicySpec> {
+fn policy(
+    p: &RawPolicy,
+    path: &KeyPath,
+    names: &[&str],
+    providers: &[ProviderSpec],
+) -> R<PolicySpec> {
     let name = require(p.name.clone(), &path.key("name"), "a name for the policy")?;
     if name.trim().is_empty() {
         return invalid(&path.key("name"), "must not be empty");
@@ -960,7 +980,13 @@ fn policy(p: &RawPolicy, path: &KeyPath, names: &[&str]) -> R<PolicySpec> {
     }
     let mut guards = Vec::new();
     for (i, g) in p.guards.iter().enumerate() {
-        guards.push(guard(g, &path.key("guards").index(i), names)?);
+        guards.push(guard(
+            g,
+            &path.key("guards").index(i),
+            names,
+            providers,
+            route.providers().len(),
+        )?);
     }
     Ok(PolicySpec {
         name,
@@ -970,21 +996,84 @@ fn policy(p: &RawPolicy, path: &KeyPath, names: &[&str]) -> R<PolicySpec> {
     })
 }
 
-fn guard(g: &RawGuard, path: &KeyPath, names: &[&str]) -> R<GuardSpec> {
+fn guard(
+    g: &RawGuard,
+    path: &KeyPath,
+    names: &[&str],
+    providers: &[ProviderSpec],
+    route_size: usize,
+) -> R<GuardSpec> {
     let present = [
         ("provider", g.provider.is_some()),
+        ("providers", g.providers.is_some()),
         ("limit", g.limit.is_some()),
         ("ttl", g.ttl.is_some()),
         ("rate", g.rate.is_some()),
         ("capacity", g.capacity.is_some()),
         ("tick", g.tick.is_some()),
         ("cost", g.cost.is_some()),
+        ("k", g.k.is_some()),
+        ("window", g.window.is_some()),
+        ("style", g.style.is_some()),
+        ("ratio", g.ratio.is_some()),
+        ("min", g.min.is_some()),
+        ("every", g.every.is_some()),
+        ("length", g.length.is_some()),
+        ("budget_usd", g.budget_usd.is_some()),
+        ("threshold", g.threshold.is_some()),
+        ("allowed_fails", g.allowed_fails.is_some()),
+        ("cooldown_time", g.cooldown_time.is_some()),
+        ("immediate_on_429", g.immediate_on_429.is_some()),
+        ("failure_rate", g.failure_rate.is_some()),
+        ("min_requests", g.min_requests.is_some()),
+        ("while_out", g.while_out.is_some()),
+        ("failure_threshold", g.failure_threshold.is_some()),
+        (
+            "failure_threshold_percentage",
+            g.failure_threshold_percentage.is_some(),
+        ),
+        ("minimum_requests", g.minimum_requests.is_some()),
+        ("cooldown_interval", g.cooldown_interval.is_some()),
+        ("on_status_codes", g.on_status_codes.is_some()),
+        ("default", g.default.is_some()),
     ];
     let provider = g
         .provider
         .as_ref()
         .map(|n| provider_ref(n, &path.key("provider"), names))
         .transpose()?;
+    let dur = |v: &Option<Value>, key: &str, default: SimTime| -> R<SimTime> {
+        v.as_ref()
+            .map(|v| positive_duration(v, &path.key(key)))
+            .transpose()
+            .map(|d| d.unwrap_or(default))
+    };
+    let count = |v: Option<i64>, key: &str, default: u64| -> R<u32> {
+        v.map(|l| bounded_int(l, &path.key(key), key, u32::MAX as u64))
+            .transpose()
+            .map(|c| c.unwrap_or(default) as u32)
+    };
+    let share = |v: Option<f64>, key: &str, default: f64, max: f64| -> R<f64> {
+        let x = v.unwrap_or(default);
+        if !(0.0..=max).contains(&x) {
+            return invalid(
+                &path.key(key),
+                format!("{key} must be from 0 to {max} (got {x})"),
+            );
+        }
+        Ok(x)
+    };
+    let while_out = || -> R<WhileOut> {
+        match g.while_out.as_deref().unwrap_or("skip") {
+            "skip" => Ok(WhileOut::Skip),
+            "wait" => Ok(WhileOut::Wait),
+            other => invalid(
+                &path.key("while_out"),
+                format!("unknown `{other}`; expected \"skip\" (move on, as the gateways do) or \"wait\" (for the earliest recovery)"),
+            ),
+        }
+    };
+    const KINDS: &str = "\"predictive\", \"token_bucket\", \"adaptive_throttle\", \"retry_budget\", \"pause\", \"spend_budget\", \"cooldown\", \"circuit_breaker\", \"eject_on_429\", \"skip_recent_failures\" or \"pacer\"";
     match g.kind.as_str() {
         "predictive" => {
             only(path, "predictive", &present, &["provider", "limit", "ttl"])?;
@@ -994,18 +1083,8 @@ fn guard(g: &RawGuard, path: &KeyPath, names: &[&str]) -> R<GuardSpec> {
                     &path.key("provider"),
                     "the provider whose 429s it predicts",
                 )?,
-                limit: g
-                    .limit
-                    .map(|l| positive_int(l, &path.key("limit"), "limit"))
-                    .transpose()?
-                    .unwrap_or(8)
-                    .min(u32::MAX as u64) as u32,
-                ttl: g
-                    .ttl
-                    .as_ref()
-                    .map(|v| positive_duration(v, &path.key("ttl")))
-                    .transpose()?
-                    .unwrap_or(SimTime::from_secs(60)),
+                limit: count(g.limit, "limit", 8)?,
+                ttl: dur(&g.ttl, "ttl", SimTime::from_secs(60))?,
             })
         }
         "token_bucket" => {
@@ -1023,22 +1102,204 @@ fn guard(g: &RawGuard, path: &KeyPath, names: &[&str]) -> R<GuardSpec> {
                     &path.key("capacity"),
                     "capacity",
                 )?,
-                tick: g
-                    .tick
-                    .as_ref()
-                    .map(|v| positive_duration(v, &path.key("tick")))
-                    .transpose()?
-                    .unwrap_or(SimTime::from_secs(1)),
-                cost: g
-                    .cost
-                    .map(|c| positive_int(c, &path.key("cost"), "cost"))
-                    .transpose()?
-                    .unwrap_or(1),
+                tick: dur(&g.tick, "tick", SimTime::from_secs(1))?,
+                cost: count(g.cost, "cost", 1)? as u64,
+            })
+        }
+        "adaptive_throttle" => {
+            only(
+                path,
+                "adaptive_throttle",
+                &present,
+                &["provider", "k", "window"],
+            )?;
+            Ok(GuardSpec::AdaptiveThrottle {
+                provider,
+                k: positive(g.k.unwrap_or(2.0), &path.key("k"), "k")?,
+                window: dur(&g.window, "window", SimTime::from_secs(120))?,
+            })
+        }
+        "retry_budget" => {
+            only(
+                path,
+                "retry_budget",
+                &present,
+                &["style", "ratio", "min", "ttl"],
+            )?;
+            let style = match g.style.as_deref().unwrap_or("finagle") {
+                "finagle" => RetryBudgetStyle::Finagle,
+                "envoy" => RetryBudgetStyle::Envoy,
+                other => {
+                    return invalid(
+                        &path.key("style"),
+                        format!("unknown style `{other}`; expected \"finagle\" or \"envoy\""),
+                    )
+                }
+            };
+            let default_min = if style == RetryBudgetStyle::Finagle {
+                10.0
+            } else {
+                3.0
+            };
+            Ok(GuardSpec::RetryBudget {
+                style,
+                ratio: share(g.ratio, "ratio", 0.2, 1.0)?,
+                min: non_negative(g.min.unwrap_or(default_min), &path.key("min"), "min")?,
+                ttl: dur(&g.ttl, "ttl", SimTime::from_secs(10))?,
+            })
+        }
+        "pause" => {
+            only(path, "pause", &present, &["every", "length"])?;
+            let every = dur(&g.every, "every", SimTime::from_secs(55))?;
+            let length = dur(&g.length, "length", SimTime::from_secs(2))?;
+            if length >= every {
+                return invalid(
+                    &path.key("length"),
+                    "the pause must be shorter than its period `every`",
+                );
+            }
+            Ok(GuardSpec::Pause { every, length })
+        }
+        "spend_budget" => {
+            only(
+                path,
+                "spend_budget",
+                &present,
+                &["budget_usd", "threshold", "providers"],
+            )?;
+            Ok(GuardSpec::SpendBudget {
+                budget_usd: positive(
+                    require(
+                        g.budget_usd,
+                        &path.key("budget_usd"),
+                        "the spend budget in USD",
+                    )?,
+                    &path.key("budget_usd"),
+                    "budget_usd",
+                )?,
+                threshold: share(g.threshold, "threshold", 0.8, 1.0)?,
+                providers: provider_list(
+                    g.providers.as_ref(),
+                    &path.key("providers"),
+                    names,
+                    "the cheap providers kept once the threshold is reached",
+                )?,
+            })
+        }
+        "cooldown" => {
+            only(
+                path,
+                "cooldown",
+                &present,
+                &[
+                    "allowed_fails",
+                    "cooldown_time",
+                    "immediate_on_429",
+                    "failure_rate",
+                    "min_requests",
+                    "while_out",
+                ],
+            )?;
+            Ok(GuardSpec::Cooldown {
+                allowed_fails: match g.allowed_fails {
+                    None => 3,
+                    Some(a) if (0..=u32::MAX as i64).contains(&a) => a as u32,
+                    Some(a) => {
+                        return invalid(
+                            &path.key("allowed_fails"),
+                            format!("a whole number >= 0 (got {a})"),
+                        )
+                    }
+                },
+                cooldown_time: dur(&g.cooldown_time, "cooldown_time", SimTime::from_secs(5))?,
+                immediate_on_429: g.immediate_on_429.unwrap_or(true),
+                failure_rate: share(g.failure_rate, "failure_rate", 0.5, 1.0)?,
+                min_requests: count(g.min_requests, "min_requests", 5)?,
+                multi: route_size > 1,
+                while_out: while_out()?,
+            })
+        }
+        "circuit_breaker" => {
+            only(
+                path,
+                "circuit_breaker",
+                &present,
+                &[
+                    "failure_threshold",
+                    "failure_threshold_percentage",
+                    "minimum_requests",
+                    "cooldown_interval",
+                    "on_status_codes",
+                    "while_out",
+                ],
+            )?;
+            let cooldown_interval = dur(
+                &g.cooldown_interval,
+                "cooldown_interval",
+                SimTime::from_secs(30),
+            )?;
+            if cooldown_interval < SimTime::from_secs(30) {
+                return invalid(
+                    &path.key("cooldown_interval"),
+                    "Portkey's cooldown_interval is at least 30s",
+                );
+            }
+            let failure_threshold = g
+                .failure_threshold
+                .map(|f| {
+                    bounded_int(
+                        f,
+                        &path.key("failure_threshold"),
+                        "failure_threshold",
+                        u32::MAX as u64,
+                    )
+                })
+                .transpose()?
+                .unwrap_or(5) as u32;
+            Ok(GuardSpec::CircuitBreaker {
+                failure_threshold,
+                failure_threshold_percentage: share(
+                    g.failure_threshold_percentage,
+                    "failure_threshold_percentage",
+                    0.0,
+                    100.0,
+                )?,
+                minimum_requests: count(g.minimum_requests, "minimum_requests", 5)?,
+                cooldown_interval,
+                on_status_codes: match &g.on_status_codes {
+                    None => vec![429, 500, 502, 503, 504],
+                    Some(list) => list
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| status(*c, &path.key("on_status_codes").index(i)))
+                        .collect::<R<Vec<_>>>()?,
+                },
+                while_out: while_out()?,
+            })
+        }
+        "eject_on_429" => {
+            only(path, "eject_on_429", &present, &["default", "while_out"])?;
+            Ok(GuardSpec::Eject {
+                default: dur(&g.default, "default", SimTime::from_secs(30))?,
+                while_out: while_out()?,
+            })
+        }
+        "skip_recent_failures" => {
+            only(path, "skip_recent_failures", &present, &["window"])?;
+            Ok(GuardSpec::RecentFailures {
+                window: dur(&g.window, "window", SimTime::from_secs(30))?,
+            })
+        }
+        "pacer" => {
+            only(path, "pacer", &present, &["provider"])?;
+            Ok(GuardSpec::Pacer {
+                provider,
+                limits: providers.iter().map(|p| p.limits.clone()).collect(),
             })
         }
         other => invalid(
             &path.key("kind"),
-            format!("unknown guard kind `{other}`; expected \"predictive\" or \"token_bucket\""),
+            format!("unknown guard kind `{other}`; expected {KINDS}"),
         ),
     }
 }

@@ -131,6 +131,7 @@ pub struct RawRoute {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetry {
+    pub preset: Option<String>,
     pub max_attempts: Option<i64>,
     pub backoff: Option<String>,
     pub base: Option<Value>,
@@ -139,6 +140,7 @@ pub struct RawRetry {
     pub honor_retry_after: Option<bool>,
     pub retry_after_max: Option<Value>,
     pub retry_on: Option<Vec<i64>>,
+    pub retry_after_budget: Option<Value>,
 }
 
 /// One entry of `guards`.
@@ -147,10 +149,32 @@ pub struct RawRetry {
 pub struct RawGuard {
     pub kind: String,
     pub provider: Option<String>,
+    pub providers: Option<Vec<String>>,
     pub limit: Option<i64>,
     pub ttl: Option<Value>,
     pub rate: Option<f64>,
     pub capacity: Option<f64>,
     pub tick: Option<Value>,
     pub cost: Option<i64>,
+    pub k: Option<f64>,
+    pub window: Option<Value>,
+    pub style: Option<String>,
+    pub ratio: Option<f64>,
+    pub min: Option<f64>,
+    pub every: Option<Value>,
+    pub length: Option<Value>,
+    pub budget_usd: Option<f64>,
+    pub threshold: Option<f64>,
+    pub allowed_fails: Option<i64>,
+    pub cooldown_time: Option<Value>,
+    pub immediate_on_429: Option<bool>,
+    pub failure_rate: Option<f64>,
+    pub min_requests: Option<i64>,
+    pub while_out: Option<String>,
+    pub failure_threshold: Option<i64>,
+    pub failure_threshold_percentage: Option<f64>,
+    pub minimum_requests: Option<i64>,
+    pub cooldown_interval: Option<Value>,
+    pub on_status_codes: Option<Vec<i64>>,
+    pub default: Option<Value>,
 }

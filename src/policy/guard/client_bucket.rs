@@ -2,7 +2,7 @@
 //! a background thread adding `rate` tokens once per tick (capped at capacity), and a
 //! non-blocking `consume(n)`. A request that finds it empty waits for the next tick.
 
-use super::GuardVerdict;
+use super::{Attempt, Guard, GuardVerdict};
 use crate::provider::limiter::{Limiter, TokenBucket, Verdict};
 use crate::time::SimTime;
 
@@ -33,10 +33,12 @@ impl ClientBucket {
     fn guards(&self, provider: usize) -> bool {
         self.provider.is_none_or(|p| p == provider)
     }
+}
 
+impl Guard for ClientBucket {
     /// Whether `consume(cost)` would succeed, or the tick at which to try again.
-    pub fn check(&mut self, now: SimTime, provider: usize) -> GuardVerdict {
-        if !self.guards(provider) {
+    fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
+        if !self.guards(a.provider) {
             return GuardVerdict::Pass;
         }
         match self.bucket.check(now, self.cost) {
@@ -47,8 +49,8 @@ impl ClientBucket {
     }
 
     /// `consume(cost)`, after every guard passed.
-    pub fn commit(&mut self, now: SimTime, provider: usize) {
-        if self.guards(provider) {
+    fn commit(&mut self, now: SimTime, a: &Attempt) {
+        if self.guards(a.provider) {
             self.bucket.consume(now, self.cost);
         }
     }
@@ -58,25 +60,32 @@ impl ClientBucket {
 mod tests {
     use super::*;
 
+    const A: Attempt = Attempt {
+        provider: 0,
+        input: 1,
+        output: 1,
+        retry: false,
+    };
+
     #[test]
     fn fifty_pass_at_once_then_five_per_tick() {
         let mut b = ClientBucket::new(None, 5.0, 50.0, SimTime::from_secs(1), 1);
         let t0 = SimTime::from_millis(10);
         for _ in 0..50 {
-            assert_eq!(b.check(t0, 0), GuardVerdict::Pass);
-            b.commit(t0, 0);
+            assert_eq!(b.check(t0, &A), GuardVerdict::Pass);
+            b.commit(t0, &A);
         }
         assert_eq!(
-            b.check(t0, 0),
+            b.check(t0, &A),
             GuardVerdict::WaitUntil(SimTime::from_secs(1))
         );
         let t1 = SimTime::from_secs(1);
         for _ in 0..5 {
-            assert_eq!(b.check(t1, 0), GuardVerdict::Pass);
-            b.commit(t1, 0);
+            assert_eq!(b.check(t1, &A), GuardVerdict::Pass);
+            b.commit(t1, &A);
         }
         assert_eq!(
-            b.check(t1, 0),
+            b.check(t1, &A),
             GuardVerdict::WaitUntil(SimTime::from_secs(2))
         );
     }

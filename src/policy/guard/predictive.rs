@@ -12,7 +12,7 @@
 //! increment at response time, so workers that check together all pass (a
 //! check-then-act race). Tokens are ignored, and every response counts, 429s included.
 
-use super::GuardVerdict;
+use super::{Attempt, Feedback, Guard, GuardVerdict};
 use crate::time::SimTime;
 
 /// The counter and its expiry.
@@ -45,10 +45,12 @@ impl PredictiveGuard {
             0
         }
     }
+}
 
+impl Guard for PredictiveGuard {
     /// The check before a call.
-    pub fn check(&mut self, now: SimTime, provider: usize) -> GuardVerdict {
-        if provider == self.provider && self.value(now) >= self.limit {
+    fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
+        if a.provider == self.provider && self.value(now) >= self.limit {
             GuardVerdict::Refuse
         } else {
             GuardVerdict::Pass
@@ -56,8 +58,8 @@ impl PredictiveGuard {
     }
 
     /// `cache[key] = cache.get(key, 0) + 1` after the response.
-    pub fn on_response(&mut self, now: SimTime, provider: usize) {
-        if provider == self.provider {
+    fn on_response(&mut self, now: SimTime, f: &Feedback) {
+        if f.provider == self.provider {
             self.count = self.value(now) + 1;
             self.expires = now + self.ttl;
         }
@@ -68,20 +70,42 @@ impl PredictiveGuard {
 mod tests {
     use super::*;
 
+    use crate::provider::Hint;
+
+    fn to(provider: usize) -> Attempt {
+        Attempt {
+            provider,
+            input: 1,
+            output: 1,
+            retry: false,
+        }
+    }
+
+    fn from(provider: usize) -> Feedback<'static> {
+        Feedback {
+            provider,
+            status: None,
+            hint: Hint::Unknown,
+            sent_at: SimTime::ZERO,
+            cost: 0.0,
+            usage: &[],
+        }
+    }
+
     #[test]
     fn expiry_is_reset_by_every_write() {
         let s = SimTime::from_secs;
         let mut g = PredictiveGuard::new(0, 8, s(60));
         for i in 0..8 {
-            g.on_response(s(i * 50), 0);
+            g.on_response(s(i * 50), &from(0));
         }
         // Eight increments spread over 350 s: never expired, since each write extends it.
         assert_eq!(g.value(s(360)), 8);
-        assert_eq!(g.check(s(360), 0), GuardVerdict::Refuse);
-        assert_eq!(g.check(s(360), 1), GuardVerdict::Pass);
+        assert_eq!(g.check(s(360), &to(0)), GuardVerdict::Refuse);
+        assert_eq!(g.check(s(360), &to(1)), GuardVerdict::Pass);
         // Expires 60 s after the last write, all at once.
         assert_eq!(g.value(s(409)), 8);
         assert_eq!(g.value(s(410)), 0);
-        assert_eq!(g.check(s(410), 0), GuardVerdict::Pass);
+        assert_eq!(g.check(s(410), &to(0)), GuardVerdict::Pass);
     }
 }

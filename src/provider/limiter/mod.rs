@@ -101,6 +101,14 @@ pub trait Limiter {
     /// How full the limit is at `now` (not before the last call). Read-only, so that
     /// observing a run never changes it.
     fn usage(&self, now: SimTime) -> Usage;
+    /// Raises the usage at `now` to at least `used` (a client's copy of a provider's
+    /// limit catching up with the provider's rate-limit headers). Never lowers it.
+    fn sync(&mut self, now: SimTime, used: f64) {
+        let have = self.usage(now).used;
+        if used > have + 1e-9 {
+            self.consume(now, (used - have).ceil() as u64);
+        }
+    }
 }
 
 /// The limiter models, as one enum so the engine dispatches without boxing.
@@ -139,5 +147,8 @@ impl Limiter for LimiterState {
     }
     fn usage(&self, now: SimTime) -> Usage {
         dispatch!(self, l => l.usage(now))
+    }
+    fn sync(&mut self, now: SimTime, used: f64) {
+        dispatch!(self, l => l.sync(now, used))
     }
 }

@@ -1,0 +1,131 @@
+//! Google SRE client-side adaptive throttling ("Handling Overload", SRE book ch. 21):
+//! over the last `window` (2 minutes), the client rejects a request locally with
+//! probability `max(0, (requests - K * accepts) / (requests + 1))`, where `requests`
+//! counts every request the application attempted (locally rejected ones included)
+//! and `accepts` those the backend served.
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+
+use super::{Attempt, Feedback, Guard, GuardVerdict};
+use crate::engine::rng::SimRng;
+use crate::time::SimTime;
+
+/// The throttle's counts and its random stream.
+pub struct AdaptiveThrottle {
+    provider: Option<usize>,
+    k: f64,
+    window: SimTime,
+    requests: VecDeque<SimTime>,
+    accepts: VecDeque<SimTime>,
+    rng: SimRng,
+}
+
+impl AdaptiveThrottle {
+    /// A throttle on `provider` (all when `None`) with multiplier `k` over `window`.
+    pub fn new(provider: Option<usize>, k: f64, window: SimTime, rng: SimRng) -> Self {
+        AdaptiveThrottle {
+            provider,
+            k,
+            window,
+            requests: VecDeque::new(),
+            accepts: VecDeque::new(),
+            rng,
+        }
+    }
+
+    fn expire(&mut self, now: SimTime) {
+        for q in [&mut self.requests, &mut self.accepts] {
+            while q.front().is_some_and(|&t| t + self.window <= now) {
+                q.pop_front();
+            }
+        }
+    }
+
+    /// The local rejection probability at `now`, from the counts in the window.
+    pub fn probability(&mut self, now: SimTime) -> f64 {
+        self.expire(now);
+        let requests = self.requests.len() as f64;
+        let accepts = self.accepts.len() as f64;
+        ((requests - self.k * accepts) / (requests + 1.0)).max(0.0)
+    }
+}
+
+impl Guard for AdaptiveThrottle {
+    fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
+        if self.provider.is_some_and(|p| p != a.provider) {
+            return GuardVerdict::Pass;
+        }
+        let p = self.probability(now);
+        self.requests.push_back(now);
+        if p > 0.0 && self.rng.random::<f64>() < p {
+            GuardVerdict::Refuse
+        } else {
+            GuardVerdict::Pass
+        }
+    }
+
+    fn on_response(&mut self, now: SimTime, f: &Feedback) {
+        if f.status.is_none() && self.provider.is_none_or(|p| p == f.provider) {
+            self.accepts.push_back(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::{stream, Source};
+    use crate::provider::Hint;
+
+    #[test]
+    fn rejection_probability_follows_the_formula() {
+        let mut g = AdaptiveThrottle::new(
+            None,
+            2.0,
+            SimTime::from_secs(120),
+            stream(1, 0, Source::Guard(0, 0)),
+        );
+        let a = Attempt {
+            provider: 0,
+            input: 1,
+            output: 1,
+            retry: false,
+        };
+        let served = Feedback {
+            provider: 0,
+            status: None,
+            hint: Hint::Unknown,
+            sent_at: SimTime::ZERO,
+            cost: 0.0,
+            usage: &[],
+        };
+        // 10 requests, 3 accepted: p = (10 - 2 * 3) / 11.
+        for i in 0..10 {
+            let t = SimTime::from_secs(i);
+            g.requests.push_back(t);
+            if i < 3 {
+                g.on_response(t, &served);
+            }
+        }
+        assert!((g.probability(SimTime::from_secs(10)) - 4.0 / 11.0).abs() < 1e-12);
+        // Once the window has passed, nothing is throttled.
+        assert_eq!(g.probability(SimTime::from_secs(200)), 0.0);
+        // Over many checks with p fixed near 1, nearly all are refused.
+        let mut g = AdaptiveThrottle::new(
+            None,
+            2.0,
+            SimTime::from_secs(120),
+            stream(2, 0, Source::Guard(0, 0)),
+        );
+        let refused = (0..2000)
+            .filter(|_| g.check(SimTime::from_secs(1), &a) == GuardVerdict::Refuse)
+            .count();
+        let expected: f64 = (0..2000).map(|n| n as f64 / (n as f64 + 1.0)).sum();
+        assert!(
+            (refused as f64 - expected).abs() < 60.0,
+            "{refused} vs {expected}"
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! Portkey's circuit breaker: per provider, counts failures (responses with one of
+//! `on_status_codes`) since the circuit last closed; it opens when the count reaches
+//! `failure_threshold`, or when at least `minimum_requests` were made and the failure
+//! share reaches `failure_threshold_percentage`. Open, the provider is skipped (or
+//! waited for) for `cooldown_interval` (Portkey's minimum is 30 s); then it closes
+//! with fresh counts.
+
+use super::{Attempt, Feedback, Guard, GuardVerdict, OutUntil, WhileOut};
+use crate::time::SimTime;
+
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    requests: u32,
+    failures: u32,
+    opened_until: SimTime,
+}
+
+/// Per-provider counts and open circuits.
+pub struct CircuitBreaker {
+    failure_threshold: u32,
+    failure_share: f64,
+    minimum_requests: u32,
+    cooldown: SimTime,
+    on_status_codes: Vec<u16>,
+    while_out: WhileOut,
+    counts: Vec<Counts>,
+    out: OutUntil,
+}
+
+impl CircuitBreaker {
+    /// A breaker with Portkey's parameters (percentage as 0..=100; 0 disables a rule).
+    pub fn new(
+        failure_threshold: u32,
+        failure_threshold_percentage: f64,
+        minimum_requests: u32,
+        cooldown: SimTime,
+        on_status_codes: Vec<u16>,
+        while_out: WhileOut,
+    ) -> Self {
+        CircuitBreaker {
+            failure_threshold,
+            failure_share: failure_threshold_percentage / 100.0,
+            minimum_requests,
+            cooldown,
+            on_status_codes,
+            while_out,
+            counts: Vec::new(),
+            out: OutUntil::default(),
+        }
+    }
+}
+
+impl Guard for CircuitBreaker {
+    fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
+        self.out.verdict(now, a.provider, self.while_out)
+    }
+
+    fn on_response(&mut self, now: SimTime, f: &Feedback) {
+        if self.counts.len() <= f.provider {
+            self.counts.resize(f.provider + 1, Counts::default());
+        }
+        let c = &mut self.counts[f.provider];
+        if c.opened_until > SimTime::ZERO && now >= c.opened_until {
+            // Closed again after the cooldown: start counting afresh.
+            *c = Counts::default();
+        }
+        c.requests += 1;
+        if f.status.is_some_and(|s| self.on_status_codes.contains(&s)) {
+            c.failures += 1;
+        }
+        let by_count = self.failure_threshold > 0 && c.failures >= self.failure_threshold;
+        let by_share = self.failure_share > 0.0
+            && c.requests >= self.minimum_requests
+            && c.failures as f64 >= self.failure_share * c.requests as f64;
+        if (by_count || by_share) && c.opened_until <= now {
+            c.opened_until = now + self.cooldown;
+            self.out.set(f.provider, c.opened_until);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::Hint;
+
+    #[test]
+    fn opens_at_the_threshold_and_closes_after_the_cooldown() {
+        let mut b = CircuitBreaker::new(
+            3,
+            0.0,
+            0,
+            SimTime::from_secs(30),
+            vec![429, 503],
+            WhileOut::Skip,
+        );
+        let a = Attempt {
+            provider: 0,
+            input: 1,
+            output: 1,
+            retry: false,
+        };
+        let fail = Feedback {
+            provider: 0,
+            status: Some(503),
+            hint: Hint::Unknown,
+            sent_at: SimTime::ZERO,
+            cost: 0.0,
+            usage: &[],
+        };
+        let t = SimTime::from_secs(1);
+        b.on_response(t, &fail);
+        b.on_response(t, &fail);
+        assert_eq!(b.check(t, &a), GuardVerdict::Pass);
+        b.on_response(t, &fail);
+        assert_eq!(b.check(t, &a), GuardVerdict::Refuse);
+        assert_eq!(b.check(SimTime::from_secs(31), &a), GuardVerdict::Pass);
+        // A 404-like status is not a failure here.
+        let other = Feedback {
+            status: Some(400),
+            ..fail
+        };
+        let mut b =
+            CircuitBreaker::new(1, 0.0, 0, SimTime::from_secs(30), vec![429], WhileOut::Skip);
+        b.on_response(t, &other);
+        assert_eq!(b.check(t, &a), GuardVerdict::Pass);
+    }
+}

@@ -1,0 +1,161 @@
+//! LiteLLM's deployment cooldowns (router `cooldown_time` 5 s, `allowed_fails` 3): a
+//! provider cools down when, within the current minute, its failures exceed
+//! `allowed_fails`, or more than `failure_rate` (50 %) of at least `min_requests` (5)
+//! requests failed; and at once on a 429 when the route has more than one provider.
+//! While cooling it is skipped (LiteLLM errors when every deployment cools) or, with
+//! `while_out = "wait"`, waited for.
+
+use super::{Attempt, Feedback, Guard, GuardVerdict, OutUntil, WhileOut};
+use crate::time::SimTime;
+
+#[derive(Clone, Copy, Default)]
+struct Minute {
+    index: u64,
+    requests: u32,
+    fails: u32,
+}
+
+/// Per-provider counts of the current minute and cooldowns.
+pub struct Cooldown {
+    allowed_fails: u32,
+    cooldown_time: SimTime,
+    immediate_on_429: bool,
+    failure_rate: f64,
+    min_requests: u32,
+    while_out: WhileOut,
+    minutes: Vec<Minute>,
+    out: OutUntil,
+    /// Total time providers were put in cooldown.
+    pub cooled: SimTime,
+}
+
+impl Cooldown {
+    /// The rule with its parameters.
+    pub fn new(
+        allowed_fails: u32,
+        cooldown_time: SimTime,
+        immediate_on_429: bool,
+        failure_rate: f64,
+        min_requests: u32,
+        while_out: WhileOut,
+    ) -> Self {
+        Cooldown {
+            allowed_fails,
+            cooldown_time,
+            immediate_on_429,
+            failure_rate,
+            min_requests,
+            while_out,
+            minutes: Vec::new(),
+            out: OutUntil::default(),
+            cooled: SimTime::ZERO,
+        }
+    }
+
+    fn minute(&mut self, now: SimTime, provider: usize) -> &mut Minute {
+        if self.minutes.len() <= provider {
+            self.minutes.resize(provider + 1, Minute::default());
+        }
+        let index = now.0 / SimTime::from_secs(60).0;
+        let m = &mut self.minutes[provider];
+        if m.index != index {
+            *m = Minute {
+                index,
+                ..Minute::default()
+            };
+        }
+        m
+    }
+}
+
+impl Guard for Cooldown {
+    fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
+        self.out.verdict(now, a.provider, self.while_out)
+    }
+
+    fn on_response(&mut self, now: SimTime, f: &Feedback) {
+        let (allowed, rate, min) = (self.allowed_fails, self.failure_rate, self.min_requests);
+        let m = self.minute(now, f.provider);
+        m.requests += 1;
+        let Some(status) = f.status else {
+            return;
+        };
+        m.fails += 1;
+        let too_many = m.fails > allowed;
+        let too_often = m.requests >= min && m.fails as f64 > rate * m.requests as f64;
+        if too_many || too_often || (status == 429 && self.immediate_on_429) {
+            self.out.set(f.provider, now + self.cooldown_time);
+            self.cooled += self.cooldown_time;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::Hint;
+
+    fn fb(provider: usize, status: Option<u16>) -> Feedback<'static> {
+        Feedback {
+            provider,
+            status,
+            hint: Hint::Unknown,
+            sent_at: SimTime::ZERO,
+            cost: 0.0,
+            usage: &[],
+        }
+    }
+
+    #[test]
+    fn a_429_ejects_exactly_that_provider_for_cooldown_time() {
+        let mut c = Cooldown::new(3, SimTime::from_secs(5), true, 0.5, 5, WhileOut::Skip);
+        let t = SimTime::from_secs(10);
+        c.on_response(t, &fb(1, Some(429)));
+        let to = |p| Attempt {
+            provider: p,
+            input: 1,
+            output: 1,
+            retry: false,
+        };
+        assert_eq!(c.check(t, &to(1)), GuardVerdict::Refuse);
+        assert_eq!(c.check(t, &to(0)), GuardVerdict::Pass);
+        assert_eq!(
+            c.check(SimTime::from_millis(14_999), &to(1)),
+            GuardVerdict::Refuse
+        );
+        assert_eq!(c.check(SimTime::from_secs(15), &to(1)), GuardVerdict::Pass);
+    }
+
+    #[test]
+    fn allowed_fails_and_failure_rate() {
+        let to0 = Attempt {
+            provider: 0,
+            input: 1,
+            output: 1,
+            retry: false,
+        };
+        let t = SimTime::from_secs(1);
+        // Single deployment: 503s count; the 4th failure (> 3 allowed) cools.
+        let mut c = Cooldown::new(3, SimTime::from_secs(5), false, 1.0, 1000, WhileOut::Wait);
+        for _ in 0..3 {
+            c.on_response(t, &fb(0, Some(503)));
+        }
+        assert_eq!(c.check(t, &to0), GuardVerdict::Pass);
+        c.on_response(t, &fb(0, Some(503)));
+        assert_eq!(
+            c.check(t, &to0),
+            GuardVerdict::WaitUntil(SimTime::from_secs(6))
+        );
+        // More than half of at least 5 requests failed.
+        let mut c = Cooldown::new(100, SimTime::from_secs(5), false, 0.5, 5, WhileOut::Skip);
+        for _ in 0..2 {
+            c.on_response(t, &fb(0, None));
+        }
+        for _ in 0..2 {
+            c.on_response(t, &fb(0, Some(500)));
+        }
+        assert_eq!(c.check(t, &to0), GuardVerdict::Pass);
+        c.on_response(t, &fb(0, Some(500)));
+        assert_eq!(c.check(t, &to0), GuardVerdict::Refuse);
+    }
+}

@@ -1,0 +1,54 @@
+//! The article's tip against Claude's sliding window: force a 2 s sleep every 55 s.
+//! Sends that fall in `[k * every, k * every + length)` for k >= 1 wait until the end
+//! of the pause.
+
+use super::{Attempt, Guard, GuardVerdict};
+use crate::time::SimTime;
+
+/// The pause schedule.
+pub struct Pause {
+    /// Period.
+    pub every: SimTime,
+    /// Pause length.
+    pub length: SimTime,
+}
+
+impl Guard for Pause {
+    fn check(&mut self, now: SimTime, _a: &Attempt) -> GuardVerdict {
+        let k = now.0 / self.every.0;
+        let start = SimTime(k * self.every.0);
+        if k >= 1 && now < start + self.length {
+            GuardVerdict::WaitUntil(start + self.length)
+        } else {
+            GuardVerdict::Pass
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_two_seconds_every_fifty_five() {
+        let mut p = Pause {
+            every: SimTime::from_secs(55),
+            length: SimTime::from_secs(2),
+        };
+        let a = Attempt {
+            provider: 0,
+            input: 1,
+            output: 1,
+            retry: false,
+        };
+        let s = SimTime::from_secs;
+        assert_eq!(p.check(s(1), &a), GuardVerdict::Pass);
+        assert_eq!(p.check(s(55), &a), GuardVerdict::WaitUntil(s(57)));
+        assert_eq!(
+            p.check(SimTime::from_millis(56_500), &a),
+            GuardVerdict::WaitUntil(s(57))
+        );
+        assert_eq!(p.check(s(57), &a), GuardVerdict::Pass);
+        assert_eq!(p.check(s(111), &a), GuardVerdict::WaitUntil(s(112)));
+    }
+}

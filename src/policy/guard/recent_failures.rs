@@ -1,0 +1,33 @@
+//! OpenRouter's provider routing: providers that failed within the last 30 s are
+//! skipped, the rest stay in order (OpenRouter then falls back down the list).
+
+use super::{Attempt, Feedback, Guard, GuardVerdict, OutUntil, WhileOut};
+use crate::time::SimTime;
+
+/// Recent failures per provider.
+pub struct RecentFailures {
+    window: SimTime,
+    out: OutUntil,
+}
+
+impl RecentFailures {
+    /// Skip a provider for `window` after each failure.
+    pub fn new(window: SimTime) -> Self {
+        RecentFailures {
+            window,
+            out: OutUntil::default(),
+        }
+    }
+}
+
+impl Guard for RecentFailures {
+    fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
+        self.out.verdict(now, a.provider, WhileOut::Skip)
+    }
+
+    fn on_response(&mut self, now: SimTime, f: &Feedback) {
+        if f.status.is_some() {
+            self.out.set(f.provider, now + self.window);
+        }
+    }
+}
