@@ -101,6 +101,16 @@ impl Random {
         }
     }
 
+    /// The largest value the distribution can produce (infinite when unbounded).
+    pub fn max(&self) -> f64 {
+        match self {
+            Random::Constant(v) => *v,
+            Random::Uniform { max, .. } => *max,
+            Random::Empirical(v) => v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            _ => f64::INFINITY,
+        }
+    }
+
     /// The smallest value the distribution can produce.
     pub fn min(&self) -> f64 {
         match self {

@@ -42,7 +42,9 @@
 //! ```
 
 pub mod app;
+pub mod bound;
 pub mod cli;
+pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod metrics;

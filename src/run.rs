@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use crate::compare::Comparison;
 use crate::engine::simulate;
 use crate::metrics::stats::estimate;
 use crate::metrics::Catalog;
@@ -45,6 +46,20 @@ fn curve(mut xs: Vec<f64>) -> Vec<f64> {
         .collect()
 }
 
+/// Puts the capacity bound and the makespan's ratio to it (defined only when every job
+/// completed: a policy that gives up can finish sooner) into a policy's metrics.
+fn fill_bound(catalog: &Catalog, metrics: &mut [f64], bound: f64) {
+    let at = |name: &str| catalog.index(name).expect("catalog metric");
+    let makespan = metrics[at("makespan_s")];
+    let failed = metrics[at("jobs_failed")];
+    metrics[at("makespan_bound_s")] = bound;
+    metrics[at("makespan_over_bound")] = if failed == 0.0 && bound > 0.0 {
+        makespan / bound
+    } else {
+        f64::NAN
+    };
+}
+
 /// Runs `scenario` on `threads` worker threads (0 = one per core).
 pub fn run(scenario: &Scenario, threads: usize) -> Result<Results, ThreadError> {
     run_with(scenario, threads, false)
@@ -66,10 +81,12 @@ pub fn run_with(scenario: &Scenario, threads: usize, curves: bool) -> Result<Res
             .into_par_iter()
             .map(|r| {
                 let jobs = scenario.workload.generate(scenario.seed, r);
+                let bound = crate::bound::makespan_bound(scenario, &jobs);
                 let mut events = 0;
                 let metrics = (0..scenario.policies.len())
                     .map(|p| {
-                        let out = simulate(scenario, &catalog, p, &jobs, r);
+                        let mut out = simulate(scenario, &catalog, p, &jobs, r);
+                        fill_bound(&catalog, &mut out.metrics, bound);
                         events += out.events;
                         let c = if curves {
                             curve(out.latencies)
@@ -106,7 +123,8 @@ pub fn run_with(scenario: &Scenario, threads: usize, curves: bool) -> Result<Res
 }
 
 impl Results {
-    /// Mean and 95% interval of every metric of every policy of `scenario`.
+    /// Mean and 95% interval of every metric of every policy of `scenario`, with the
+    /// paired comparison of the key metrics ([`Comparison`]).
     pub fn summary(&self, scenario: &Scenario) -> Summary {
         let policies = self
             .policies
@@ -126,6 +144,7 @@ impl Results {
             replications: scenario.replications,
             metrics: self.catalog.names().to_vec(),
             policies,
+            comparison: Some(Comparison::of(self)),
         }
     }
 

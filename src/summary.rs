@@ -2,6 +2,7 @@
 //! Exporters and charts read only this, so they work the same on a fresh run and on a
 //! results folder read back from disk (`summary.json`).
 
+use crate::compare::{Comparison, MetricComparison};
 use crate::metrics::stats::Estimate;
 
 /// One policy's estimates, in the order of [`Summary::metrics`].
@@ -28,6 +29,9 @@ pub struct Summary {
     pub metrics: Vec<String>,
     /// Policies in scenario order.
     pub policies: Vec<PolicySummary>,
+    /// Paired differences, ranks and Pareto front of the key metrics, when known (a
+    /// summary read from JSON written before they were added has none).
+    pub comparison: Option<Comparison>,
 }
 
 impl Summary {
@@ -60,29 +64,28 @@ impl Summary {
             .map(|m| text(m, "metrics[]"))
             .collect::<Result<Vec<_>, _>>()?;
         let num = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+        let estimate = |e: &serde_json::Value| Estimate {
+            mean: num(&e["mean"]),
+            ci_low: num(&e["ci_low"]),
+            ci_high: num(&e["ci_high"]),
+            n: e["n"].as_u64().unwrap_or(0),
+        };
         let policies = doc["policies"]
             .as_array()
             .ok_or("`policies` is not an array")?
             .iter()
             .map(|p| {
-                let estimates = metrics
-                    .iter()
-                    .map(|m| {
-                        let e = &p["metrics"][m];
-                        Estimate {
-                            mean: num(&e["mean"]),
-                            ci_low: num(&e["ci_low"]),
-                            ci_high: num(&e["ci_high"]),
-                            n: e["n"].as_u64().unwrap_or(0),
-                        }
-                    })
-                    .collect();
+                let estimates = metrics.iter().map(|m| estimate(&p["metrics"][m])).collect();
                 Ok(PolicySummary {
                     name: text(&p["name"], "policies[].name")?,
                     estimates,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let comparison = match &doc["comparison"] {
+            serde_json::Value::Null => None,
+            c => Some(comparison_from_json(c, &policies, &estimate)?),
+        };
         Ok(Summary {
             scenario: text(&doc["scenario"], "scenario")?,
             description: doc["description"].as_str().unwrap_or_default().to_string(),
@@ -92,6 +95,87 @@ impl Summary {
                 .ok_or("`replications` is not a whole number")? as u32,
             metrics,
             policies,
+            comparison,
         })
     }
+}
+
+/// Reads the `comparison` object of the JSON summary (see the JSON exporter).
+fn comparison_from_json(
+    doc: &serde_json::Value,
+    policies: &[PolicySummary],
+    estimate: &dyn Fn(&serde_json::Value) -> Estimate,
+) -> Result<Comparison, String> {
+    let n = policies.len();
+    let array = |v: &serde_json::Value, what: &str| {
+        v.as_array()
+            .cloned()
+            .ok_or_else(|| format!("`{what}` is not an array"))
+    };
+    let policy_numbers = |v: &serde_json::Value, what: &str| -> Result<Vec<usize>, String> {
+        array(v, what)?
+            .iter()
+            .map(|p| {
+                p.as_u64()
+                    .map(|p| p as usize)
+                    .filter(|&p| p < n)
+                    .ok_or_else(|| format!("`{what}` holds {p}, not a policy number below {n}"))
+            })
+            .collect()
+    };
+    let names = |v: &serde_json::Value, what: &str| -> Result<Vec<String>, String> {
+        array(v, what)?
+            .iter()
+            .map(|m| {
+                m.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("`{what}` holds {m}, not a string"))
+            })
+            .collect()
+    };
+    let metrics = array(&doc["metrics"], "comparison.metrics")?
+        .iter()
+        .map(|m| {
+            let metric = m["metric"]
+                .as_str()
+                .ok_or("`comparison.metrics[].metric` is not a string")?
+                .to_string();
+            let rows = array(&m["differences"], "comparison.metrics[].differences")?;
+            let differences = rows
+                .iter()
+                .map(|row| {
+                    let row = array(row, "comparison.metrics[].differences[]")?;
+                    (row.len() == n)
+                        .then(|| row.iter().map(estimate).collect())
+                        .ok_or(format!("`{metric}` differences are not {n} x {n}"))
+                })
+                .collect::<Result<Vec<Vec<Estimate>>, String>>()?;
+            if differences.len() != n {
+                return Err(format!("`{metric}` differences are not {n} x {n}"));
+            }
+            let ranking = array(&m["ranking"], "comparison.metrics[].ranking")?
+                .iter()
+                .map(|g| {
+                    let g = policy_numbers(g, "comparison.metrics[].ranking[]")?;
+                    if g.is_empty() {
+                        return Err(format!("`{metric}` has an empty rank"));
+                    }
+                    Ok(g)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let unranked = policy_numbers(&m["unranked"], "comparison.metrics[].unranked")?;
+            Ok(MetricComparison {
+                metric,
+                differences,
+                ranking,
+                unranked,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Comparison {
+        policies: policies.iter().map(|p| p.name.clone()).collect(),
+        metrics,
+        pareto_metrics: names(&doc["pareto_metrics"], "comparison.pareto_metrics")?,
+        pareto_front: policy_numbers(&doc["pareto_front"], "comparison.pareto_front")?,
+    })
 }

@@ -147,7 +147,7 @@ pub fn record(
     let mut rec = Recorder {
         scenario,
         policy: &scenario.policies[policy].name,
-        reach: scenario.policies[policy].route.providers(),
+        reach: scenario.policies[policy].reachable(),
         step,
         next: SimTime::ZERO,
         rows: Vec::new(),

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
+use ratesim::compare::Comparison;
 use ratesim::metrics::stats::Estimate;
-use ratesim::report::{Exporter, Markdown, Prometheus, Table};
+use ratesim::report::{Exporter, Json, Markdown, Prometheus, Table};
 use ratesim::summary::{PolicySummary, Summary};
 use tempfile::TempDir;
 
@@ -18,7 +19,11 @@ fn est(mean: f64, hw: f64, n: u64) -> Estimate {
     }
 }
 
-/// A small hand-made summary, so the snapshots change only when an exporter does.
+/// A small hand-made summary, so the snapshots change only when an exporter does. Its
+/// comparison is computed from made-up replications of the key metrics whose means are
+/// the summary's: a common "hardness" factor per replication (common random numbers), and
+/// for failover-chain's rejection probability an independent swing wide enough to make it
+/// indistinguishable from claude-backoff-jitter's.
 fn summary() -> Summary {
     let metrics = [
         "attempts",
@@ -45,6 +50,11 @@ fn summary() -> Summary {
         730.0, 0.589, 0.099, 300.0, 0.0, 364.6, 136.0, 322.0, 339.0, 16.9, 300.0, 29.6, 252.0,
         178.0, 89_658.0,
     ];
+    // Dominated by claude-backoff-jitter: more rejections, longer, same bill.
+    let c = [
+        1200.0, 0.75, 0.0, 290.0, 10.0, 2400.0, 1200.0, 2300.0, 2390.0, 150.0, 1200.0, 0.0, 900.0,
+        0.0, 600_000.0,
+    ];
     let make = |name: &str, v: &[f64]| PolicySummary {
         name: name.into(),
         estimates: v
@@ -53,6 +63,45 @@ fn summary() -> Summary {
             .map(|(i, &x)| est(x, if i % 3 == 0 { 0.0 } else { x * 0.01 }, 100))
             .collect(),
     };
+    let names: Vec<String> = [
+        "claude-backoff-jitter",
+        "failover-chain",
+        "claude-naive-retry",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    let key = [
+        "rejection_probability",
+        "makespan_s",
+        "monthly_bill_usd",
+        "jobs_failed",
+    ];
+    let hardness = [-0.04, -0.03, -0.02, -0.01, 0.0, 0.0, 0.01, 0.02, 0.03, 0.04];
+    let runs: Vec<Vec<Vec<f64>>> = [a, b, c]
+        .iter()
+        .enumerate()
+        .map(|(p, v)| {
+            hardness
+                .iter()
+                .enumerate()
+                .map(|(r, h)| {
+                    key.iter()
+                        .map(|k| {
+                            let x = v[metrics.iter().position(|m| m == k).unwrap()] * (1.0 + h);
+                            let swing = if r % 2 == 0 { 0.05 } else { -0.05 };
+                            if p == 1 && *k == "rejection_probability" {
+                                x + swing
+                            } else {
+                                x
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let key_names: Vec<String> = key.iter().map(|k| k.to_string()).collect();
     Summary {
         scenario: "ci-300x10".into(),
         description: "test summary".into(),
@@ -60,9 +109,11 @@ fn summary() -> Summary {
         replications: 100,
         metrics: metrics.iter().map(|m| m.to_string()).collect(),
         policies: vec![
-            make("claude-backoff-jitter", &a),
-            make("failover-chain", &b),
+            make(&names[0], &a),
+            make(&names[1], &b),
+            make(&names[2], &c),
         ],
+        comparison: Some(Comparison::new(&names, &key_names, &runs)),
     }
 }
 
@@ -70,6 +121,82 @@ fn summary() -> Summary {
 fn table_snapshot() {
     let t = Table { width: 100 };
     insta::assert_snapshot!(String::from_utf8(t.export(&summary())).unwrap());
+}
+
+#[test]
+fn table_marks_the_pareto_front_and_joins_indistinguishable_policies() {
+    let text = String::from_utf8(Table { width: 100 }.export(&summary())).unwrap();
+    assert!(text.contains(" claude-backoff-jitter* "));
+    assert!(text.contains(" failover-chain* "));
+    assert!(!text.contains("claude-naive-retry*"));
+    let line = |metric: &str| {
+        text.lines()
+            .find(|l| l.starts_with(metric) && l.contains("1. "))
+            .unwrap_or_else(|| panic!("no ranking of {metric}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        line("rejection_probability"),
+        "rejection_probability 1. claude-backoff-jitter = failover-chain 2. claude-naive-retry"
+    );
+    assert_eq!(
+        line("monthly_bill_usd"),
+        "monthly_bill_usd 1. failover-chain 2. claude-backoff-jitter = claude-naive-retry"
+    );
+    // Without a comparison the table is the plain one.
+    let mut plain = summary();
+    plain.comparison = None;
+    let plain = String::from_utf8(Table { width: 100 }.export(&plain)).unwrap();
+    assert!(!plain.contains('*') && !plain.contains("ranking"));
+}
+
+#[test]
+fn json_keeps_the_comparison_and_reads_files_without_it() {
+    let s = summary();
+    let bytes = Json.export(&s);
+    let back = Summary::from_json(&bytes).unwrap();
+    let (c, b) = (s.comparison.as_ref().unwrap(), back.comparison.unwrap());
+    assert_eq!(b.policies, c.policies);
+    assert_eq!(b.pareto_metrics, c.pareto_metrics);
+    assert_eq!(b.pareto_front, c.pareto_front);
+    assert_eq!(b.metrics.len(), c.metrics.len());
+    // serde_json reads a float back to within an ulp or so, not always exactly.
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * x.abs().max(1.0);
+    for (mb, mc) in b.metrics.iter().zip(&c.metrics) {
+        assert_eq!(
+            (&mb.metric, &mb.ranking, &mb.unranked),
+            (&mc.metric, &mc.ranking, &mc.unranked)
+        );
+        for (rb, rc) in mb.differences.iter().zip(&mc.differences) {
+            assert_eq!(rb.len(), rc.len());
+            for (x, y) in rb.iter().zip(rc) {
+                assert!(
+                    x.n == y.n
+                        && close(x.mean, y.mean)
+                        && close(x.ci_low, y.ci_low)
+                        && close(x.ci_high, y.ci_high),
+                    "{}: {x:?} vs {y:?}",
+                    mb.metric
+                );
+            }
+        }
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(doc["schema"], "ratesim.summary/1");
+    assert_eq!(doc["comparison"]["pareto_front"], serde_json::json!([0, 1]));
+    // A summary.json written before comparisons existed still reads.
+    let mut old = s.clone();
+    old.comparison = None;
+    let old_bytes = Json.export(&old);
+    assert!(!String::from_utf8_lossy(&old_bytes).contains("comparison"));
+    assert_eq!(Summary::from_json(&old_bytes).unwrap().comparison, None);
+    // A comparison naming a policy that does not exist is an error.
+    let mut bad = doc.clone();
+    bad["comparison"]["pareto_front"] = serde_json::json!([0, 3]);
+    let err = Summary::from_json(bad.to_string().as_bytes()).unwrap_err();
+    assert!(err.contains("pareto_front"), "{err}");
 }
 
 #[test]

@@ -236,3 +236,103 @@ fn sdk_preset_retries_twice() {
         assert!(f > 0.0);
     }
 }
+
+/// The quality gate: a completion that fails the tests (pass_rate 0.5) is sent again to
+/// the stronger provider; both attempts' cost and time count.
+#[test]
+fn quality_gate_escalates_failed_completions() {
+    let s = scenario(
+        r#"
+        replications = 20
+        [workload]
+        kind = "batch"
+        jobs = 200
+        concurrency = 200
+        input_tokens = 1000
+        output_tokens = 0
+        [providers.local]
+        latency = { total = "10s" }
+        price_per_1k_input = 0.003
+        pass_rate = 0.5
+        local = true
+        [providers.claude]
+        latency = { total = "2s" }
+        price_per_1k_input = 0.075
+        pass_rate = 1.0
+        [[policies]]
+        name = "gated"
+        route = { kind = "single", provider = "local" }
+        quality_gate = { escalate_to = ["claude"] }
+        [[policies]]
+        name = "ungated"
+        route = { kind = "single", provider = "local" }
+        "#,
+    );
+    let r = results(&s);
+    let esc = mean(&values(&s, &r, "gated", "quality_escalations"));
+    assert!((esc - 100.0).abs() < 10.0, "about half escalate: {esc}");
+    // Escalated jobs took 10 s + 2 s; the others 10 s.
+    assert!(values(&s, &r, "gated", "makespan_s")
+        .iter()
+        .all(|&m| m == 12.0));
+    for ((w, e), c) in values(&s, &r, "gated", "wasted_usd")
+        .iter()
+        .zip(values(&s, &r, "gated", "quality_escalations"))
+        .zip(values(&s, &r, "gated", "cost_usd"))
+    {
+        assert!(
+            (w - e * 0.003).abs() < 1e-9,
+            "wasted = failed local completions"
+        );
+        assert!(
+            (c - (200.0 * 0.003 + e * 0.075)).abs() < 1e-9,
+            "both attempts cost"
+        );
+    }
+    // Everything that left the gated policy passed: cost per passing completion counts
+    // the waste.
+    assert!(values(&s, &r, "ungated", "quality_escalations")
+        .iter()
+        .all(|&x| x == 0.0));
+}
+
+/// The capacity bound is a true lower bound: no policy that completes every job beats
+/// it in any replication, in any bundled scenario.
+#[test]
+fn no_policy_beats_the_capacity_bound() {
+    for name in [
+        "ci-300x10",
+        "gateways",
+        "seed-cost-table",
+        "anthropic-tier1",
+    ] {
+        let text = std::fs::read_to_string(format!(
+            "{}/scenarios/{name}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut s = scenario(&text);
+        s.replications = 20;
+        let r = results(&s);
+        let mut checked = 0;
+        for p in &s.policies {
+            let makespan = values(&s, &r, &p.name, "makespan_s");
+            let bound = values(&s, &r, &p.name, "makespan_bound_s");
+            let failed = values(&s, &r, &p.name, "jobs_failed");
+            for i in 0..makespan.len() {
+                assert!(bound[i] > 0.0);
+                if failed[i] == 0.0 {
+                    assert!(
+                        makespan[i] >= bound[i] - 1e-9,
+                        "{name}/{}: makespan {} < bound {}",
+                        p.name,
+                        makespan[i],
+                        bound[i]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 0, "{name}: some policy completes every job");
+    }
+}

@@ -223,6 +223,26 @@ impl<'a, O: Observer> Sim<'a, O> {
                 let passed = self.providers[p].passes();
                 self.rec.served(p, size.input + size.output, cost, passed);
                 let mut cursor = self.state[j].cursor.expect("in flight");
+                if !passed {
+                    if let Some(again) = self.policy.escalate(&cursor) {
+                        // The quality gate: the completion failed the job's tests; its
+                        // cost is wasted and the request goes to a stronger provider.
+                        self.rec.wasted(cost);
+                        self.fill_usage(now, p);
+                        self.policy.on_response(
+                            now,
+                            &mut cursor,
+                            p,
+                            Response::Success,
+                            cost,
+                            &self.usage,
+                        );
+                        self.state[j].cursor = Some(again);
+                        self.state[j].last_provider = None;
+                        self.try_send(now, job);
+                        return;
+                    }
+                }
                 self.fill_usage(now, p);
                 let after = self.policy.on_response(
                     now,
@@ -333,6 +353,7 @@ pub fn simulate_observed<O: Observer>(
     debug_assert_eq!(sim.active, 0, "every job finished");
     sim.rec.guard_refusals = sim.policy.guard_refusals;
     sim.rec.fallbacks = sim.policy.fallbacks;
+    sim.rec.escalations = sim.policy.escalations;
     let (metrics, latencies) = sim.rec.finish(catalog, scenario, policy);
     RunOutput {
         metrics,

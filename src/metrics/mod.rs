@@ -33,6 +33,8 @@ const GLOBAL: &[&str] = &[
     "jobs_failed_gave_up",
     "jobs_failed_unadmittable",
     "makespan_s",
+    "makespan_bound_s",
+    "makespan_over_bound",
     "job_latency_mean_s",
     "job_latency_p50_s",
     "job_latency_p95_s",
@@ -42,6 +44,9 @@ const GLOBAL: &[&str] = &[
     "monthly_bill_usd",
     "local_hit_ratio",
     "pass_share",
+    "quality_escalations",
+    "wasted_usd",
+    "cost_per_pass_usd",
 ];
 
 /// Per-provider metrics, reported as `<metric>.<provider>`; then one
@@ -130,6 +135,9 @@ pub struct Recorder {
     pub guard_refusals: u64,
     /// Moves to a fallback provider.
     pub fallbacks: u64,
+    /// Completions sent again by the quality gate.
+    pub escalations: u64,
+    wasted: f64,
 }
 
 impl Recorder {
@@ -155,6 +163,8 @@ impl Recorder {
             first_rejection: None,
             guard_refusals: 0,
             fallbacks: 0,
+            escalations: 0,
+            wasted: 0.0,
         }
     }
 
@@ -185,6 +195,11 @@ impl Recorder {
         self.tokens[provider] += tokens;
         self.cost[provider] += cost;
         self.passed += passed as u64;
+    }
+
+    /// A completion's `cost` was wasted (it failed the quality gate).
+    pub fn wasted(&mut self, cost: f64) {
+        self.wasted += cost;
     }
 
     /// A job sent its first request `wait` after it arrived.
@@ -232,7 +247,7 @@ impl Recorder {
         let latency_mean = ratio(self.latencies.iter().sum(), self.latencies.len() as f64);
         let mut q = |p: f64| stats::quantile_select(&mut self.latencies, p);
         let providers = &scenario.providers;
-        let route = scenario.policies[policy].route.providers();
+        let route = scenario.policies[policy].reachable();
         let flat: f64 = route.iter().map(|&p| providers[p].flat_monthly).sum();
         let variable = match scenario.monthly_tokens {
             Some(m) => ratio(cost * m, tokens as f64),
@@ -259,6 +274,9 @@ impl Recorder {
         out.push(self.failed_gave_up as f64);
         out.push(self.failed_unadmittable as f64);
         out.push(self.makespan.as_secs_f64());
+        // The capacity bound is the runner's to fill in (it is the same for every policy).
+        out.push(f64::NAN);
+        out.push(f64::NAN);
         out.push(latency_mean);
         out.push(q(0.5));
         out.push(q(0.95));
@@ -274,6 +292,9 @@ impl Recorder {
         );
         out.push(ratio(local_served as f64, served as f64));
         out.push(ratio(self.passed as f64, served as f64));
+        out.push(self.escalations as f64);
+        out.push(self.wasted);
+        out.push(ratio(cost, self.passed as f64));
         for v in [&self.attempts, &self.rejections, &self.served, &self.tokens] {
             out.extend(v.iter().map(|&c| c as f64));
         }

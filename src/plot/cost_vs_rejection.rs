@@ -5,28 +5,13 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{color, legend_width, side_legend, span, tick, Chart, DrawResult, FONT};
+use crate::compare::pareto_front;
 use crate::summary::Summary;
 
 /// The chart.
 pub struct CostVsRejection<'a> {
     /// The run.
     pub summary: &'a Summary,
-}
-
-/// Indices of the points not dominated in (x, y), both minimised, sorted by x.
-pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
-    let mut front: Vec<usize> = (0..points.len())
-        .filter(|&i| {
-            let (xi, yi) = points[i];
-            xi.is_finite()
-                && yi.is_finite()
-                && !points
-                    .iter()
-                    .any(|&(xj, yj)| xj <= xi && yj <= yi && (xj < xi || yj < yi))
-        })
-        .collect();
-    front.sort_by(|&a, &b| points[a].0.total_cmp(&points[b].0).then(a.cmp(&b)));
-    front
 }
 
 impl CostVsRejection<'_> {
@@ -86,7 +71,28 @@ impl Chart for CostVsRejection<'_> {
             .y_label_formatter(&tick)
             .draw()?;
         let means: Vec<(f64, f64)> = pts.iter().map(|(x, y)| (x.mean, y.mean)).collect();
-        let front = pareto_front(&means);
+        // As in the comparison: only the policies that fail the fewest jobs take part.
+        let failed: Vec<f64> = (0..s.policies.len())
+            .map(|i| s.get(i, "jobs_failed").map_or(0.0, |e| e.mean))
+            .collect();
+        let fewest = failed
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        let eligible: Vec<Vec<f64>> = means
+            .iter()
+            .zip(&failed)
+            .map(|(&(x, y), &f)| {
+                if f > fewest + 1e-9 {
+                    vec![f64::NAN; 2]
+                } else {
+                    vec![x, y]
+                }
+            })
+            .collect();
+        let mut front = pareto_front(&eligible);
+        front.sort_by(|&a, &b| means[a].0.total_cmp(&means[b].0).then(a.cmp(&b)));
         if front.len() > 1 {
             let line: Vec<(f64, f64)> = front.iter().map(|&i| means[i]).collect();
             chart.draw_series(DashedLineSeries::new(
@@ -142,22 +148,5 @@ impl Chart for CostVsRejection<'_> {
             ))?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pareto_front;
-
-    #[test]
-    fn the_front_keeps_only_undominated_points() {
-        let pts = [
-            (0.5, 10.0),
-            (0.1, 100.0),
-            (0.3, 50.0),
-            (0.4, 60.0),
-            (0.1, 120.0),
-        ];
-        assert_eq!(pareto_front(&pts), vec![1, 2, 0]);
     }
 }

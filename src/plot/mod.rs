@@ -16,7 +16,7 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-pub use cost_vs_rejection::{pareto_front, CostVsRejection};
+pub use cost_vs_rejection::CostVsRejection;
 pub use data::{latency_cdf_rows, CdfRow, ChartData};
 pub use latency_cdf::LatencyCdf;
 pub use makespan_cost::MakespanCost;

@@ -29,6 +29,22 @@ pub struct PolicySpec {
     pub retry: Vec<RetrySpec>,
     /// Guards checked, in order, before each send.
     pub guards: Vec<GuardSpec>,
+    /// Quality gate: a completion that fails the job's tests is sent again along this
+    /// chain of stronger providers (empty: no gate).
+    pub escalate_to: Vec<usize>,
+}
+
+impl PolicySpec {
+    /// Every provider the policy can send to: its route's, then its quality gate's.
+    pub fn reachable(&self) -> Vec<usize> {
+        let mut out = self.route.providers();
+        for &p in &self.escalate_to {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
 }
 
 /// Why a job was given up.
@@ -69,6 +85,7 @@ pub enum Response {
 #[derive(Clone, Copy, Debug)]
 pub struct Cursor {
     first: usize,
+    escalated: bool,
     step: usize,
     attempts_here: u32,
     attempts: u32,
@@ -84,8 +101,21 @@ impl Cursor {
         if self.step == 0 {
             self.first
         } else {
-            spec.route.fallbacks()[self.step - 1]
+            Self::fallbacks(self.escalated, spec)[self.step - 1]
         }
+    }
+
+    fn fallbacks(escalated: bool, spec: &PolicySpec) -> &[usize] {
+        if escalated {
+            &spec.escalate_to[1..]
+        } else {
+            spec.route.fallbacks()
+        }
+    }
+
+    /// Whether the request was re-sent by the quality gate.
+    pub fn escalated(&self) -> bool {
+        self.escalated
     }
 
     /// Whether the request has moved past its first provider.
@@ -108,6 +138,8 @@ pub struct PolicyState<'a> {
     pub guard_waits: u64,
     /// Moves to a fallback provider.
     pub fallbacks: u64,
+    /// Completions sent again by the quality gate.
+    pub escalations: u64,
 }
 
 impl<'a> PolicyState<'a> {
@@ -129,6 +161,7 @@ impl<'a> PolicyState<'a> {
             guard_refusals: 0,
             guard_waits: 0,
             fallbacks: 0,
+            escalations: 0,
         }
     }
 
@@ -140,8 +173,13 @@ impl<'a> PolicyState<'a> {
     /// A cursor for a new request (picks its first provider).
     pub fn start(&mut self) -> Cursor {
         let first = self.router.pick(&self.spec.route, &mut self.routing_rng);
+        self.fresh(first, false)
+    }
+
+    fn fresh(&self, first: usize, escalated: bool) -> Cursor {
         Cursor {
             first,
+            escalated,
             step: 0,
             attempts_here: 0,
             attempts: 0,
@@ -149,6 +187,18 @@ impl<'a> PolicyState<'a> {
             hint_waited: SimTime::ZERO,
             sent_at: SimTime::ZERO,
         }
+    }
+
+    /// The quality gate rejected a completion of the request at `cursor`: a cursor that
+    /// sends it again along the escalation chain, or `None` when there is no gate or the
+    /// request was already escalated.
+    pub fn escalate(&mut self, cursor: &Cursor) -> Option<Cursor> {
+        let first = *self.spec.escalate_to.first()?;
+        if cursor.escalated {
+            return None;
+        }
+        self.escalations += 1;
+        Some(self.fresh(first, true))
     }
 
     /// Whether a guard reads the providers' rate-limit headers (then the caller passes
@@ -275,7 +325,7 @@ impl<'a> PolicyState<'a> {
                 return After::Retry(now + delay);
             }
         }
-        if cursor.step < self.spec.route.fallbacks().len() {
+        if cursor.step < Cursor::fallbacks(cursor.escalated, self.spec).len() {
             cursor.step += 1;
             cursor.attempts_here = 0;
             cursor.hint_waited = SimTime::ZERO;

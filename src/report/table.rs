@@ -1,8 +1,11 @@
 //! The terminal table: one row per metric, one column per policy, each cell
 //! `mean ±half-width` of the 95% interval. Wide comparisons are split into blocks of
-//! policies that fit a terminal.
+//! policies that fit a terminal. When the summary carries a [`Comparison`], a `*` after a
+//! policy's name marks the Pareto front, and a ranking of each key metric follows the
+//! rows, `=` joining the policies of one rank (see [`crate::compare`]).
 
 use super::{human, Exporter};
+use crate::compare::{Comparison, MetricComparison};
 use crate::summary::Summary;
 
 /// The table exporter; `width` is the terminal width to fit.
@@ -42,19 +45,28 @@ impl Exporter for Table {
             summary.scenario, summary.replications, summary.seed
         );
         let label_w = names.iter().map(String::len).max().unwrap_or(6).max(6);
+        let comparison = summary.comparison.as_ref();
+        let headers: Vec<String> = summary
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match comparison {
+                Some(c) if c.on_front(i) => format!("{}*", p.name),
+                _ => p.name.clone(),
+            })
+            .collect();
         let cells: Vec<Vec<String>> = summary
             .policies
             .iter()
             .map(|p| p.estimates.iter().map(cell).collect())
             .collect();
-        let col_w: Vec<usize> = summary
-            .policies
+        let col_w: Vec<usize> = headers
             .iter()
             .zip(&cells)
-            .map(|(p, c)| {
+            .map(|(h, c)| {
                 c.iter()
                     .map(|x| x.chars().count())
-                    .chain([p.name.chars().count()])
+                    .chain([h.chars().count()])
                     .max()
                     .unwrap_or(1)
             })
@@ -69,8 +81,8 @@ impl Exporter for Table {
             }
             out.push('\n');
             out.push_str(&format!("{:<label_w$}", "metric"));
-            for (p, w) in summary.policies[start..end].iter().zip(&col_w[start..end]) {
-                out.push_str(&format!("  {:>w$}", p.name));
+            for (h, w) in headers[start..end].iter().zip(&col_w[start..end]) {
+                out.push_str(&format!("  {h:>w$}"));
             }
             out.push('\n');
             out.push_str(&"-".repeat(used));
@@ -84,6 +96,92 @@ impl Exporter for Table {
             }
             start = end;
         }
+        if let Some(c) = comparison {
+            out.push_str(&self.ranking(c, label_w));
+        }
         out.into_bytes()
+    }
+}
+
+/// The ranking of one metric as words: `1. a`, `= b`, `2. c`, ... and the unranked
+/// policies, each word with the separator that goes before it.
+fn ranking_words(m: &MetricComparison, names: &[String]) -> Vec<(&'static str, String)> {
+    let mut words = Vec::new();
+    for (r, group) in m.ranking.iter().enumerate() {
+        for (i, &p) in group.iter().enumerate() {
+            words.push(if i == 0 {
+                ("  ", format!("{}. {}", r + 1, names[p]))
+            } else {
+                (" ", format!("= {}", names[p]))
+            });
+        }
+    }
+    for (i, &p) in m.unranked.iter().enumerate() {
+        let sep = if i == 0 { "  " } else { " " };
+        let word = if i == 0 {
+            format!("(undefined: {}", names[p])
+        } else {
+            names[p].clone()
+        };
+        words.push((sep, word));
+    }
+    if !m.unranked.is_empty() {
+        words.last_mut().expect("an unranked word").1.push(')');
+    }
+    words
+}
+
+/// Lays out `words` (each with the separator that goes before it) after `head`, breaking
+/// lines before a word that would pass `width`; continuation lines start with `indent`
+/// spaces.
+fn wrap(head: &str, words: Vec<(&str, String)>, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = head.to_string();
+    let mut used = head.chars().count();
+    for (k, (sep, word)) in words.into_iter().enumerate() {
+        let len = word.chars().count();
+        if k > 0 && used + sep.len() + len > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = " ".repeat(indent);
+            used = indent;
+        } else {
+            line.push_str(sep);
+            used += sep.len();
+        }
+        line.push_str(&word);
+        used += len;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// A sentence as words separated by single spaces.
+fn words(text: &str) -> Vec<(&'static str, String)> {
+    text.split(' ').map(|w| (" ", w.to_string())).collect()
+}
+
+impl Table {
+    /// The ranking section: one line per key metric, then the legend, wrapped to the
+    /// width.
+    fn ranking(&self, c: &Comparison, label_w: usize) -> String {
+        let mut out = String::from("\nranking, best first (lower is better for each):\n");
+        for m in &c.metrics {
+            let head = format!("{:<label_w$}", m.metric);
+            let words = ranking_words(m, &c.policies);
+            out.push_str(&wrap(&head, words, label_w + 2, self.width));
+        }
+        if !c.pareto_metrics.is_empty() {
+            let text = format!(
+                "Pareto front over {} (means, all minimised) among the policies that fail the fewest jobs",
+                c.pareto_metrics.join(", ")
+            );
+            out.push_str(&wrap("*", words(&text), 2, self.width));
+        }
+        let text = "indistinguishable from the rank's first: the paired 95% CI of the \
+                    difference contains 0, or fewer than 2 replications define it";
+        out.push_str(&wrap("=", words(text), 2, self.width));
+        out
     }
 }

@@ -988,11 +988,21 @@ fn policy(
             route.providers().len(),
         )?);
     }
+    let escalate_to = match &p.quality_gate {
+        None => Vec::new(),
+        Some(q) => provider_list(
+            Some(&q.escalate_to),
+            &path.key("quality_gate").key("escalate_to"),
+            names,
+            "the stronger providers a completion that fails the tests is sent to, in order",
+        )?,
+    };
     Ok(PolicySpec {
         name,
         route,
         retry: retries,
         guards,
+        escalate_to,
     })
 }
 

@@ -113,6 +113,14 @@ pub struct RawPolicy {
     pub retry_by_provider: IndexMap<String, RawRetry>,
     #[serde(default)]
     pub guards: Vec<RawGuard>,
+    pub quality_gate: Option<RawQualityGate>,
+}
+
+/// `quality_gate = { escalate_to = [...] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQualityGate {
+    pub escalate_to: Vec<String>,
 }
 
 /// `route = { ... }`.
