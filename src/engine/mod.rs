@@ -90,8 +90,9 @@ struct Sim<'a, O: Observer> {
 
 impl<'a, O: Observer> Sim<'a, O> {
     fn start_request(&mut self, now: SimTime, job: u32) {
+        let size = self.jobs.requests_of(job as usize)[self.state[job as usize].request as usize];
         let st = &mut self.state[job as usize];
-        st.cursor = Some(self.policy.start());
+        st.cursor = Some(self.policy.start(now, size.input, size.output));
         st.last_provider = None;
         self.try_send(now, job);
     }
@@ -99,8 +100,7 @@ impl<'a, O: Observer> Sim<'a, O> {
     fn try_send(&mut self, now: SimTime, job: u32) {
         let j = job as usize;
         let mut cursor = self.state[j].cursor.expect("a job in flight has a cursor");
-        let size = self.jobs.requests_of(j)[self.state[j].request as usize];
-        let step = self.policy.next(now, &mut cursor, size.input, size.output);
+        let step = self.policy.next(now, &mut cursor);
         self.state[j].cursor = Some(cursor);
         match step {
             Step::Send(p) => {

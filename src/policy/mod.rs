@@ -93,6 +93,8 @@ pub struct Cursor {
     /// Time spent waiting on retry-after hints (for a retry-after budget).
     hint_waited: SimTime,
     sent_at: SimTime,
+    input: u64,
+    output: u64,
 }
 
 impl Cursor {
@@ -170,10 +172,16 @@ impl<'a> PolicyState<'a> {
         self.spec
     }
 
-    /// A cursor for a new request (picks its first provider).
-    pub fn start(&mut self) -> Cursor {
-        let first = self.router.pick(&self.spec.route, &mut self.routing_rng);
-        self.fresh(first, false)
+    /// A cursor for a new request of `input` and `output` tokens at `now` (picks its
+    /// first provider).
+    pub fn start(&mut self, now: SimTime, input: u64, output: u64) -> Cursor {
+        let first = self
+            .router
+            .pick(&self.spec.route, now, input + output, &mut self.routing_rng);
+        let mut c = self.fresh(first, false);
+        c.input = input;
+        c.output = output;
+        c
     }
 
     fn fresh(&self, first: usize, escalated: bool) -> Cursor {
@@ -186,6 +194,8 @@ impl<'a> PolicyState<'a> {
             prev_sleep: self.spec.retry[first].base,
             hint_waited: SimTime::ZERO,
             sent_at: SimTime::ZERO,
+            input: 0,
+            output: 0,
         }
     }
 
@@ -198,7 +208,10 @@ impl<'a> PolicyState<'a> {
             return None;
         }
         self.escalations += 1;
-        Some(self.fresh(first, true))
+        let mut c = self.fresh(first, true);
+        c.input = cursor.input;
+        c.output = cursor.output;
+        Some(c)
     }
 
     /// Whether a guard reads the providers' rate-limit headers (then the caller passes
@@ -209,8 +222,19 @@ impl<'a> PolicyState<'a> {
 
     /// The request of `input` and `output` tokens is ready at `now`: run the guards and
     /// decide.
-    pub fn next(&mut self, now: SimTime, cursor: &mut Cursor, input: u64, output: u64) -> Step {
+    pub fn next(&mut self, now: SimTime, cursor: &mut Cursor) -> Step {
+        let (input, output) = (cursor.input, cursor.output);
         loop {
+            if cursor.step == 0
+                && cursor.attempts_here > 0
+                && !cursor.escalated
+                && !Router::sticky(&self.spec.route)
+            {
+                // A group that is not sticky picks again for every retry (LiteLLM).
+                cursor.first =
+                    self.router
+                        .pick(&self.spec.route, now, input + output, &mut self.routing_rng);
+            }
             let provider = cursor.provider(self.spec);
             let attempt = Attempt {
                 provider,
@@ -233,6 +257,8 @@ impl<'a> PolicyState<'a> {
                     cursor.attempts_here += 1;
                     cursor.attempts += 1;
                     cursor.sent_at = now;
+                    self.router
+                        .on_send(&self.spec.route, now, provider, input + output);
                     return Step::Send(provider);
                 }
                 GuardVerdict::WaitUntil(SimTime::MAX) => return Step::Fail(FailReason::GaveUp),
@@ -281,6 +307,14 @@ impl<'a> PolicyState<'a> {
         for g in &mut self.guards {
             g.on_response(now, &feedback);
         }
+        self.router.on_response(
+            &self.spec.route,
+            now,
+            provider,
+            cursor.sent_at,
+            cursor.output,
+            status.is_none(),
+        );
         match response {
             Response::Success => After::Done,
             Response::Rejected { status, hint } => {

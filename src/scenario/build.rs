@@ -9,6 +9,7 @@ use super::raw::*;
 use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
 use crate::policy::guard::{GuardSpec, RetryBudgetStyle, WhileOut};
+use crate::policy::route::Terms;
 use crate::policy::{Backoff, Jitter, Pick, PolicySpec, RetrySpec, RouteSpec};
 use crate::provider::limiter::Unit;
 use crate::provider::{
@@ -858,12 +859,39 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
     Ok(out)
 }
 
+/// A provider's published terms for the routing strategies: price per 1k tokens and
+/// requests / tokens per minute from its limits (infinite when it has none).
+fn terms_of(p: &ProviderSpec) -> Terms {
+    let mut rpm = f64::INFINITY;
+    let mut tpm = f64::INFINITY;
+    for l in &p.limits {
+        let per_minute = match l.kind {
+            LimitKind::SlidingWindow { window, limit }
+            | LimitKind::FixedWindow { window, limit } => {
+                limit as f64 * 60.0 / window.as_secs_f64()
+            }
+            LimitKind::TokenBucket { refill_per_s, .. } => refill_per_s * 60.0,
+            LimitKind::Gcra { limit, period, .. } => limit as f64 * 60.0 / period.as_secs_f64(),
+        };
+        match l.unit {
+            Unit::Requests => rpm = rpm.min(per_minute),
+            _ => tpm = tpm.min(per_minute),
+        }
+    }
+    Terms {
+        price_per_1k: p.price_per_1k_input + p.price_per_1k_output,
+        rpm,
+        tpm,
+    }
+}
+
 fn policy(
     p: &RawPolicy,
     path: &KeyPath,
     names: &[&str],
     providers: &[ProviderSpec],
 ) -> R<PolicySpec> {
+    let all_providers = providers;
     let name = require(p.name.clone(), &path.key("name"), "a name for the policy")?;
     if name.trim().is_empty() {
         return invalid(&path.key("name"), "must not be empty");
@@ -905,7 +933,7 @@ fn policy(
                 &rp,
                 "weighted",
                 &present,
-                &["providers", "weights", "pick", "fallbacks"],
+                &["providers", "weights", "pick", "fallbacks", "sticky"],
             )?;
             let providers = provider_list(
                 r.providers.as_ref(),
@@ -933,15 +961,30 @@ fn policy(
                 }
             };
             let pick = match r.pick.as_deref().unwrap_or("random") {
-                "random" => Pick::Random,
+                "random" | "simple-shuffle" => Pick::Random,
                 "round_robin" => Pick::RoundRobin,
+                "least-busy" => Pick::LeastBusy,
+                "latency-based-routing" => Pick::LatencyBased,
+                "usage-based-routing-v2" => Pick::UsageBased,
+                "cost-based-routing" => Pick::CostBased,
+                "price-weighted" => Pick::PriceWeighted,
+                "p2c-peak-ewma" => Pick::P2cEwma,
                 other => {
                     return invalid(
                         &rp.key("pick"),
-                        format!("unknown pick `{other}`; expected \"random\" or \"round_robin\""),
+                        format!("unknown pick `{other}`; expected \"random\" (= \"simple-shuffle\"), \"round_robin\", \"least-busy\", \"latency-based-routing\", \"usage-based-routing-v2\", \"cost-based-routing\", \"price-weighted\" or \"p2c-peak-ewma\""),
                     )
                 }
             };
+            // Random and round-robin shares stay on the pick; the learning strategies
+            // pick again for every retry, as LiteLLM's router does.
+            let sticky = r
+                .sticky
+                .unwrap_or(matches!(pick, Pick::Random | Pick::RoundRobin));
+            let terms = providers
+                .iter()
+                .map(|&p| terms_of(&all_providers[p]))
+                .collect();
             let fallbacks = match &r.fallbacks {
                 None => Vec::new(),
                 Some(f) if f.is_empty() => Vec::new(),
@@ -957,6 +1000,8 @@ fn policy(
                 weights,
                 pick,
                 fallbacks,
+                sticky,
+                terms,
             }
         }
         other => {

@@ -133,6 +133,7 @@ pub struct RawRoute {
     pub weights: Option<Vec<f64>>,
     pub pick: Option<String>,
     pub fallbacks: Option<Vec<String>>,
+    pub sticky: Option<bool>,
 }
 
 /// `retry = { ... }`.
