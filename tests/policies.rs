@@ -336,3 +336,95 @@ fn no_policy_beats_the_capacity_bound() {
         assert!(checked > 0, "{name}: some policy completes every job");
     }
 }
+
+/// AIMD: a limit of 2 in flight holds 10 workers to 2 concurrent requests, and
+/// rejections shrink it.
+#[test]
+fn aimd_limits_requests_in_flight() {
+    let s = scenario(&format!(
+        r#"{}
+        [providers.api]
+        latency = {{ total = "1s" }}
+        [[policies]]
+        name = "aimd"
+        route = {{ kind = "single", provider = "api" }}
+        guards = [{{ kind = "aimd", initial = 2, min = 2, max = 2 }}]
+        "#,
+        batch(20, 10)
+    ));
+    let r = results(&s);
+    // 20 one-second requests, 2 at a time: 10 s.
+    assert!(values(&s, &r, "aimd", "makespan_s")
+        .iter()
+        .all(|&m| (m - 10.0).abs() < 1e-9));
+    assert!(values(&s, &r, "aimd", "jobs_completed")
+        .iter()
+        .all(|&x| x == 20.0));
+}
+
+/// Gateway presets are bundles of parts whose fields a policy can override one by one.
+#[test]
+fn gateway_presets_fill_in_parts_and_accept_overrides() {
+    use ratesim::policy::guard::GuardSpec;
+    use ratesim::policy::{Jitter, Pick, RouteSpec};
+    let s = scenario(&format!(
+        r#"{}{BUCKET}
+        [providers.backup]
+        latency = {{ total = "1s" }}
+        [[policies]]
+        name = "portkey"
+        preset = "portkey"
+        route = {{ kind = "chain", providers = ["api", "backup"] }}
+        retry = {{ max_attempts = 2 }}
+        [[policies]]
+        name = "helicone"
+        preset = "helicone"
+        route = {{ kind = "weighted", providers = ["api", "backup"] }}
+        [[policies]]
+        name = "litellm-own-guards"
+        preset = "litellm"
+        route = {{ kind = "weighted", providers = ["api", "backup"], pick = "least-busy" }}
+        guards = [{{ kind = "pause" }}]
+        "#,
+        batch(10, 10)
+    ));
+    let portkey = &s.policies[0];
+    assert_eq!(portkey.retry[0].max_attempts, 2, "overridden");
+    assert_eq!(
+        portkey.retry[0].retry_on,
+        vec![429, 500, 502, 503, 504],
+        "from the preset"
+    );
+    assert_eq!(portkey.retry[0].jitter, Jitter::None);
+    assert!(matches!(
+        portkey.guards[..],
+        [GuardSpec::CircuitBreaker { .. }]
+    ));
+    let helicone = &s.policies[1];
+    assert!(matches!(
+        helicone.route,
+        RouteSpec::Weighted {
+            pick: Pick::P2cEwma,
+            ..
+        }
+    ));
+    assert!(matches!(helicone.guards[..], [GuardSpec::Eject { .. }]));
+    let litellm = &s.policies[2];
+    assert!(matches!(
+        litellm.route,
+        RouteSpec::Weighted {
+            pick: Pick::LeastBusy,
+            sticky: false,
+            ..
+        }
+    ));
+    assert!(
+        matches!(litellm.guards[..], [GuardSpec::Pause { .. }]),
+        "own guards replace the preset's"
+    );
+    assert_eq!(litellm.retry[0].max_attempts, 3);
+    let r = results(&s);
+    assert!(values(&s, &r, "portkey", "jobs_completed")
+        .iter()
+        .all(|&x| x == 10.0));
+}

@@ -83,6 +83,8 @@ struct Sim<'a, O: Observer> {
     state: Vec<JobState>,
     waiting: VecDeque<u32>,
     active: u32,
+    /// Jobs waiting for the next response (a client-side concurrency limit).
+    parked: VecDeque<u32>,
     /// Scratch space for rate-limit headers.
     usage: Vec<crate::provider::limiter::Usage>,
     concurrency: u32,
@@ -146,6 +148,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 }
             }
             Step::WaitUntil(t) => self.queue.schedule(t, Event::Ready(job)),
+            Step::WaitForResponse => self.parked.push_back(job),
             Step::Fail(reason) => self.finish_job(now, job, Some(reason)),
         }
     }
@@ -164,6 +167,13 @@ impl<'a, O: Observer> Sim<'a, O> {
             After::Retry(t) if t <= now => self.try_send(now, job),
             After::Retry(t) => self.queue.schedule(t, Event::Ready(job)),
             After::Fail(reason) => self.finish_job(now, job, Some(reason)),
+        }
+    }
+
+    /// A response reached the policy: parked jobs ask again, in the order they parked.
+    fn unpark(&mut self, now: SimTime) {
+        for job in self.parked.drain(..) {
+            self.queue.schedule(now, Event::Ready(job));
         }
     }
 
@@ -239,6 +249,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                         );
                         self.state[j].cursor = Some(again);
                         self.state[j].last_provider = None;
+                        self.unpark(now);
                         self.try_send(now, job);
                         return;
                     }
@@ -253,6 +264,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                     &self.usage,
                 );
                 self.state[j].cursor = Some(cursor);
+                self.unpark(now);
                 self.after(now, job, after);
             }
             Event::Rejected { job, provider } => {
@@ -271,6 +283,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                     &self.usage,
                 );
                 self.state[j].cursor = Some(cursor);
+                self.unpark(now);
                 self.after(now, job, after);
             }
         }
@@ -335,6 +348,7 @@ pub fn simulate_observed<O: Observer>(
         ],
         waiting: VecDeque::new(),
         active: 0,
+        parked: VecDeque::new(),
         usage: Vec::new(),
         concurrency: scenario.workload.concurrency.unwrap_or(u32::MAX),
     };

@@ -63,6 +63,8 @@ pub enum Step {
     Send(usize),
     /// Ask again at this time.
     WaitUntil(SimTime),
+    /// Ask again when the next response arrives.
+    WaitForResponse,
     /// Give the job up.
     Fail(FailReason),
 }
@@ -265,6 +267,10 @@ impl<'a> PolicyState<'a> {
                 GuardVerdict::WaitUntil(t) => {
                     self.guard_waits += 1;
                     return Step::WaitUntil(t.max(now));
+                }
+                GuardVerdict::WaitForResponse => {
+                    self.guard_waits += 1;
+                    return Step::WaitForResponse;
                 }
                 GuardVerdict::Refuse => {
                     self.guard_refusals += 1;

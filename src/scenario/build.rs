@@ -859,6 +859,56 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
     Ok(out)
 }
 
+/// A gateway preset: a named bundle of parts. A policy's own `retry` keys override the
+/// preset's retry rule one by one, its `pick` replaces the preset's, and its `guards`
+/// list, when given, replaces the preset's guards.
+struct GatewayPreset {
+    retry: RetrySpec,
+    pick: Option<&'static str>,
+    guards: &'static [&'static str],
+}
+
+fn gateway_preset(name: &str) -> Option<GatewayPreset> {
+    let retries = |n: u32| RetrySpec {
+        max_attempts: n,
+        ..RetrySpec::default()
+    };
+    Some(match name {
+        // LiteLLM router: simple-shuffle, num_retries = 2 (assumed; the SDKs' default)
+        // with no delay, deployment cooldowns with LiteLLM's defaults.
+        "litellm" => GatewayPreset {
+            retry: retries(3),
+            pick: Some("simple-shuffle"),
+            guards: &["cooldown"],
+        },
+        // Portkey: its retry rule and a circuit breaker with default thresholds.
+        "portkey" => GatewayPreset {
+            retry: crate::policy::retry::preset("portkey").expect("known preset"),
+            pick: None,
+            guards: &["circuit_breaker"],
+        },
+        // OpenRouter: price-weighted picks, providers that failed in 30 s skipped.
+        "openrouter" => GatewayPreset {
+            retry: retries(1),
+            pick: Some("price-weighted"),
+            guards: &["skip_recent_failures"],
+        },
+        // Helicone gateway: P2C on peak-EWMA latency, a 429 ejects for its retry-after.
+        "helicone" => GatewayPreset {
+            retry: retries(1),
+            pick: Some("p2c-peak-ewma"),
+            guards: &["eject_on_429"],
+        },
+        // The official SDKs' retry alone.
+        "sdk" => GatewayPreset {
+            retry: crate::policy::retry::preset("anthropic-sdk").expect("known preset"),
+            pick: None,
+            guards: &[],
+        },
+        _ => return None,
+    })
+}
+
 /// A provider's published terms for the routing strategies: price per 1k tokens and
 /// requests / tokens per minute from its limits (infinite when it has none).
 fn terms_of(p: &ProviderSpec) -> Terms {
@@ -893,6 +943,18 @@ fn policy(
 ) -> R<PolicySpec> {
     let all_providers = providers;
     let name = require(p.name.clone(), &path.key("name"), "a name for the policy")?;
+    let preset = p
+        .preset
+        .as_deref()
+        .map(|n| {
+            gateway_preset(n).ok_or_else(|| Invalid {
+                path: path.key("preset"),
+                message: format!(
+                    "unknown preset `{n}`; expected \"litellm\", \"portkey\", \"openrouter\", \"helicone\" or \"sdk\""
+                ),
+            })
+        })
+        .transpose()?;
     if name.trim().is_empty() {
         return invalid(&path.key("name"), "must not be empty");
     }
@@ -960,7 +1022,12 @@ fn policy(
                     w.clone()
                 }
             };
-            let pick = match r.pick.as_deref().unwrap_or("random") {
+            let pick = match r
+                .pick
+                .as_deref()
+                .or(preset.as_ref().and_then(|g| g.pick))
+                .unwrap_or("random")
+            {
                 "random" | "simple-shuffle" => Pick::Random,
                 "round_robin" => Pick::RoundRobin,
                 "least-busy" => Pick::LeastBusy,
@@ -1013,9 +1080,12 @@ fn policy(
             )
         }
     };
+    let base_retry = preset
+        .as_ref()
+        .map_or_else(RetrySpec::default, |g| g.retry.clone());
     let default = match &p.retry {
-        Some(r) => retry(r, &RetrySpec::default(), &path.key("retry"))?,
-        None => RetrySpec::default(),
+        Some(r) => retry(r, &base_retry, &path.key("retry"))?,
+        None => base_retry,
     };
     let mut retries = vec![default.clone(); names.len()];
     for (pname, r) in &p.retry_by_provider {
@@ -1032,6 +1102,21 @@ fn policy(
             providers,
             route.providers().len(),
         )?);
+    }
+    if p.guards.is_empty() {
+        for kind in preset.as_ref().map_or(&[][..], |g| g.guards) {
+            let raw = RawGuard {
+                kind: kind.to_string(),
+                ..RawGuard::default()
+            };
+            guards.push(guard(
+                &raw,
+                &path.key("preset"),
+                names,
+                providers,
+                route.providers().len(),
+            )?);
+        }
     }
     let escalate_to = match &p.quality_gate {
         None => Vec::new(),
@@ -1091,6 +1176,9 @@ fn guard(
         ("cooldown_interval", g.cooldown_interval.is_some()),
         ("on_status_codes", g.on_status_codes.is_some()),
         ("default", g.default.is_some()),
+        ("initial", g.initial.is_some()),
+        ("max", g.max.is_some()),
+        ("backoff_ratio", g.backoff_ratio.is_some()),
     ];
     let provider = g
         .provider
@@ -1128,7 +1216,7 @@ fn guard(
             ),
         }
     };
-    const KINDS: &str = "\"predictive\", \"token_bucket\", \"adaptive_throttle\", \"retry_budget\", \"pause\", \"spend_budget\", \"cooldown\", \"circuit_breaker\", \"eject_on_429\", \"skip_recent_failures\" or \"pacer\"";
+    const KINDS: &str = "\"predictive\", \"token_bucket\", \"adaptive_throttle\", \"retry_budget\", \"pause\", \"spend_budget\", \"cooldown\", \"circuit_breaker\", \"eject_on_429\", \"skip_recent_failures\", \"aimd\" or \"pacer\"";
     match g.kind.as_str() {
         "predictive" => {
             only(path, "predictive", &present, &["provider", "limit", "ttl"])?;
@@ -1343,6 +1431,35 @@ fn guard(
             only(path, "skip_recent_failures", &present, &["window"])?;
             Ok(GuardSpec::RecentFailures {
                 window: dur(&g.window, "window", SimTime::from_secs(30))?,
+            })
+        }
+        "aimd" => {
+            only(
+                path,
+                "aimd",
+                &present,
+                &["initial", "min", "max", "backoff_ratio"],
+            )?;
+            let min = positive(g.min.unwrap_or(20.0), &path.key("min"), "min")?;
+            let max = positive(g.max.unwrap_or(200.0), &path.key("max"), "max")?;
+            if max < min {
+                return invalid(
+                    &path.key("max"),
+                    format!("max ({max}) must be >= min ({min})"),
+                );
+            }
+            let ratio = g.backoff_ratio.unwrap_or(0.9);
+            if !(ratio > 0.0 && ratio < 1.0) {
+                return invalid(
+                    &path.key("backoff_ratio"),
+                    format!("a factor between 0 and 1, exclusive (got {ratio})"),
+                );
+            }
+            Ok(GuardSpec::Aimd {
+                initial: positive(g.initial.unwrap_or(20.0), &path.key("initial"), "initial")?,
+                min,
+                max,
+                backoff_ratio: ratio,
             })
         }
         "pacer" => {

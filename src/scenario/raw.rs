@@ -106,6 +106,7 @@ pub struct RawOnline {
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
     pub name: Option<String>,
+    pub preset: Option<String>,
     pub description: Option<String>,
     pub route: Option<RawRoute>,
     pub retry: Option<RawRetry>,
@@ -153,7 +154,7 @@ pub struct RawRetry {
 }
 
 /// One entry of `guards`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawGuard {
     pub kind: String,
@@ -186,4 +187,7 @@ pub struct RawGuard {
     pub cooldown_interval: Option<Value>,
     pub on_status_codes: Option<Vec<i64>>,
     pub default: Option<Value>,
+    pub initial: Option<f64>,
+    pub max: Option<f64>,
+    pub backoff_ratio: Option<f64>,
 }

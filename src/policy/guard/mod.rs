@@ -3,6 +3,7 @@
 //! learns from every response. One file per guard; [`GuardSpec::build`] registers them.
 
 mod adaptive_throttle;
+mod aimd;
 mod circuit_breaker;
 mod client_bucket;
 mod cooldown;
@@ -15,6 +16,7 @@ mod retry_budget;
 mod spend_budget;
 
 pub use adaptive_throttle::AdaptiveThrottle;
+pub use aimd::Aimd;
 pub use circuit_breaker::CircuitBreaker;
 pub use client_bucket::ClientBucket;
 pub use cooldown::Cooldown;
@@ -68,6 +70,8 @@ pub enum GuardVerdict {
     Pass,
     /// Try again at this time.
     WaitUntil(SimTime),
+    /// Try again when a response arrives (a client-side concurrency limit is full).
+    WaitForResponse,
     /// Refused locally (counts as a failed attempt).
     Refuse,
 }
@@ -201,6 +205,17 @@ pub enum GuardSpec {
         /// How long a failure counts.
         window: SimTime,
     },
+    /// AIMD adaptive concurrency (Netflix concurrency-limits).
+    Aimd {
+        /// Starting limit.
+        initial: f64,
+        /// Lowest limit.
+        min: f64,
+        /// Highest limit.
+        max: f64,
+        /// Factor applied on a rejection.
+        backoff_ratio: f64,
+    },
     /// Header-aware pacer: waits until every limit would admit the request.
     Pacer {
         /// Provider paced; `None` paces every provider.
@@ -283,6 +298,12 @@ impl GuardSpec {
             GuardSpec::Eject { default, while_out } => Box::new(Eject::new(default, while_out)),
             GuardSpec::RecentFailures { window } => Box::new(RecentFailures::new(window)),
             GuardSpec::Pacer { provider, limits } => Box::new(Pacer::new(provider, &limits)),
+            GuardSpec::Aimd {
+                initial,
+                min,
+                max,
+                backoff_ratio,
+            } => Box::new(Aimd::new(initial, min, max, backoff_ratio)),
         }
     }
 }
