@@ -223,3 +223,111 @@ fn a_refused_request_takes_no_client_bucket_token() {
     assert_eq!(values(&s, &r, "p", "guard_refusals"), [2.0]);
     assert_eq!(values(&s, &r, "p", "makespan_s"), [2.0]);
 }
+
+const GROUP: &str = r#"
+replications = 3
+[workload]
+kind = "batch"
+jobs = 50
+concurrency = 10
+input_tokens = 10
+output_tokens = 10
+[providers.a]
+limits = [{ kind = "sliding_window", window = "60s", limit = 2, unit = "requests" }]
+latency = { total = "1s" }
+[providers.b]
+latency = { total = "1s" }
+"#;
+
+/// Guards: routing groups picked providers a health guard had taken out, and each skip
+/// used up an attempt, so jobs failed while a healthy provider sat idle.
+#[test]
+fn groups_route_around_providers_out_of_rotation() {
+    let text = format!(
+        r#"{GROUP}
+        [[policies]]
+        name = "litellm"
+        preset = "litellm"
+        route = {{ kind = "weighted", providers = ["a", "b"] }}
+        [[policies]]
+        name = "litellm-latency"
+        preset = "litellm"
+        route = {{ kind = "weighted", providers = ["a", "b"], pick = "latency-based-routing" }}
+        [[policies]]
+        name = "helicone"
+        preset = "helicone"
+        route = {{ kind = "weighted", providers = ["a", "b"] }}
+        "#
+    );
+    let s = scenario(&text);
+    let r = results(&s);
+    for p in ["litellm", "litellm-latency", "helicone"] {
+        assert!(
+            values(&s, &r, p, "jobs_failed").iter().all(|&x| x == 0.0),
+            "{p} fails jobs"
+        );
+    }
+}
+
+/// Guards: the SRE throttle counted requests still in flight as not accepted and
+/// throttled a backend that never rejects.
+#[test]
+fn the_throttle_leaves_a_healthy_backend_alone() {
+    let text = format!(
+        r#"{GROUP}
+        [[policies]]
+        name = "throttled"
+        route = {{ kind = "single", provider = "b" }}
+        guards = [{{ kind = "adaptive_throttle" }}]
+        "#
+    )
+    .replace("jobs = 50", "jobs = 200");
+    let s = scenario(&text);
+    let r = results(&s);
+    assert!(values(&s, &r, "throttled", "guard_refusals")
+        .iter()
+        .all(|&x| x == 0.0));
+    assert!(values(&s, &r, "throttled", "jobs_completed")
+        .iter()
+        .all(|&x| x == 200.0));
+}
+
+/// Guards: a zero output rate let a run beat the capacity bound.
+#[test]
+fn a_zero_output_rate_is_rejected() {
+    let e = parse_err(&BASE.replace(
+        "latency = { total = \"1s\" }",
+        "latency = { ttft = \"1s\", tokens_per_s = { dist = \"empirical\", values = [0, 10] } }",
+    ));
+    assert!(e.contains("providers.api.latency.tokens_per_s"), "{e}");
+}
+
+/// Guards: Portkey's retry-after budget ignored a single hint longer than the budget
+/// and fell back to its backoff instead of giving up on the provider.
+#[test]
+fn a_hint_beyond_portkeys_budget_ends_the_retries() {
+    let text = format!(
+        r#"{GROUP}
+        [[policies]]
+        name = "portkey"
+        preset = "portkey"
+        route = {{ kind = "chain", providers = ["a", "b"] }}
+        guards = []
+        "#
+    )
+    .replace("window = \"60s\"", "window = \"10m\"");
+    let s = scenario(&text);
+    assert!(
+        s.policies[0].guards.is_empty(),
+        "guards = [] removes the preset's guards"
+    );
+    let r = results(&s);
+    // The hints (up to 10 minutes) are beyond the 60 s budget: each rejected job moves
+    // on to b at once, after one attempt on a.
+    assert!(values(&s, &r, "portkey", "attempts.a")
+        .iter()
+        .all(|&x| x == 50.0));
+    assert!(values(&s, &r, "portkey", "makespan_s")
+        .iter()
+        .all(|&m| m < 10.0));
+}

@@ -177,13 +177,62 @@ impl<'a> PolicyState<'a> {
     /// A cursor for a new request of `input` and `output` tokens at `now` (picks its
     /// first provider).
     pub fn start(&mut self, now: SimTime, input: u64, output: u64) -> Cursor {
-        let first = self
-            .router
-            .pick(&self.spec.route, now, input + output, &mut self.routing_rng);
+        let first = self.pick(now, input + output, None);
         let mut c = self.fresh(first, false);
         c.input = input;
         c.output = output;
         c
+    }
+
+    /// Whether no guard keeps `provider` out of rotation at `now`.
+    fn available(&self, now: SimTime, provider: usize) -> bool {
+        self.guards
+            .iter()
+            .all(|g| g.out_until(now, provider).is_none())
+    }
+
+    /// The route's pick among the providers in rotation (other than `except`); when none
+    /// is, the plain pick (the guards then decide what happens).
+    fn pick(&mut self, now: SimTime, tokens: u64, except: Option<usize>) -> usize {
+        let guards = &self.guards;
+        let ok =
+            |p: usize| except != Some(p) && guards.iter().all(|g| g.out_until(now, p).is_none());
+        match self
+            .router
+            .pick(&self.spec.route, now, tokens, &ok, &mut self.routing_rng)
+        {
+            Some(p) => p,
+            None => self
+                .router
+                .pick(
+                    &self.spec.route,
+                    now,
+                    tokens,
+                    &|_| true,
+                    &mut self.routing_rng,
+                )
+                .expect("a route has a provider"),
+        }
+    }
+
+    /// Whether the request is in a group that picks again (not sticky, not escalated,
+    /// still at its first step).
+    fn repicks(&self, cursor: &Cursor) -> bool {
+        cursor.step == 0 && !cursor.escalated && !Router::sticky(&self.spec.route)
+    }
+
+    /// Moves the request to its next provider step; false when there is none.
+    fn advance(&mut self, cursor: &mut Cursor) -> bool {
+        if cursor.step < Cursor::fallbacks(cursor.escalated, self.spec).len() {
+            cursor.step += 1;
+            cursor.attempts_here = 0;
+            cursor.hint_waited = SimTime::ZERO;
+            cursor.prev_sleep = self.spec.retry[cursor.provider(self.spec)].base;
+            self.fallbacks += 1;
+            true
+        } else {
+            false
+        }
     }
 
     fn fresh(&self, first: usize, escalated: bool) -> Cursor {
@@ -227,15 +276,9 @@ impl<'a> PolicyState<'a> {
     pub fn next(&mut self, now: SimTime, cursor: &mut Cursor) -> Step {
         let (input, output) = (cursor.input, cursor.output);
         loop {
-            if cursor.step == 0
-                && cursor.attempts_here > 0
-                && !cursor.escalated
-                && !Router::sticky(&self.spec.route)
-            {
+            if cursor.attempts_here > 0 && self.repicks(cursor) {
                 // A group that is not sticky picks again for every retry (LiteLLM).
-                cursor.first =
-                    self.router
-                        .pick(&self.spec.route, now, input + output, &mut self.routing_rng);
+                cursor.first = self.pick(now, input + output, None);
             }
             let provider = cursor.provider(self.spec);
             let attempt = Attempt {
@@ -271,6 +314,22 @@ impl<'a> PolicyState<'a> {
                 GuardVerdict::WaitForResponse => {
                     self.guard_waits += 1;
                     return Step::WaitForResponse;
+                }
+                GuardVerdict::Unavailable => {
+                    // Out of rotation: another provider of the group, else the next
+                    // step, without using an attempt; with nowhere left, an error.
+                    self.guard_refusals += 1;
+                    if self.repicks(cursor) {
+                        let other = self.pick(now, input + output, Some(provider));
+                        if other != provider && self.available(now, other) {
+                            cursor.first = other;
+                            continue;
+                        }
+                    }
+                    if self.advance(cursor) {
+                        continue;
+                    }
+                    return Step::Fail(FailReason::GaveUp);
                 }
                 GuardVerdict::Refuse => {
                     self.guard_refusals += 1;
@@ -308,6 +367,7 @@ impl<'a> PolicyState<'a> {
             hint,
             sent_at: cursor.sent_at,
             cost,
+            retry: cursor.attempts > 1,
             usage,
         };
         for g in &mut self.guards {
@@ -341,36 +401,35 @@ impl<'a> PolicyState<'a> {
         let retryable = status.is_none_or(|s| retry.retries(s)) && hint != Hint::Never;
         if retryable && cursor.attempts_here < retry.max_attempts {
             let n = cursor.attempts_here - 1;
-            let delay = match hint {
-                Hint::At(t)
-                    if retry.honor_retry_after
-                        && t > now
-                        && t.saturating_sub(now) <= retry.retry_after_max =>
-                {
-                    let wait = t.saturating_sub(now);
-                    cursor.hint_waited += wait;
-                    if retry
-                        .retry_after_budget
-                        .is_some_and(|b| cursor.hint_waited > b)
-                    {
-                        // Portkey: past the retry-after budget, stop retrying here.
-                        None
-                    } else {
-                        Some(wait)
-                    }
+            let wait = match hint {
+                Hint::At(t) if t > now => Some(t - now),
+                _ => None,
+            };
+            let left = retry
+                .retry_after_budget
+                .map(|b| b.saturating_sub(cursor.hint_waited));
+            let delay = match wait {
+                // Portkey: a hint beyond the retry-after budget left ends the retries here.
+                Some(w) if retry.honor_retry_after && left.is_some_and(|l| w > l) => None,
+                Some(w) if retry.honor_retry_after && w <= retry.retry_after_max => {
+                    cursor.hint_waited += w;
+                    Some(w)
                 }
                 _ => Some(retry.backoff_delay(n, &mut cursor.prev_sleep, &mut self.jitter_rng)),
             };
+            // LiteLLM: no delay while another provider of the group is in rotation.
+            let other = self.repicks(cursor)
+                && match &self.spec.route {
+                    RouteSpec::Weighted { providers, .. } => providers
+                        .iter()
+                        .any(|&p| p != provider && self.available(now, p)),
+                    RouteSpec::Chain(_) => false,
+                };
             if let Some(delay) = delay {
-                return After::Retry(now + delay);
+                return After::Retry(if other { now } else { now + delay });
             }
         }
-        if cursor.step < Cursor::fallbacks(cursor.escalated, self.spec).len() {
-            cursor.step += 1;
-            cursor.attempts_here = 0;
-            cursor.hint_waited = SimTime::ZERO;
-            cursor.prev_sleep = self.spec.retry[cursor.provider(self.spec)].base;
-            self.fallbacks += 1;
+        if self.advance(cursor) {
             return After::Retry(now);
         }
         After::Fail(if hint == Hint::Never {

@@ -94,6 +94,9 @@ impl RouteSpec {
     }
 }
 
+/// The latency a failed request counts as, in seconds.
+pub const FAILURE_LATENCY_S: f64 = 60.0;
+
 /// The decay time of the peak-EWMA latency (Finagle's default: 10 s).
 const EWMA_TAU_S: f64 = 10.0;
 
@@ -171,10 +174,13 @@ impl Router {
         };
         let c = &mut self.candidates[i];
         c.in_flight = c.in_flight.saturating_sub(1);
-        if !served {
-            return;
-        }
-        let latency = (now - sent_at).as_secs_f64();
+        // A failure counts as a very slow answer, so the learning strategies avoid a
+        // provider that only rejects instead of treating it as untried.
+        let latency = if served {
+            (now - sent_at).as_secs_f64()
+        } else {
+            FAILURE_LATENCY_S
+        };
         c.latencies.push_back(latency / output.max(1) as f64);
         if c.latencies.len() > 10 {
             c.latencies.pop_front();
@@ -189,14 +195,17 @@ impl Router {
         c.ewma_at = now;
     }
 
-    /// The first provider for a request of `tokens` tokens at `now`.
+    /// The first provider for a request of `tokens` tokens at `now`, among the
+    /// candidates `ok` accepts; `None` when it accepts none. A chain always starts at
+    /// its first provider.
     pub fn pick<R: Rng + ?Sized>(
         &mut self,
         spec: &RouteSpec,
         now: SimTime,
         tokens: u64,
+        ok: &dyn Fn(usize) -> bool,
         rng: &mut R,
-    ) -> usize {
+    ) -> Option<usize> {
         let RouteSpec::Weighted {
             providers,
             weights,
@@ -208,19 +217,32 @@ impl Router {
             let RouteSpec::Chain(c) = spec else {
                 unreachable!()
             };
-            return c[0];
+            return Some(c[0]);
         };
         let n = providers.len();
+        let allowed: Vec<bool> = providers.iter().map(|&p| ok(p)).collect();
+        if !allowed.iter().any(|&a| a) {
+            return None;
+        }
         let weighted = |rng: &mut R, w: &[f64]| -> usize {
+            let w: Vec<f64> = w
+                .iter()
+                .zip(&allowed)
+                .map(|(&x, &a)| if a { x } else { 0.0 })
+                .collect();
             let total: f64 = w.iter().sum();
             let mut x = rng.random::<f64>() * total;
+            let mut last = 0;
             for (i, wi) in w.iter().enumerate() {
-                if x < *wi {
-                    return i;
+                if *wi > 0.0 {
+                    last = i;
+                    if x < *wi {
+                        return i;
+                    }
                 }
                 x -= wi;
             }
-            n - 1
+            last
         };
         for c in &mut self.candidates {
             Self::roll_minute(c, now);
@@ -229,19 +251,31 @@ impl Router {
             c.minute_requests + 1.0 <= terms[i].rpm
                 && c.minute_tokens + tokens as f64 <= terms[i].tpm
         };
-        // Lowest key wins; ties go to the earlier candidate.
+        // Lowest key wins among the allowed; ties go to the earlier candidate.
+        let first_ok = allowed.iter().position(|&a| a).expect("one is allowed");
         let argmin = |key: &dyn Fn(usize) -> f64| -> usize {
-            (0..n).fold(0, |best, i| if key(i) < key(best) { i } else { best })
+            (0..n).filter(|&i| allowed[i]).fold(
+                first_ok,
+                |best, i| if key(i) < key(best) { i } else { best },
+            )
         };
         let chosen = match pick {
             Pick::Random => weighted(rng, weights),
             Pick::RoundRobin => {
-                let total: f64 = weights.iter().sum();
+                let total: f64 = weights
+                    .iter()
+                    .zip(&allowed)
+                    .filter(|(_, &a)| a)
+                    .map(|(w, _)| w)
+                    .sum();
                 let mut best_value = f64::NEG_INFINITY;
-                let mut best = 0;
+                let mut best = first_ok;
                 for (i, (c, w)) in self.current.iter_mut().zip(weights).enumerate() {
+                    if !allowed[i] {
+                        continue;
+                    }
                     *c += w;
-                    if i == 0 || *c > best_value {
+                    if *c > best_value {
                         best = i;
                         best_value = *c;
                     }
@@ -299,7 +333,7 @@ impl Router {
                 }
             }
         };
-        providers[chosen]
+        Some(providers[chosen])
     }
 
     /// Whether retries stay on the picked provider.
@@ -342,7 +376,7 @@ mod tests {
         let t = SimTime::ZERO;
         let picks: Vec<usize> = (0..3)
             .map(|_| {
-                let p = r.pick(&spec, t, 10, &mut rng);
+                let p = r.pick(&spec, t, 10, &|_| true, &mut rng).unwrap();
                 r.on_send(&spec, t, p, 10);
                 p
             })
@@ -361,14 +395,18 @@ mod tests {
         let mut r = Router::new(&spec);
         let picks: Vec<usize> = (0..4)
             .map(|_| {
-                let p = r.pick(&spec, t, 10, &mut rng);
+                let p = r.pick(&spec, t, 10, &|_| true, &mut rng).unwrap();
                 r.on_send(&spec, t, p, 10);
                 p
             })
             .collect();
         // The cheap one until its 2 requests a minute are used, then the dear one.
         assert_eq!(picks, [1, 1, 0, 0]);
-        assert_eq!(r.pick(&spec, SimTime::from_secs(60), 10, &mut rng), 1);
+        assert_eq!(
+            r.pick(&spec, SimTime::from_secs(60), 10, &|_| true, &mut rng)
+                .unwrap(),
+            1
+        );
     }
 
     #[test]
@@ -384,7 +422,11 @@ mod tests {
             r.on_send(&spec, SimTime::ZERO, 1, 10);
             r.on_response(&spec, t, 1, SimTime::ZERO, 100, true);
             let fast = (0..100)
-                .filter(|_| r.pick(&spec, SimTime::from_secs(10), 10, &mut rng) == 1)
+                .filter(|_| {
+                    r.pick(&spec, SimTime::from_secs(10), 10, &|_| true, &mut rng)
+                        .unwrap()
+                        == 1
+                })
                 .count();
             assert_eq!(fast, 100, "{pick:?}");
         }
@@ -409,7 +451,11 @@ mod tests {
         let mut rng = stream(0, 0, Source::Routing(0));
         let n = 40_000;
         let cheap = (0..n)
-            .filter(|_| r.pick(&spec, SimTime::ZERO, 1, &mut rng) == 0)
+            .filter(|_| {
+                r.pick(&spec, SimTime::ZERO, 1, &|_| true, &mut rng)
+                    .unwrap()
+                    == 0
+            })
             .count();
         // Weights 1 and 1/4: the cheap one 80 % of the time.
         assert!((cheap as f64 / n as f64 - 0.8).abs() < 0.01);
@@ -428,7 +474,10 @@ mod tests {
         let mut r = Router::new(&spec);
         let mut rng = stream(0, 0, Source::Routing(0));
         let picks: Vec<usize> = (0..10)
-            .map(|_| r.pick(&spec, SimTime::ZERO, 1, &mut rng))
+            .map(|_| {
+                r.pick(&spec, SimTime::ZERO, 1, &|_| true, &mut rng)
+                    .unwrap()
+            })
             .collect();
         assert_eq!(picks.iter().filter(|&&p| p == 0).count(), 4);
         assert_eq!(&picks[..5], &[1, 0, 1, 0, 1]);
@@ -448,7 +497,11 @@ mod tests {
         let mut rng = stream(0, 0, Source::Routing(0));
         let n = 40_000;
         let zeros = (0..n)
-            .filter(|_| r.pick(&spec, SimTime::ZERO, 1, &mut rng) == 0)
+            .filter(|_| {
+                r.pick(&spec, SimTime::ZERO, 1, &|_| true, &mut rng)
+                    .unwrap()
+                    == 0
+            })
             .count();
         assert!((zeros as f64 / n as f64 - 0.25).abs() < 0.01);
     }

@@ -654,10 +654,19 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
         "latency = { ttft = DURATION, tokens_per_s = NUMBER } or latency = { total = DURATION }",
     )?;
     let latency = match (&lat.ttft, &lat.tokens_per_s, &lat.total) {
-        (Some(ttft), Some(tps), None) => LatencySpec::Streaming {
-            ttft: random(ttft, &latency_path.key("ttft"), true)?,
-            tokens_per_s: random(tps, &latency_path.key("tokens_per_s"), false)?,
-        },
+        (Some(ttft), Some(tps), None) => {
+            let tokens_per_s = random(tps, &latency_path.key("tokens_per_s"), false)?;
+            if tokens_per_s.max().is_finite() && tokens_per_s.min() <= 0.0 {
+                return invalid(
+                    &latency_path.key("tokens_per_s"),
+                    "output tokens per second must be > 0 in every draw",
+                );
+            }
+            LatencySpec::Streaming {
+                ttft: random(ttft, &latency_path.key("ttft"), true)?,
+                tokens_per_s,
+            }
+        }
         (None, None, Some(total)) => {
             LatencySpec::Total(random(total, &latency_path.key("total"), true)?)
         }
@@ -874,10 +883,15 @@ fn gateway_preset(name: &str) -> Option<GatewayPreset> {
         ..RetrySpec::default()
     };
     Some(match name {
-        // LiteLLM router: simple-shuffle, num_retries = 2 (assumed; the SDKs' default)
-        // with no delay, deployment cooldowns with LiteLLM's defaults.
+        // LiteLLM router: simple-shuffle, num_retries = 2 (assumed; the SDKs' default),
+        // no delay while another deployment of the group is healthy, else exponential
+        // backoff honouring retry-after; deployment cooldowns with LiteLLM's defaults.
         "litellm" => GatewayPreset {
-            retry: retries(3),
+            retry: RetrySpec {
+                backoff: Backoff::Exponential,
+                honor_retry_after: true,
+                ..retries(3)
+            },
             pick: Some("simple-shuffle"),
             guards: &["cooldown"],
         },
@@ -887,15 +901,17 @@ fn gateway_preset(name: &str) -> Option<GatewayPreset> {
             pick: None,
             guards: &["circuit_breaker"],
         },
-        // OpenRouter: price-weighted picks, providers that failed in 30 s skipped.
+        // OpenRouter: price-weighted picks, providers that failed in 30 s skipped; a
+        // failed request goes on to the other providers (3 attempts, picked again).
         "openrouter" => GatewayPreset {
-            retry: retries(1),
+            retry: retries(3),
             pick: Some("price-weighted"),
             guards: &["skip_recent_failures"],
         },
-        // Helicone gateway: P2C on peak-EWMA latency, a 429 ejects for its retry-after.
+        // Helicone gateway: P2C on peak-EWMA latency, a 429 ejects for its retry-after
+        // and the request is retried on another provider (3 attempts, picked again).
         "helicone" => GatewayPreset {
-            retry: retries(1),
+            retry: retries(3),
             pick: Some("p2c-peak-ewma"),
             guards: &["eject_on_429"],
         },
@@ -970,6 +986,7 @@ fn policy(
         ("weights", r.weights.is_some()),
         ("pick", r.pick.is_some()),
         ("fallbacks", r.fallbacks.is_some()),
+        ("sticky", r.sticky.is_some()),
     ];
     let route = match r.kind.as_str() {
         "single" => {
@@ -1043,11 +1060,9 @@ fn policy(
                     )
                 }
             };
-            // Random and round-robin shares stay on the pick; the learning strategies
-            // pick again for every retry, as LiteLLM's router does.
-            let sticky = r
-                .sticky
-                .unwrap_or(matches!(pick, Pick::Random | Pick::RoundRobin));
+            // Round-robin shares stay on the pick; the other strategies pick again for
+            // every retry, as LiteLLM's router does.
+            let sticky = r.sticky.unwrap_or(pick == Pick::RoundRobin);
             let terms = providers
                 .iter()
                 .map(|&p| terms_of(&all_providers[p]))
@@ -1094,7 +1109,7 @@ fn policy(
         retries[i] = retry(r, &default, &rpath)?;
     }
     let mut guards = Vec::new();
-    for (i, g) in p.guards.iter().enumerate() {
+    for (i, g) in p.guards.iter().flatten().enumerate() {
         guards.push(guard(
             g,
             &path.key("guards").index(i),
@@ -1103,7 +1118,7 @@ fn policy(
             route.providers().len(),
         )?);
     }
-    if p.guards.is_empty() {
+    if p.guards.is_none() {
         for kind in preset.as_ref().map_or(&[][..], |g| g.guards) {
             let raw = RawGuard {
                 kind: kind.to_string(),

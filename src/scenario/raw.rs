@@ -112,8 +112,7 @@ pub struct RawPolicy {
     pub retry: Option<RawRetry>,
     #[serde(default)]
     pub retry_by_provider: IndexMap<String, RawRetry>,
-    #[serde(default)]
-    pub guards: Vec<RawGuard>,
+    pub guards: Option<Vec<RawGuard>>,
     pub quality_gate: Option<RawQualityGate>,
 }
 

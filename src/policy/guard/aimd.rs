@@ -84,6 +84,7 @@ mod tests {
             hint: Hint::Unknown,
             sent_at: t,
             cost: 0.0,
+            retry: false,
             usage: &[],
         };
         g.on_response(t, &ok);

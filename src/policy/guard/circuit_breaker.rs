@@ -51,6 +51,10 @@ impl CircuitBreaker {
 }
 
 impl Guard for CircuitBreaker {
+    fn out_until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
+        self.out.until(now, provider)
+    }
+
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
         self.out.verdict(now, a.provider, self.while_out)
     }
@@ -106,6 +110,7 @@ mod tests {
             hint: Hint::Unknown,
             sent_at: SimTime::ZERO,
             cost: 0.0,
+            retry: false,
             usage: &[],
         };
         let t = SimTime::from_secs(1);
@@ -113,7 +118,7 @@ mod tests {
         b.on_response(t, &fail);
         assert_eq!(b.check(t, &a), GuardVerdict::Pass);
         b.on_response(t, &fail);
-        assert_eq!(b.check(t, &a), GuardVerdict::Refuse);
+        assert_eq!(b.check(t, &a), GuardVerdict::Unavailable);
         assert_eq!(b.check(SimTime::from_secs(31), &a), GuardVerdict::Pass);
         // A 404-like status is not a failure here.
         let other = Feedback {

@@ -69,6 +69,10 @@ impl Cooldown {
 }
 
 impl Guard for Cooldown {
+    fn out_until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
+        self.out.until(now, provider)
+    }
+
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
         self.out.verdict(now, a.provider, self.while_out)
     }
@@ -102,6 +106,7 @@ mod tests {
             hint: Hint::Unknown,
             sent_at: SimTime::ZERO,
             cost: 0.0,
+            retry: false,
             usage: &[],
         }
     }
@@ -117,11 +122,11 @@ mod tests {
             output: 1,
             retry: false,
         };
-        assert_eq!(c.check(t, &to(1)), GuardVerdict::Refuse);
+        assert_eq!(c.check(t, &to(1)), GuardVerdict::Unavailable);
         assert_eq!(c.check(t, &to(0)), GuardVerdict::Pass);
         assert_eq!(
             c.check(SimTime::from_millis(14_999), &to(1)),
-            GuardVerdict::Refuse
+            GuardVerdict::Unavailable
         );
         assert_eq!(c.check(SimTime::from_secs(15), &to(1)), GuardVerdict::Pass);
     }
@@ -156,6 +161,6 @@ mod tests {
         }
         assert_eq!(c.check(t, &to0), GuardVerdict::Pass);
         c.on_response(t, &fb(0, Some(500)));
-        assert_eq!(c.check(t, &to0), GuardVerdict::Refuse);
+        assert_eq!(c.check(t, &to0), GuardVerdict::Unavailable);
     }
 }

@@ -24,6 +24,10 @@ impl Eject {
 }
 
 impl Guard for Eject {
+    fn out_until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
+        self.out.until(now, provider)
+    }
+
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
         self.out.verdict(now, a.provider, self.while_out)
     }

@@ -59,6 +59,8 @@ pub struct Feedback<'a> {
     pub sent_at: SimTime,
     /// What the request cost (0 for a rejection).
     pub cost: f64,
+    /// Whether the attempt answered was a retry.
+    pub retry: bool,
     /// The provider's rate-limit headers: every limit's usage at the response.
     pub usage: &'a [Usage],
 }
@@ -72,6 +74,9 @@ pub enum GuardVerdict {
     WaitUntil(SimTime),
     /// Try again when a response arrives (a client-side concurrency limit is full).
     WaitForResponse,
+    /// The provider is out of rotation (cooling, circuit open, ejected): pick another
+    /// or move on, without using an attempt.
+    Unavailable,
     /// Refused locally (counts as a failed attempt).
     Refuse,
 }
@@ -87,6 +92,10 @@ pub trait Guard: Send {
     /// Whether this guard reads rate-limit headers (the engine only collects them then).
     fn wants_usage(&self) -> bool {
         false
+    }
+    /// Until when this guard keeps `provider` out of rotation, if it does at `now`.
+    fn out_until(&self, _now: SimTime, _provider: usize) -> Option<SimTime> {
+        None
     }
 }
 
@@ -326,12 +335,16 @@ impl OutUntil {
         provider: usize,
         while_out: WhileOut,
     ) -> GuardVerdict {
-        match self.0.get(provider) {
-            Some(&t) if t > now => match while_out {
-                WhileOut::Skip => GuardVerdict::Refuse,
+        match self.until(now, provider) {
+            Some(t) => match while_out {
+                WhileOut::Skip => GuardVerdict::Unavailable,
                 WhileOut::Wait => GuardVerdict::WaitUntil(t),
             },
-            _ => GuardVerdict::Pass,
+            None => GuardVerdict::Pass,
         }
+    }
+
+    pub(crate) fn until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
+        self.0.get(provider).copied().filter(|&t| t > now)
     }
 }

@@ -88,6 +88,7 @@ mod tests {
             hint: Hint::Unknown,
             sent_at: SimTime::ZERO,
             cost: 0.0,
+            retry: false,
             usage: &[],
         }
     }

@@ -21,6 +21,10 @@ impl RecentFailures {
 }
 
 impl Guard for RecentFailures {
+    fn out_until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
+        self.out.until(now, provider)
+    }
+
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
         self.out.verdict(now, a.provider, WhileOut::Skip)
     }

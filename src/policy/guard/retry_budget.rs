@@ -32,9 +32,6 @@ pub struct RetryBudget {
     withdrawals: VecDeque<SimTime>,
     in_flight: u64,
     retries_in_flight: u64,
-    /// Whether each in-flight request is a retry, by send time (FIFO is enough: only
-    /// counts matter).
-    flights: VecDeque<bool>,
 }
 
 impl RetryBudget {
@@ -49,7 +46,6 @@ impl RetryBudget {
             withdrawals: VecDeque::new(),
             in_flight: 0,
             retries_in_flight: 0,
-            flights: VecDeque::new(),
         }
     }
 
@@ -92,15 +88,12 @@ impl Guard for RetryBudget {
             self.deposits.push_back(now);
         }
         self.in_flight += 1;
-        self.flights.push_back(a.retry);
     }
 
-    fn on_response(&mut self, _now: SimTime, _f: &Feedback) {
-        if let Some(was_retry) = self.flights.pop_front() {
-            self.in_flight -= 1;
-            if was_retry {
-                self.retries_in_flight -= 1;
-            }
+    fn on_response(&mut self, _now: SimTime, f: &Feedback) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if f.retry {
+            self.retries_in_flight = self.retries_in_flight.saturating_sub(1);
         }
     }
 }
