@@ -44,7 +44,8 @@ impl Chart for MakespanCost<'_> {
         )?;
         let (root, foot) = root.split_vertically(root.dim_in_pixel().1 - 26);
         foot.draw(&Text::new(
-            "whiskers: 95% confidence intervals over replications",
+            "whiskers: 95% confidence intervals over replications; dashed line: the capacity \
+             bound (no policy completing every job can finish sooner)",
             (16, 4),
             (FONT, 13),
         ))?;
@@ -61,7 +62,15 @@ impl Chart for MakespanCost<'_> {
         ];
         for (area, metric, desc, names) in panels {
             let est: Vec<_> = (0..n).map(|i| *s.get(i, metric).expect("metric")).collect();
-            let (_, x1) = span(est.iter().flat_map(|e| [e.mean, e.ci_high]), 0.0);
+            // The capacity bound (the same for every policy) as a reference line.
+            let bound = (metric == "makespan_s")
+                .then(|| s.get(0, "makespan_bound_s").map(|e| e.mean))
+                .flatten()
+                .filter(|b| b.is_finite() && *b > 0.0);
+            let (_, x1) = span(
+                est.iter().flat_map(|e| [e.mean, e.ci_high]).chain(bound),
+                0.0,
+            );
             let mut chart = ChartBuilder::on(area)
                 .margin(12)
                 .x_label_area_size(50)
@@ -111,6 +120,14 @@ impl Chart for MakespanCost<'_> {
                         (6, -22),
                         (FONT, 13).into_font(),
                     )])?;
+            }
+            if let Some(b) = bound {
+                chart.draw_series(DashedLineSeries::new(
+                    vec![(b, -0.5), (b, n as f64 - 0.5)],
+                    8,
+                    6,
+                    BLACK.stroke_width(2),
+                ))?;
             }
         }
         Ok(())
