@@ -184,6 +184,13 @@ fn cooldown_skips_a_429ing_provider() {
     assert!(values(&s, &r, "chain-cooldown", "rejections.api")
         .iter()
         .all(|&x| x == 1.0));
+    // One 429, one 60 s cooldown: 60 provider-seconds out of rotation.
+    assert!(values(&s, &r, "chain-cooldown", "cooldown_s")
+        .iter()
+        .all(|&x| x == 60.0));
+    assert!(values(&s, &r, "chain", "cooldown_s")
+        .iter()
+        .all(|&x| x == 0.0));
 }
 
 /// The article's forced pause: no request is sent in [55 s, 57 s).

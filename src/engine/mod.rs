@@ -368,6 +368,7 @@ pub fn simulate_observed<O: Observer>(
     sim.rec.guard_refusals = sim.policy.guard_refusals;
     sim.rec.fallbacks = sim.policy.fallbacks;
     sim.rec.escalations = sim.policy.escalations;
+    sim.rec.cooldown = sim.policy.out_of_rotation();
     let (metrics, latencies) = sim.rec.finish(catalog, scenario, policy);
     RunOutput {
         metrics,

@@ -26,6 +26,7 @@ const GLOBAL: &[&str] = &[
     "first_rejection_s",
     "jobs_with_rejection_share",
     "guard_refusals",
+    "cooldown_s",
     "fallbacks",
     "attempts_per_job",
     "jobs_completed",
@@ -137,6 +138,8 @@ pub struct Recorder {
     pub fallbacks: u64,
     /// Completions sent again by the quality gate.
     pub escalations: u64,
+    /// Provider-time taken out of rotation by health guards.
+    pub cooldown: SimTime,
     wasted: f64,
 }
 
@@ -164,6 +167,7 @@ impl Recorder {
             guard_refusals: 0,
             fallbacks: 0,
             escalations: 0,
+            cooldown: SimTime::ZERO,
             wasted: 0.0,
         }
     }
@@ -267,6 +271,7 @@ impl Recorder {
         out.push(self.first_rejection.map_or(f64::NAN, SimTime::as_secs_f64));
         out.push(ratio(self.jobs_with_rejection as f64, jobs as f64));
         out.push(self.guard_refusals as f64);
+        out.push(self.cooldown.as_secs_f64());
         out.push(self.fallbacks as f64);
         out.push(ratio(attempts as f64, jobs as f64));
         out.push(self.jobs_completed as f64);

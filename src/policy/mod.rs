@@ -265,6 +265,14 @@ impl<'a> PolicyState<'a> {
         Some(c)
     }
 
+    /// Total provider-time the guards took providers out of rotation (cooldowns, open
+    /// circuits, ejections).
+    pub fn out_of_rotation(&self) -> SimTime {
+        self.guards
+            .iter()
+            .fold(SimTime::ZERO, |t, g| t + g.out_total())
+    }
+
     /// Whether a guard reads the providers' rate-limit headers (then the caller passes
     /// them to [`PolicyState::on_response`]).
     pub fn wants_usage(&self) -> bool {

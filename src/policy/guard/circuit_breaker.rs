@@ -55,6 +55,10 @@ impl Guard for CircuitBreaker {
         self.out.until(now, provider)
     }
 
+    fn out_total(&self) -> SimTime {
+        self.out.total()
+    }
+
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
         self.out.verdict(now, a.provider, self.while_out)
     }
@@ -78,7 +82,7 @@ impl Guard for CircuitBreaker {
             && c.failures as f64 >= self.failure_share * c.requests as f64;
         if (by_count || by_share) && c.opened_until <= now {
             c.opened_until = now + self.cooldown;
-            self.out.set(f.provider, c.opened_until);
+            self.out.set(now, f.provider, c.opened_until);
         }
     }
 }

@@ -25,8 +25,6 @@ pub struct Cooldown {
     while_out: WhileOut,
     minutes: Vec<Minute>,
     out: OutUntil,
-    /// Total time providers were put in cooldown.
-    pub cooled: SimTime,
 }
 
 impl Cooldown {
@@ -48,7 +46,6 @@ impl Cooldown {
             while_out,
             minutes: Vec::new(),
             out: OutUntil::default(),
-            cooled: SimTime::ZERO,
         }
     }
 
@@ -73,6 +70,10 @@ impl Guard for Cooldown {
         self.out.until(now, provider)
     }
 
+    fn out_total(&self) -> SimTime {
+        self.out.total()
+    }
+
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
         self.out.verdict(now, a.provider, self.while_out)
     }
@@ -88,8 +89,7 @@ impl Guard for Cooldown {
         let too_many = m.fails > allowed;
         let too_often = m.requests >= min && m.fails as f64 > rate * m.requests as f64;
         if too_many || too_often || (status == 429 && self.immediate_on_429) {
-            self.out.set(f.provider, now + self.cooldown_time);
-            self.cooled += self.cooldown_time;
+            self.out.set(now, f.provider, now + self.cooldown_time);
         }
     }
 }

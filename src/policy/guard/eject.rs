@@ -28,6 +28,10 @@ impl Guard for Eject {
         self.out.until(now, provider)
     }
 
+    fn out_total(&self) -> SimTime {
+        self.out.total()
+    }
+
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
         self.out.verdict(now, a.provider, self.while_out)
     }
@@ -38,7 +42,7 @@ impl Guard for Eject {
                 Hint::At(t) => t.max(now),
                 _ => now + self.default,
             };
-            self.out.set(f.provider, until);
+            self.out.set(now, f.provider, until);
         }
     }
 }

@@ -97,6 +97,10 @@ pub trait Guard: Send {
     fn out_until(&self, _now: SimTime, _provider: usize) -> Option<SimTime> {
         None
     }
+    /// Total provider-time this guard has taken providers out of rotation.
+    fn out_total(&self) -> SimTime {
+        SimTime::ZERO
+    }
 }
 
 /// What a health guard does while its provider is out.
@@ -317,16 +321,25 @@ impl GuardSpec {
     }
 }
 
-/// Per-provider "out until" times, shared by the health guards.
+/// Per-provider "out until" times, shared by the health guards, and the total time
+/// providers were out (overlapping periods counted once).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct OutUntil(Vec<SimTime>);
+pub(crate) struct OutUntil(Vec<SimTime>, SimTime);
 
 impl OutUntil {
-    pub(crate) fn set(&mut self, provider: usize, until: SimTime) {
+    /// Takes `provider` out from `now` until `until` (extending any current period).
+    pub(crate) fn set(&mut self, now: SimTime, provider: usize, until: SimTime) {
         if self.0.len() <= provider {
             self.0.resize(provider + 1, SimTime::ZERO);
         }
+        let from = self.0[provider].max(now);
+        self.1 += until.saturating_sub(from);
         self.0[provider] = self.0[provider].max(until);
+    }
+
+    /// Provider-time out of rotation so far.
+    pub(crate) fn total(&self) -> SimTime {
+        self.1
     }
 
     pub(crate) fn verdict(
@@ -346,5 +359,22 @@ impl OutUntil {
 
     pub(crate) fn until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
         self.0.get(provider).copied().filter(|&t| t > now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_outages_count_once() {
+        let s = SimTime::from_secs;
+        let mut out = OutUntil::default();
+        out.set(s(0), 1, s(10));
+        out.set(s(5), 1, s(15));
+        out.set(s(20), 0, s(25));
+        assert_eq!(out.total(), s(20));
+        assert_eq!(out.until(s(12), 1), Some(s(15)));
+        assert_eq!(out.until(s(15), 1), None);
     }
 }

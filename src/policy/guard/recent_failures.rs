@@ -25,13 +25,17 @@ impl Guard for RecentFailures {
         self.out.until(now, provider)
     }
 
+    fn out_total(&self) -> SimTime {
+        self.out.total()
+    }
+
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
         self.out.verdict(now, a.provider, WhileOut::Skip)
     }
 
     fn on_response(&mut self, now: SimTime, f: &Feedback) {
         if f.status.is_some() {
-            self.out.set(f.provider, now + self.window);
+            self.out.set(now, f.provider, now + self.window);
         }
     }
 }
