@@ -331,3 +331,25 @@ fn a_hint_beyond_portkeys_budget_ends_the_retries() {
         .iter()
         .all(|&m| m < 10.0));
 }
+
+/// Guards: an AIMD start outside its bounds was clamped silently, and a provider listed
+/// twice in a group skewed the group's per-candidate state.
+#[test]
+fn aimd_bounds_and_duplicate_group_members_are_rejected() {
+    let e = parse_err(&BASE.replace(
+        "route = { kind = \"single\", provider = \"api\" }",
+        "route = { kind = \"single\", provider = \"api\" }\nguards = [{ kind = \"aimd\", initial = 50, min = 1, max = 10 }]",
+    ));
+    assert!(
+        e.contains("policies[0].guards[0].initial") && e.contains("[1, 10]"),
+        "{e}"
+    );
+    let e = parse_err(&BASE.replace(
+        "route = { kind = \"single\", provider = \"api\" }",
+        "route = { kind = \"weighted\", providers = [\"api\", \"api\"] }",
+    ));
+    assert!(
+        e.contains("policies[0].route.providers[1]") && e.contains("listed twice"),
+        "{e}"
+    );
+}

@@ -1020,6 +1020,14 @@ fn policy(
                 names,
                 "the providers to split between",
             )?;
+            for (i, p) in providers.iter().enumerate() {
+                if providers[..i].contains(p) {
+                    return invalid(
+                        &rp.key("providers").index(i),
+                        format!("`{}` is listed twice in the group; list each provider once and use `weights` for shares", names[*p]),
+                    );
+                }
+            }
             let weights = match &r.weights {
                 None => vec![1.0; providers.len()],
                 Some(w) => {
@@ -1471,7 +1479,19 @@ fn guard(
                 );
             }
             Ok(GuardSpec::Aimd {
-                initial: positive(g.initial.unwrap_or(20.0), &path.key("initial"), "initial")?,
+                initial: {
+                    let initial =
+                        positive(g.initial.unwrap_or(20.0), &path.key("initial"), "initial")?;
+                    if initial < min || initial > max {
+                        return invalid(
+                            &path.key("initial"),
+                            format!(
+                                "initial ({initial}) must be within [min, max] = [{min}, {max}]"
+                            ),
+                        );
+                    }
+                    initial
+                },
                 min,
                 max,
                 backoff_ratio: ratio,
