@@ -261,6 +261,46 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
                 "not a setting of kind = \"sliding_window\"",
             ],
         ),
+        (
+            "condition names no target",
+            replace(
+                "route = { kind = \"chain\", providers = [\"claude\", \"local\"] }",
+                "route = { kind = \"conditional\", default = \"a\", targets = [{ name = \"a\", provider = \"claude\" }, { name = \"b\", provider = \"local\" }],\n  conditions = [{ query = { input_tokens = { \"$gt\" = 10 } }, then = \"c\" }] }",
+            ),
+            vec![
+                "s.toml:26:",
+                "policies[1].route.conditions[0].then",
+                "no target named `c`; targets: a, b",
+            ],
+        ),
+        (
+            "unknown comparison",
+            replace(
+                "route = { kind = \"chain\", providers = [\"claude\", \"local\"] }",
+                "route = { kind = \"conditional\", default = \"a\", targets = [{ name = \"a\", provider = \"claude\" }],\n  conditions = [{ query = { input_tokens = { \"$between\" = 10 } }, then = \"a\" }] }",
+            ),
+            vec![
+                "s.toml:26:",
+                "policies[1].route.conditions[0].query.input_tokens.$between",
+                "expected \"$eq\"",
+            ],
+        ),
+        (
+            "nested target without a kind",
+            replace(
+                "route = { kind = \"chain\", providers = [\"claude\", \"local\"] }",
+                "route = { kind = \"fallback\", targets = [{ provider = \"claude\" }, { weight = 2 }] }",
+            ),
+            vec!["s.toml:25:", "policies[1].route.targets[1].kind"],
+        ),
+        (
+            "hedge with two delays",
+            replace(
+                "name = \"chain\"",
+                "name = \"chain\"\nhedge = { after = \"2s\", quantile = 0.9 }",
+            ),
+            vec!["s.toml:25:", "policies[1].hedge.quantile", "not both"],
+        ),
     ]
 }
 

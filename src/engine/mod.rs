@@ -25,11 +25,34 @@ enum Event {
     Start(u32),
     /// The job's current request is ready to be (re)tried.
     Ready(u32),
-    /// A provider finished serving the job's current request.
-    Served { job: u32, provider: u16 },
+    /// A provider finished serving copy `copy` of the job's current request (a stale
+    /// copy, cancelled since, is ignored).
+    Served { job: u32, provider: u16, copy: u16 },
     /// A rejection reaches the job (its status and hint wait in the job's state, which
     /// keeps events small: a job has one request in flight at a time).
     Rejected { job: u32, provider: u16 },
+    /// Time to hedge copy `copy` of the job's request, if it is still unanswered.
+    Hedge { job: u32, copy: u16 },
+}
+
+/// A copy of a request admitted by a provider and not answered yet.
+#[derive(Clone, Copy, Debug)]
+struct Live {
+    provider: u16,
+    copy: u16,
+    sent_at: SimTime,
+    /// When its service started (`None`: waiting in the provider's queue) and how long
+    /// the service takes.
+    started: Option<(SimTime, SimTime)>,
+}
+
+/// A provider's ticket for copy `copy` of `job`'s request.
+fn ticket(job: u32, copy: u16) -> u64 {
+    job as u64 | (copy as u64) << 32
+}
+
+fn unticket(t: u64) -> (u32, u16) {
+    (t as u32, (t >> 32) as u16)
 }
 
 /// Watches one replication as it runs; every method has an empty default. Used to
@@ -59,6 +82,11 @@ struct JobState {
     pending: (u16, Hint),
     /// Provider of the current request's last attempt.
     last_provider: Option<u16>,
+    /// Copies sent so far (names the next one).
+    copies: u16,
+    /// The current request's admitted copy, and its hedge.
+    primary: Option<Live>,
+    hedge: Option<Live>,
 }
 
 /// What one replication of one policy produced.
@@ -116,26 +144,17 @@ impl<'a, O: Observer> Sim<'a, O> {
                     self.state[j].sent = true;
                     self.rec.first_send(now - self.jobs.arrivals[j]);
                 }
-                self.rec.attempt(p);
-                let size = self.jobs.requests_of(j)[self.state[j].request as usize];
-                let admission = self.providers[p].offer(now, size.input, size.output, job as u64);
-                self.observer.attempt(now, p, &admission);
+                let (copy, admission) = self.send_copy(now, job, p, false);
                 match admission {
-                    Admission::Serve { latency } => self.queue.schedule(
-                        now + latency,
-                        Event::Served {
-                            job,
-                            provider: p as u16,
-                        },
-                    ),
-                    Admission::Queued => {}
+                    Admission::Serve { .. } | Admission::Queued => {
+                        self.schedule_hedge(now, job, cursor, copy)
+                    }
                     Admission::Reject {
                         status,
                         hint,
                         latency,
                         ..
                     } => {
-                        self.rec.rejection(self.catalog, now, p, status);
                         self.state[j].pending = (status, hint);
                         self.queue.schedule(
                             now + latency,
@@ -151,6 +170,125 @@ impl<'a, O: Observer> Sim<'a, O> {
             Step::WaitForResponse => self.parked.push_back(job),
             Step::Fail(reason) => self.finish_job(now, job, Some(reason)),
         }
+    }
+
+    /// Copy `copy` of the job's request was admitted at `now`: if the policy hedges,
+    /// its hedge is due after the policy's delay.
+    fn schedule_hedge(&mut self, now: SimTime, job: u32, cursor: Cursor, copy: u16) {
+        if let Some((delay, _)) = self.policy.hedge_plan(&cursor) {
+            self.queue.schedule(now + delay, Event::Hedge { job, copy });
+        }
+    }
+
+    /// Sends the hedge of the job's request, unless the copy `copy` it hedges was
+    /// answered (or the request has a hedge already).
+    fn hedge(&mut self, now: SimTime, job: u32, copy: u16) {
+        let j = job as usize;
+        let st = self.state[j];
+        if st.hedge.is_some() || st.primary.is_none_or(|l| l.copy != copy) {
+            return;
+        }
+        let cursor = st.cursor.expect("an unanswered request has a cursor");
+        let (_, h) = self.policy.hedge_plan(&cursor).expect("the policy hedges");
+        let size = self.jobs.requests_of(j)[st.request as usize];
+        self.policy.on_hedge_send(now, h, size.input + size.output);
+        if let (_, Admission::Reject { .. }) = self.send_copy(now, job, h, true) {
+            // A rejected hedge changes nothing for the request: its first copy is still
+            // on its way.
+            self.state[j].saw_rejection = true;
+            self.policy.on_hedge_rejected(now, h, now, size.output);
+        }
+    }
+
+    /// Offers a new copy of the job's current request to provider `p` at `now` (its
+    /// first copy, or with `hedge` its hedge) and records it: an admitted copy becomes
+    /// live and its answer is scheduled once it is in service; a rejection is counted.
+    fn send_copy(&mut self, now: SimTime, job: u32, p: usize, hedge: bool) -> (u16, Admission) {
+        let j = job as usize;
+        self.rec.attempt(p);
+        let size = self.jobs.requests_of(j)[self.state[j].request as usize];
+        let copy = self.state[j].copies;
+        self.state[j].copies = copy.wrapping_add(1);
+        let admission = self.providers[p].offer(now, size.input, size.output, ticket(job, copy));
+        self.observer.attempt(now, p, &admission);
+        let started = match admission {
+            Admission::Serve { latency } => {
+                self.queue.schedule(
+                    now + latency,
+                    Event::Served {
+                        job,
+                        provider: p as u16,
+                        copy,
+                    },
+                );
+                Some((now, latency))
+            }
+            Admission::Queued => None,
+            Admission::Reject { status, .. } => {
+                self.rec.rejection(self.catalog, now, p, status);
+                return (copy, admission);
+            }
+        };
+        let live = Some(Live {
+            provider: p as u16,
+            copy,
+            sent_at: now,
+            started,
+        });
+        if hedge {
+            self.state[j].hedge = live;
+        } else {
+            self.state[j].primary = live;
+        }
+        (copy, admission)
+    }
+
+    /// A slot of provider `p` came free at `now`: the next queued request starts.
+    fn release(&mut self, now: SimTime, p: usize) {
+        if let Some((t, latency)) = self.providers[p].release() {
+            let (job, copy) = unticket(t);
+            let st = &mut self.state[job as usize];
+            for live in [&mut st.primary, &mut st.hedge].into_iter().flatten() {
+                if live.copy == copy {
+                    live.started = Some((now, latency));
+                }
+            }
+            self.queue.schedule(
+                now + latency,
+                Event::Served {
+                    job,
+                    provider: p as u16,
+                    copy,
+                },
+            );
+        }
+    }
+
+    /// Cancels the losing copy of a hedged request at `now`. A copy still queued costs
+    /// nothing; one in service pays its prompt and the share of its completion generated
+    /// so far, and frees its slot.
+    fn cancel(&mut self, now: SimTime, job: u32, loser: Live) {
+        let j = job as usize;
+        let p = loser.provider as usize;
+        match loser.started {
+            None => {
+                self.providers[p].dequeue(ticket(job, loser.copy));
+            }
+            Some((start, service)) => {
+                let size = self.jobs.requests_of(j)[self.state[j].request as usize];
+                let done = if service > SimTime::ZERO {
+                    ((now - start).as_secs_f64() / service.as_secs_f64()).min(1.0)
+                } else {
+                    1.0
+                };
+                let generated = (size.output as f64 * done).round() as u64;
+                let cost = self.providers[p].spec().cost(size.input, generated);
+                self.rec.charged(p, cost);
+                self.rec.wasted(cost);
+                self.release(now, p);
+            }
+        }
+        self.policy.on_cancel(p);
     }
 
     fn after(&mut self, now: SimTime, job: u32, after: After) {
@@ -215,24 +353,38 @@ impl<'a, O: Observer> Sim<'a, O> {
             }
             Event::Start(job) => self.start_request(now, job),
             Event::Ready(job) => self.try_send(now, job),
-            Event::Served { job, provider } => {
+            Event::Hedge { job, copy } => self.hedge(now, job, copy),
+            Event::Served {
+                job,
+                provider,
+                copy,
+            } => {
                 let p = provider as usize;
-                if let Some((ticket, latency)) = self.providers[p].release() {
-                    self.queue.schedule(
-                        now + latency,
-                        Event::Served {
-                            job: ticket as u32,
-                            provider,
-                        },
-                    );
-                }
                 let j = job as usize;
+                let st = self.state[j];
+                let is = |l: Option<Live>| l.is_some_and(|l| l.copy == copy);
+                let (winner, loser) = if is(st.primary) {
+                    (st.primary, st.hedge)
+                } else if is(st.hedge) {
+                    (st.hedge, st.primary)
+                } else {
+                    // A cancelled copy: its slot was freed when it was cancelled.
+                    return;
+                };
+                let winner = winner.expect("matched");
+                self.state[j].primary = None;
+                self.state[j].hedge = None;
+                self.release(now, p);
+                if let Some(loser) = loser {
+                    self.cancel(now, job, loser);
+                }
                 let size = self.jobs.requests_of(j)[self.state[j].request as usize];
                 let spec = self.providers[p].spec();
                 let cost = spec.cost(size.input, size.output);
                 let passed = self.providers[p].passes();
                 self.rec.served(p, size.input + size.output, cost, passed);
                 let mut cursor = self.state[j].cursor.expect("in flight");
+                self.policy.answered_by(&mut cursor, winner.sent_at);
                 if !passed {
                     if let Some(again) = self.policy.escalate(&cursor) {
                         // The quality gate: the completion failed the job's tests; its
@@ -343,6 +495,9 @@ pub fn simulate_observed<O: Observer>(
                 saw_rejection: false,
                 pending: (0, Hint::Unknown),
                 last_provider: None,
+                copies: 0,
+                primary: None,
+                hedge: None,
             };
             jobs.len()
         ],
@@ -365,10 +520,17 @@ pub fn simulate_observed<O: Observer>(
         sim.handle(now, event);
     }
     debug_assert_eq!(sim.active, 0, "every job finished");
+    debug_assert!(
+        sim.providers
+            .iter()
+            .all(|p| p.in_flight() == 0 && p.queued() == 0),
+        "every provider slot was released"
+    );
     sim.rec.guard_refusals = sim.policy.guard_refusals;
     sim.rec.fallbacks = sim.policy.fallbacks;
     sim.rec.escalations = sim.policy.escalations;
     sim.rec.cooldown = sim.policy.out_of_rotation();
+    sim.rec.hedges = sim.policy.hedges;
     let (metrics, latencies) = sim.rec.finish(catalog, scenario, policy);
     RunOutput {
         metrics,

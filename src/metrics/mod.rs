@@ -28,6 +28,7 @@ const GLOBAL: &[&str] = &[
     "guard_refusals",
     "cooldown_s",
     "fallbacks",
+    "hedges",
     "attempts_per_job",
     "jobs_completed",
     "jobs_failed",
@@ -140,6 +141,8 @@ pub struct Recorder {
     pub escalations: u64,
     /// Provider-time taken out of rotation by health guards.
     pub cooldown: SimTime,
+    /// Hedged copies sent.
+    pub hedges: u64,
     wasted: f64,
 }
 
@@ -168,6 +171,7 @@ impl Recorder {
             fallbacks: 0,
             escalations: 0,
             cooldown: SimTime::ZERO,
+            hedges: 0,
             wasted: 0.0,
         }
     }
@@ -201,7 +205,14 @@ impl Recorder {
         self.passed += passed as u64;
     }
 
-    /// A completion's `cost` was wasted (it failed the quality gate).
+    /// `provider` was paid `cost` for a request that was cancelled (the losing copy of a
+    /// hedge). Its tokens are not counted as served, so the monthly projection (cost per
+    /// served token) carries the waste.
+    pub fn charged(&mut self, provider: usize, cost: f64) {
+        self.cost[provider] += cost;
+    }
+
+    /// A completion's `cost` was wasted (it failed the quality gate, or lost a hedge).
     pub fn wasted(&mut self, cost: f64) {
         self.wasted += cost;
     }
@@ -273,6 +284,7 @@ impl Recorder {
         out.push(self.guard_refusals as f64);
         out.push(self.cooldown.as_secs_f64());
         out.push(self.fallbacks as f64);
+        out.push(self.hedges as f64);
         out.push(ratio(attempts as f64, jobs as f64));
         out.push(self.jobs_completed as f64);
         out.push((self.failed_gave_up + self.failed_unadmittable) as f64);

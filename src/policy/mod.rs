@@ -7,6 +7,7 @@
 //! provider answered. It never sees the engine, so the same code can drive live traffic.
 
 pub mod guard;
+pub mod hedge;
 pub mod retry;
 pub mod route;
 
@@ -15,8 +16,10 @@ use crate::provider::limiter::Usage;
 use crate::provider::Hint;
 use crate::time::SimTime;
 use guard::{Attempt, Feedback, Guard, GuardSpec, GuardVerdict};
+use hedge::HedgeState;
+pub use hedge::{HedgeDelay, HedgeSpec};
 pub use retry::{Backoff, Jitter, RetrySpec};
-pub use route::{Pick, RouteSpec, Router};
+pub use route::{Pick, Plan, RequestInfo, RouteSpec, Router};
 
 /// A policy, as configured.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,13 +35,20 @@ pub struct PolicySpec {
     /// Quality gate: a completion that fails the job's tests is sent again along this
     /// chain of stronger providers (empty: no gate).
     pub escalate_to: Vec<usize>,
+    /// The most fallbacks one request may take (LiteLLM `max_fallbacks`, 5); `None`:
+    /// every step of the route.
+    pub max_fallbacks: Option<u32>,
+    /// Hedged requests (`None`: off).
+    pub hedge: Option<HedgeSpec>,
 }
 
 impl PolicySpec {
-    /// Every provider the policy can send to: its route's, then its quality gate's.
+    /// Every provider the policy can send to: its route's, then its quality gate's and
+    /// its hedges'.
     pub fn reachable(&self) -> Vec<usize> {
         let mut out = self.route.providers();
-        for &p in &self.escalate_to {
+        let hedges = self.hedge.as_ref().map_or(&[][..], |h| &h.to[..]);
+        for &p in self.escalate_to.iter().chain(hedges) {
             if !out.contains(&p) {
                 out.push(p);
             }
@@ -83,10 +93,11 @@ pub enum Response {
     },
 }
 
-/// Where one request stands in its policy: which provider step, how many attempts.
+/// Where one request stands in its policy: its provider steps, which one it is on, how
+/// many attempts it made.
 #[derive(Clone, Copy, Debug)]
 pub struct Cursor {
-    first: usize,
+    plan: Plan,
     escalated: bool,
     step: usize,
     attempts_here: u32,
@@ -101,20 +112,8 @@ pub struct Cursor {
 
 impl Cursor {
     /// The provider this request is on.
-    pub fn provider(&self, spec: &PolicySpec) -> usize {
-        if self.step == 0 {
-            self.first
-        } else {
-            Self::fallbacks(self.escalated, spec)[self.step - 1]
-        }
-    }
-
-    fn fallbacks(escalated: bool, spec: &PolicySpec) -> &[usize] {
-        if escalated {
-            &spec.escalate_to[1..]
-        } else {
-            spec.route.fallbacks()
-        }
+    pub fn provider(&self) -> usize {
+        self.plan.provider(self.step)
     }
 
     /// Whether the request was re-sent by the quality gate.
@@ -125,6 +124,11 @@ impl Cursor {
     /// Whether the request has moved past its first provider.
     pub fn fell_back(&self) -> bool {
         self.step > 0
+    }
+
+    /// Attempts made so far (over every provider step).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 }
 
@@ -144,6 +148,11 @@ pub struct PolicyState<'a> {
     pub fallbacks: u64,
     /// Completions sent again by the quality gate.
     pub escalations: u64,
+    /// Requests sent although a health guard had every target left out of rotation.
+    pub bypasses: u64,
+    /// Hedges sent.
+    pub hedges: u64,
+    hedge: HedgeState,
 }
 
 impl<'a> PolicyState<'a> {
@@ -166,6 +175,9 @@ impl<'a> PolicyState<'a> {
             guard_waits: 0,
             fallbacks: 0,
             escalations: 0,
+            bypasses: 0,
+            hedges: 0,
+            hedge: HedgeState::new(),
         }
     }
 
@@ -177,8 +189,13 @@ impl<'a> PolicyState<'a> {
     /// A cursor for a new request of `input` and `output` tokens at `now` (picks its
     /// first provider).
     pub fn start(&mut self, now: SimTime, input: u64, output: u64) -> Cursor {
-        let first = self.pick(now, input + output, None);
-        let mut c = self.fresh(first, false);
+        let guards = &self.guards;
+        let ok = |p: usize| guards.iter().all(|g| g.out_until(now, p).is_none());
+        let info = RequestInfo { input, output };
+        let plan = self
+            .router
+            .plan(&self.spec.route, now, &info, &ok, &mut self.routing_rng);
+        let mut c = self.fresh(plan, false);
         c.input = input;
         c.output = output;
         c
@@ -221,13 +238,26 @@ impl<'a> PolicyState<'a> {
         cursor.step == 0 && !cursor.escalated && !Router::sticky(&self.spec.route)
     }
 
-    /// Moves the request to its next provider step; false when there is none.
-    fn advance(&mut self, cursor: &mut Cursor) -> bool {
-        if cursor.step < Cursor::fallbacks(cursor.escalated, self.spec).len() {
+    /// Moves the request to its next provider step after a failure with `status`
+    /// (`None`: refused locally or out of rotation); false when there is none, when the
+    /// step's gate does not move on for `status`, or when the fallbacks are used up.
+    fn advance(&mut self, cursor: &mut Cursor, status: Option<u16>) -> bool {
+        let has_next = cursor.step + 1 < cursor.plan.len();
+        let gate_ok = cursor.escalated
+            || self
+                .spec
+                .route
+                .gate_allows(cursor.plan.gate(cursor.step), status);
+        let under_cap = cursor.escalated
+            || self
+                .spec
+                .max_fallbacks
+                .is_none_or(|m| (cursor.step as u32) < m);
+        if has_next && gate_ok && under_cap {
             cursor.step += 1;
             cursor.attempts_here = 0;
             cursor.hint_waited = SimTime::ZERO;
-            cursor.prev_sleep = self.spec.retry[cursor.provider(self.spec)].base;
+            cursor.prev_sleep = self.spec.retry[cursor.provider()].base;
             self.fallbacks += 1;
             true
         } else {
@@ -235,14 +265,14 @@ impl<'a> PolicyState<'a> {
         }
     }
 
-    fn fresh(&self, first: usize, escalated: bool) -> Cursor {
+    fn fresh(&self, plan: Plan, escalated: bool) -> Cursor {
         Cursor {
-            first,
+            plan,
             escalated,
             step: 0,
             attempts_here: 0,
             attempts: 0,
-            prev_sleep: self.spec.retry[first].base,
+            prev_sleep: self.spec.retry[plan.provider(0)].base,
             hint_waited: SimTime::ZERO,
             sent_at: SimTime::ZERO,
             input: 0,
@@ -254,15 +284,50 @@ impl<'a> PolicyState<'a> {
     /// sends it again along the escalation chain, or `None` when there is no gate or the
     /// request was already escalated.
     pub fn escalate(&mut self, cursor: &Cursor) -> Option<Cursor> {
-        let first = *self.spec.escalate_to.first()?;
-        if cursor.escalated {
+        if self.spec.escalate_to.is_empty() || cursor.escalated {
             return None;
         }
         self.escalations += 1;
-        let mut c = self.fresh(first, true);
+        let mut c = self.fresh(Plan::of(&self.spec.escalate_to), true);
         c.input = cursor.input;
         c.output = cursor.output;
         Some(c)
+    }
+
+    /// How long after admission a hedge of the request at `cursor` goes out, and to
+    /// which provider; `None` when the policy does not hedge.
+    pub fn hedge_plan(&self, cursor: &Cursor) -> Option<(SimTime, usize)> {
+        let spec = self.spec.hedge.as_ref()?;
+        Some((self.hedge.delay(spec), spec.target(cursor.provider())))
+    }
+
+    /// A hedge of `tokens` tokens was sent to `provider` at `now`. Hedges skip the
+    /// guards (they are not new requests) but count for the routing strategies.
+    pub fn on_hedge_send(&mut self, now: SimTime, provider: usize, tokens: u64) {
+        self.hedges += 1;
+        self.router.on_send(&self.spec.route, now, provider, tokens);
+    }
+
+    /// The hedge sent to `provider` at `sent_at` was rejected (seen at `now`).
+    pub fn on_hedge_rejected(
+        &mut self,
+        now: SimTime,
+        provider: usize,
+        sent_at: SimTime,
+        output: u64,
+    ) {
+        self.router
+            .on_response(&self.spec.route, now, provider, sent_at, output, false);
+    }
+
+    /// The losing copy of a hedged request, on `provider`, was cancelled.
+    pub fn on_cancel(&mut self, provider: usize) {
+        self.router.on_cancel(&self.spec.route, provider);
+    }
+
+    /// The copy sent at `sent_at` answers the request at `cursor` (a hedge that won).
+    pub fn answered_by(&self, cursor: &mut Cursor, sent_at: SimTime) {
+        cursor.sent_at = sent_at;
     }
 
     /// Total provider-time the guards took providers out of rotation (cooldowns, open
@@ -286,9 +351,10 @@ impl<'a> PolicyState<'a> {
         loop {
             if cursor.attempts_here > 0 && self.repicks(cursor) {
                 // A group that is not sticky picks again for every retry (LiteLLM).
-                cursor.first = self.pick(now, input + output, None);
+                let p = self.pick(now, input + output, None);
+                cursor.plan.set_provider(0, p);
             }
-            let provider = cursor.provider(self.spec);
+            let provider = cursor.provider();
             let attempt = Attempt {
                 provider,
                 input,
@@ -296,8 +362,17 @@ impl<'a> PolicyState<'a> {
                 retry: cursor.attempts > 0,
             };
             let mut verdict = GuardVerdict::Pass;
+            let (plan, step) = (cursor.plan, cursor.step);
             for g in &mut self.guards {
                 verdict = g.check(now, &attempt);
+                if verdict == GuardVerdict::Unavailable
+                    && g.bypass_when_all_out()
+                    && (step..plan.len()).all(|i| g.out_until(now, plan.provider(i)).is_some())
+                {
+                    // Every target left is out: this guard steps aside.
+                    verdict = GuardVerdict::Pass;
+                    self.bypasses += 1;
+                }
                 if verdict != GuardVerdict::Pass {
                     break;
                 }
@@ -330,11 +405,11 @@ impl<'a> PolicyState<'a> {
                     if self.repicks(cursor) {
                         let other = self.pick(now, input + output, Some(provider));
                         if other != provider && self.available(now, other) {
-                            cursor.first = other;
+                            cursor.plan.set_provider(0, other);
                             continue;
                         }
                     }
-                    if self.advance(cursor) {
+                    if self.advance(cursor, None) {
                         continue;
                     }
                     return Step::Fail(FailReason::GaveUp);
@@ -389,6 +464,9 @@ impl<'a> PolicyState<'a> {
             cursor.output,
             status.is_none(),
         );
+        if let (None, Some(spec)) = (status, &self.spec.hedge) {
+            self.hedge.observe(spec, now - cursor.sent_at);
+        }
         match response {
             Response::Success => After::Done,
             Response::Rejected { status, hint } => {
@@ -404,7 +482,7 @@ impl<'a> PolicyState<'a> {
         status: Option<u16>,
         hint: Hint,
     ) -> After {
-        let provider = cursor.provider(self.spec);
+        let provider = cursor.provider();
         let retry = &self.spec.retry[provider];
         let retryable = status.is_none_or(|s| retry.retries(s)) && hint != Hint::Never;
         if retryable && cursor.attempts_here < retry.max_attempts {
@@ -431,13 +509,13 @@ impl<'a> PolicyState<'a> {
                     RouteSpec::Weighted { providers, .. } => providers
                         .iter()
                         .any(|&p| p != provider && self.available(now, p)),
-                    RouteSpec::Chain(_) => false,
+                    RouteSpec::Chain(_) | RouteSpec::Tree { .. } => false,
                 };
             if let Some(delay) = delay {
                 return After::Retry(if other { now } else { now + delay });
             }
         }
-        if self.advance(cursor) {
+        if self.advance(cursor, status) {
             return After::Retry(now);
         }
         After::Fail(if hint == Hint::Never {

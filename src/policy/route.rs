@@ -43,6 +43,219 @@ pub struct Terms {
     pub tpm: f64,
 }
 
+/// The most provider steps one request can take (its pick and every fallback).
+pub const MAX_STEPS: usize = 16;
+
+/// A request's field a conditional route can test (Portkey's `query` fields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Prompt tokens.
+    InputTokens,
+    /// Completion tokens (`params.max_tokens`).
+    OutputTokens,
+    /// Both.
+    Tokens,
+}
+
+/// A comparison in a condition (Portkey's `$eq`, `$ne`, `$gt`, `$gte`, `$lt`, `$lte`,
+/// `$in`, `$nin`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// `$eq`.
+    Eq(f64),
+    /// `$ne`.
+    Ne(f64),
+    /// `$gt`.
+    Gt(f64),
+    /// `$gte`.
+    Gte(f64),
+    /// `$lt`.
+    Lt(f64),
+    /// `$lte`.
+    Lte(f64),
+    /// `$in`.
+    In(Vec<f64>),
+    /// `$nin`.
+    Nin(Vec<f64>),
+}
+
+impl Op {
+    fn holds(&self, x: f64) -> bool {
+        match self {
+            Op::Eq(v) => x == *v,
+            Op::Ne(v) => x != *v,
+            Op::Gt(v) => x > *v,
+            Op::Gte(v) => x >= *v,
+            Op::Lt(v) => x < *v,
+            Op::Lte(v) => x <= *v,
+            Op::In(vs) => vs.contains(&x),
+            Op::Nin(vs) => !vs.contains(&x),
+        }
+    }
+}
+
+/// What a request looks like to a conditional route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// Prompt tokens.
+    pub input: u64,
+    /// Completion tokens.
+    pub output: u64,
+}
+
+impl RequestInfo {
+    fn get(&self, f: Field) -> f64 {
+        match f {
+            Field::InputTokens => self.input as f64,
+            Field::OutputTokens => self.output as f64,
+            Field::Tokens => (self.input + self.output) as f64,
+        }
+    }
+}
+
+/// A condition: every comparison must hold (a Portkey `query` object).
+pub type Query = Vec<(Field, Op)>;
+
+/// A node of a nested route (Portkey's targets and strategies).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    /// One provider.
+    Provider(usize),
+    /// Try the targets in order; move on only after a rejection with one of the gate's
+    /// statuses (gate 0: any failure; else `gates[gate - 1]`).
+    Fallback {
+        /// Targets in order.
+        targets: Vec<Node>,
+        /// Which statuses move the request on.
+        gate: u8,
+    },
+    /// Pick one target per request, at random by weight, among the targets with a
+    /// provider in rotation.
+    Loadbalance {
+        /// Targets.
+        targets: Vec<Node>,
+        /// Their weights.
+        weights: Vec<f64>,
+    },
+    /// The first rule whose query holds names the target, else `default`.
+    Conditional {
+        /// Targets.
+        targets: Vec<Node>,
+        /// (query, target index), in order.
+        rules: Vec<(Query, usize)>,
+        /// Target index when no rule holds.
+        default: usize,
+    },
+}
+
+impl Node {
+    fn collect(&self, out: &mut Vec<usize>) {
+        match self {
+            Node::Provider(p) => {
+                if !out.contains(p) {
+                    out.push(*p)
+                }
+            }
+            Node::Fallback { targets, .. }
+            | Node::Loadbalance { targets, .. }
+            | Node::Conditional { targets, .. } => {
+                for t in targets {
+                    t.collect(out);
+                }
+            }
+        }
+    }
+
+    /// The most steps a request can take through this node.
+    pub fn depth(&self) -> usize {
+        match self {
+            Node::Provider(_) => 1,
+            Node::Fallback { targets, .. } => targets.iter().map(Node::depth).sum(),
+            Node::Loadbalance { targets, .. } | Node::Conditional { targets, .. } => {
+                targets.iter().map(Node::depth).max().unwrap_or(0)
+            }
+        }
+    }
+
+    fn any(&self, ok: &dyn Fn(usize) -> bool) -> bool {
+        match self {
+            Node::Provider(p) => ok(*p),
+            Node::Fallback { targets, .. }
+            | Node::Loadbalance { targets, .. }
+            | Node::Conditional { targets, .. } => targets.iter().any(|t| t.any(ok)),
+        }
+    }
+}
+
+/// The provider steps of one request: the pick, then its fallbacks, each with the gate
+/// that decides which rejections move the request on from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    steps: [u16; MAX_STEPS],
+    gates: [u8; MAX_STEPS],
+    len: u8,
+}
+
+impl Plan {
+    /// An empty plan.
+    pub fn new() -> Self {
+        Plan {
+            steps: [0; MAX_STEPS],
+            gates: [0; MAX_STEPS],
+            len: 0,
+        }
+    }
+
+    /// A plan through `providers` in order, any failure moving on.
+    pub fn of(providers: &[usize]) -> Self {
+        let mut p = Plan::new();
+        for &x in providers {
+            p.push(x, 0);
+        }
+        p
+    }
+
+    fn push(&mut self, provider: usize, gate: u8) {
+        let i = self.len as usize;
+        if i < MAX_STEPS {
+            self.steps[i] = provider as u16;
+            self.gates[i] = gate;
+            self.len += 1;
+        }
+    }
+
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether there is no step.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The provider of step `i`.
+    pub fn provider(&self, i: usize) -> usize {
+        self.steps[i] as usize
+    }
+
+    /// Replaces the provider of step `i`.
+    pub fn set_provider(&mut self, i: usize, provider: usize) {
+        self.steps[i] = provider as u16;
+    }
+
+    /// The gate on leaving step `i` (0: any failure).
+    pub fn gate(&self, i: usize) -> u8 {
+        self.gates[i]
+    }
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan::new()
+    }
+}
+
 /// A route, as configured. Provider indices refer to the scenario's provider list.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RouteSpec {
@@ -62,6 +275,16 @@ pub enum RouteSpec {
         sticky: bool,
         /// Each candidate's published terms.
         terms: Vec<Terms>,
+        /// Priority tier of each candidate (LiteLLM `order`): a pick only considers the
+        /// lowest tier with a candidate in rotation.
+        order: Vec<u32>,
+    },
+    /// A nested route of fallback, loadbalance and conditional targets (Portkey).
+    Tree {
+        /// The top target.
+        root: Node,
+        /// The status lists of fallback gates (`gate` n is `gates[n - 1]`).
+        gates: Vec<Vec<u16>>,
     },
 }
 
@@ -76,6 +299,10 @@ impl RouteSpec {
                 fallbacks,
                 ..
             } => Box::new(providers.iter().chain(fallbacks)),
+            RouteSpec::Tree { root, .. } => {
+                root.collect(&mut out);
+                return out;
+            }
         };
         for &p in all {
             if !out.contains(&p) {
@@ -85,11 +312,13 @@ impl RouteSpec {
         out
     }
 
-    /// The providers after the first pick, in order.
-    pub fn fallbacks(&self) -> &[usize] {
-        match self {
-            RouteSpec::Chain(c) => &c[1..],
-            RouteSpec::Weighted { fallbacks, .. } => fallbacks,
+    /// Whether a rejection with `status` (`None`: a local refusal) may move a request on
+    /// from a step with `gate`.
+    pub fn gate_allows(&self, gate: u8, status: Option<u16>) -> bool {
+        match (self, gate, status) {
+            (_, 0, _) | (_, _, None) => true,
+            (RouteSpec::Tree { gates, .. }, g, Some(s)) => gates[g as usize - 1].contains(&s),
+            _ => true,
         }
     }
 }
@@ -123,7 +352,7 @@ impl Router {
     /// Fresh state for `spec`.
     pub fn new(spec: &RouteSpec) -> Self {
         let n = match spec {
-            RouteSpec::Chain(_) => 0,
+            RouteSpec::Chain(_) | RouteSpec::Tree { .. } => 0,
             RouteSpec::Weighted { providers, .. } => providers.len(),
         };
         Router {
@@ -134,7 +363,7 @@ impl Router {
 
     fn index(spec: &RouteSpec, provider: usize) -> Option<usize> {
         match spec {
-            RouteSpec::Chain(_) => None,
+            RouteSpec::Chain(_) | RouteSpec::Tree { .. } => None,
             RouteSpec::Weighted { providers, .. } => providers.iter().position(|&p| p == provider),
         }
     }
@@ -156,6 +385,14 @@ impl Router {
             c.in_flight += 1;
             c.minute_requests += 1.0;
             c.minute_tokens += tokens as f64;
+        }
+    }
+
+    /// A request to `provider` was cancelled before it answered.
+    pub fn on_cancel(&mut self, spec: &RouteSpec, provider: usize) {
+        if let Some(i) = Self::index(spec, provider) {
+            let c = &mut self.candidates[i];
+            c.in_flight = c.in_flight.saturating_sub(1);
         }
     }
 
@@ -206,23 +443,26 @@ impl Router {
         ok: &dyn Fn(usize) -> bool,
         rng: &mut R,
     ) -> Option<usize> {
-        let RouteSpec::Weighted {
-            providers,
-            weights,
-            pick,
-            terms,
-            ..
-        } = spec
-        else {
-            let RouteSpec::Chain(c) = spec else {
-                unreachable!()
-            };
-            return Some(c[0]);
+        let (providers, weights, pick, terms, order) = match spec {
+            RouteSpec::Weighted {
+                providers,
+                weights,
+                pick,
+                terms,
+                order,
+                ..
+            } => (providers, weights, pick, terms, order),
+            RouteSpec::Chain(c) => return Some(c[0]),
+            RouteSpec::Tree { .. } => {
+                unreachable!("a nested route is sticky: its requests never pick again")
+            }
         };
         let n = providers.len();
-        let allowed: Vec<bool> = providers.iter().map(|&p| ok(p)).collect();
-        if !allowed.iter().any(|&a| a) {
-            return None;
+        let mut allowed: Vec<bool> = providers.iter().map(|&p| ok(p)).collect();
+        // Priority tiers: only the lowest tier with a candidate in rotation competes.
+        let tier = (0..n).filter(|&i| allowed[i]).map(|i| order[i]).min()?;
+        for (a, &o) in allowed.iter_mut().zip(order) {
+            *a = *a && o == tier;
         }
         let weighted = |rng: &mut R, w: &[f64]| -> usize {
             let w: Vec<f64> = w
@@ -339,8 +579,98 @@ impl Router {
     /// Whether retries stay on the picked provider.
     pub fn sticky(spec: &RouteSpec) -> bool {
         match spec {
-            RouteSpec::Chain(_) => true,
+            RouteSpec::Chain(_) | RouteSpec::Tree { .. } => true,
             RouteSpec::Weighted { sticky, .. } => *sticky,
+        }
+    }
+
+    /// The steps of a new request `info` at `now`: the pick among the candidates `ok`
+    /// accepts (all of them when it accepts none), then the fallbacks.
+    pub fn plan<R: Rng + ?Sized>(
+        &mut self,
+        spec: &RouteSpec,
+        now: SimTime,
+        info: &RequestInfo,
+        ok: &dyn Fn(usize) -> bool,
+        rng: &mut R,
+    ) -> Plan {
+        match spec {
+            RouteSpec::Chain(c) => Plan::of(c),
+            RouteSpec::Weighted { fallbacks, .. } => {
+                let tokens = info.input + info.output;
+                let first = match self.pick(spec, now, tokens, ok, rng) {
+                    Some(p) => p,
+                    None => self
+                        .pick(spec, now, tokens, &|_| true, rng)
+                        .expect("a group has a candidate"),
+                };
+                let mut plan = Plan::of(&[first]);
+                for &f in fallbacks {
+                    plan.push(f, 0);
+                }
+                plan
+            }
+            RouteSpec::Tree { root, .. } => {
+                let mut plan = Plan::new();
+                Self::resolve(root, 0, info, ok, rng, &mut plan);
+                plan
+            }
+        }
+    }
+
+    /// Appends `node`'s steps for `info` to `plan`; `exit` is the gate on leaving the
+    /// node's last step.
+    fn resolve<R: Rng + ?Sized>(
+        node: &Node,
+        exit: u8,
+        info: &RequestInfo,
+        ok: &dyn Fn(usize) -> bool,
+        rng: &mut R,
+        plan: &mut Plan,
+    ) {
+        match node {
+            Node::Provider(p) => plan.push(*p, exit),
+            Node::Fallback { targets, gate } => {
+                let last = targets.len().saturating_sub(1);
+                for (i, t) in targets.iter().enumerate() {
+                    Self::resolve(t, if i == last { exit } else { *gate }, info, ok, rng, plan);
+                }
+            }
+            Node::Loadbalance { targets, weights } => {
+                // Portkey skips targets whose circuits are all open; with none left it
+                // picks among them all.
+                let live: Vec<bool> = targets.iter().map(|t| t.any(ok)).collect();
+                let any = live.iter().any(|&l| l);
+                let w: Vec<f64> = weights
+                    .iter()
+                    .zip(&live)
+                    .map(|(&w, &l)| if l || !any { w } else { 0.0 })
+                    .collect();
+                let total: f64 = w.iter().sum();
+                let mut x = rng.random::<f64>() * total;
+                let mut chosen = 0;
+                for (i, wi) in w.iter().enumerate() {
+                    if *wi > 0.0 {
+                        chosen = i;
+                        if x < *wi {
+                            break;
+                        }
+                    }
+                    x -= wi;
+                }
+                Self::resolve(&targets[chosen], exit, info, ok, rng, plan);
+            }
+            Node::Conditional {
+                targets,
+                rules,
+                default,
+            } => {
+                let chosen = rules
+                    .iter()
+                    .find(|(q, _)| q.iter().all(|(f, op)| op.holds(info.get(*f))))
+                    .map_or(*default, |(_, t)| *t);
+                Self::resolve(&targets[chosen], exit, info, ok, rng, plan);
+            }
         }
     }
 }
@@ -365,6 +695,7 @@ mod tests {
             fallbacks: vec![],
             sticky: false,
             terms,
+            order: vec![1; n],
         }
     }
 
@@ -462,6 +793,81 @@ mod tests {
     }
 
     #[test]
+    fn nested_plans_carry_each_fallbacks_status_gate() {
+        // fallback(on 429) [0, fallback(any) [1, 2]], then a conditional on prompt size.
+        let spec = RouteSpec::Tree {
+            root: Node::Fallback {
+                targets: vec![
+                    Node::Provider(0),
+                    Node::Fallback {
+                        targets: vec![Node::Provider(1), Node::Provider(2)],
+                        gate: 0,
+                    },
+                ],
+                gate: 1,
+            },
+            gates: vec![vec![429]],
+        };
+        let mut r = Router::new(&spec);
+        let mut rng = stream(0, 0, Source::Routing(0));
+        let info = RequestInfo {
+            input: 10,
+            output: 10,
+        };
+        let plan = r.plan(&spec, SimTime::ZERO, &info, &|_| true, &mut rng);
+        assert_eq!(
+            (0..plan.len())
+                .map(|i| plan.provider(i))
+                .collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert!(spec.gate_allows(plan.gate(0), Some(429)));
+        assert!(!spec.gate_allows(plan.gate(0), Some(503)));
+        // A local refusal is not a status: it always moves on.
+        assert!(spec.gate_allows(plan.gate(0), None));
+        assert!(spec.gate_allows(plan.gate(1), Some(503)));
+        let cond = RouteSpec::Tree {
+            root: Node::Conditional {
+                targets: vec![Node::Provider(0), Node::Provider(1)],
+                rules: vec![(vec![(Field::InputTokens, Op::Gt(500.0))], 1)],
+                default: 0,
+            },
+            gates: vec![],
+        };
+        let mut r = Router::new(&cond);
+        let first = |r: &mut Router, rng: &mut _, input| {
+            let info = RequestInfo { input, output: 0 };
+            r.plan(&cond, SimTime::ZERO, &info, &|_| true, rng)
+                .provider(0)
+        };
+        assert_eq!(first(&mut r, &mut rng, 501), 1);
+        assert_eq!(first(&mut r, &mut rng, 500), 0);
+    }
+
+    #[test]
+    fn order_tiers_pick_the_lowest_tier_in_rotation() {
+        let spec = RouteSpec::Weighted {
+            providers: vec![0, 1, 2],
+            weights: vec![1.0; 3],
+            pick: Pick::Random,
+            fallbacks: vec![],
+            sticky: false,
+            terms: vec![FREE; 3],
+            order: vec![2, 1, 1],
+        };
+        let mut r = Router::new(&spec);
+        let mut rng = stream(0, 0, Source::Routing(0));
+        for _ in 0..100 {
+            let p = r
+                .pick(&spec, SimTime::ZERO, 1, &|_| true, &mut rng)
+                .unwrap();
+            assert!(p == 1 || p == 2);
+        }
+        let p = r.pick(&spec, SimTime::ZERO, 1, &|p| p == 0, &mut rng);
+        assert_eq!(p, Some(0));
+    }
+
+    #[test]
     fn round_robin_gives_exact_shares() {
         let spec = RouteSpec::Weighted {
             providers: vec![0, 1],
@@ -470,6 +876,7 @@ mod tests {
             fallbacks: vec![],
             sticky: true,
             terms: vec![FREE; 2],
+            order: vec![1; 2],
         };
         let mut r = Router::new(&spec);
         let mut rng = stream(0, 0, Source::Routing(0));
@@ -492,6 +899,7 @@ mod tests {
             fallbacks: vec![],
             sticky: true,
             terms: vec![FREE; 2],
+            order: vec![1; 2],
         };
         let mut r = Router::new(&spec);
         let mut rng = stream(0, 0, Source::Routing(0));

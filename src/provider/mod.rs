@@ -427,6 +427,18 @@ impl<'a> Provider<'a> {
         Some((ticket, self.service_time(output)))
     }
 
+    /// Takes the request `ticket` out of the queue before it started (a cancelled hedge);
+    /// false when it is not queued.
+    pub fn dequeue(&mut self, ticket: u64) -> bool {
+        match self.queue.iter().position(|&(t, _)| t == ticket) {
+            Some(i) => {
+                self.queue.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Draws whether a completion passes the job's tests.
     pub fn passes(&mut self) -> bool {
         self.spec.pass_rate >= 1.0 || self.quality_rng.random::<f64>() < self.spec.pass_rate
@@ -549,5 +561,24 @@ mod tests {
         assert_eq!(p.release().map(|(t, _)| t), Some(9));
         assert_eq!(p.release(), None);
         assert_eq!(p.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_dequeued_request_never_starts() {
+        let mut spec = copilot(1.0);
+        spec.online = None;
+        spec.limits.clear();
+        spec.concurrency = Some(ConcurrencySpec {
+            limit: 1,
+            on_full: OnFull::Queue,
+        });
+        let mut p = Provider::new(&spec, 1, 0, 0);
+        assert!(matches!(p.offer(s(0), 1, 1, 7), Admission::Serve { .. }));
+        assert_eq!(p.offer(s(0), 1, 1, 8), Admission::Queued);
+        assert_eq!(p.offer(s(0), 1, 1, 9), Admission::Queued);
+        assert!(p.dequeue(8));
+        assert!(!p.dequeue(8));
+        assert_eq!(p.queued(), 1);
+        assert_eq!(p.release().map(|(t, _)| t), Some(9));
     }
 }

@@ -10,7 +10,7 @@ use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
 use crate::policy::guard::{GuardSpec, RetryBudgetStyle, WhileOut};
 use crate::policy::route::Terms;
-use crate::policy::{Backoff, Jitter, Pick, PolicySpec, RetrySpec, RouteSpec};
+use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec};
 use crate::provider::limiter::Unit;
 use crate::provider::{
     ConcurrencySpec, LatencySpec, LimitKind, LimitSpec, OnFull, OnlineSpec, OutageSpec,
@@ -19,16 +19,16 @@ use crate::provider::{
 use crate::time::SimTime;
 use crate::workload::{parse_trace, Arrivals, WorkloadSpec};
 
-type R<T> = Result<T, Invalid>;
+pub(super) type R<T> = Result<T, Invalid>;
 
-fn invalid<T>(path: &KeyPath, message: impl Into<String>) -> R<T> {
+pub(super) fn invalid<T>(path: &KeyPath, message: impl Into<String>) -> R<T> {
     Err(Invalid {
         path: path.clone(),
         message: message.into(),
     })
 }
 
-fn require<T>(v: Option<T>, path: &KeyPath, what: &str) -> R<T> {
+pub(super) fn require<T>(v: Option<T>, path: &KeyPath, what: &str) -> R<T> {
     match v {
         Some(v) => Ok(v),
         None => invalid(path, format!("missing; {what}")),
@@ -36,7 +36,12 @@ fn require<T>(v: Option<T>, path: &KeyPath, what: &str) -> R<T> {
 }
 
 /// Errors if a key that does not belong to `kind` is set.
-fn only(path: &KeyPath, kind: &str, present: &[(&str, bool)], allowed: &[&str]) -> R<()> {
+pub(super) fn only(
+    path: &KeyPath,
+    kind: &str,
+    present: &[(&str, bool)],
+    allowed: &[&str],
+) -> R<()> {
     for (key, set) in present {
         if *set && !allowed.contains(key) {
             return invalid(
@@ -51,7 +56,7 @@ fn only(path: &KeyPath, kind: &str, present: &[(&str, bool)], allowed: &[&str]) 
     Ok(())
 }
 
-fn positive_int(v: i64, path: &KeyPath, what: &str) -> R<u64> {
+pub(super) fn positive_int(v: i64, path: &KeyPath, what: &str) -> R<u64> {
     if v <= 0 {
         invalid(
             path,
@@ -63,7 +68,7 @@ fn positive_int(v: i64, path: &KeyPath, what: &str) -> R<u64> {
 }
 
 /// A positive whole number that fits `max`.
-fn bounded_int(v: i64, path: &KeyPath, what: &str, max: u64) -> R<u64> {
+pub(super) fn bounded_int(v: i64, path: &KeyPath, what: &str, max: u64) -> R<u64> {
     let v = positive_int(v, path, what)?;
     if v > max {
         invalid(path, format!("{what} must be at most {max} (got {v})"))
@@ -89,7 +94,7 @@ fn non_negative(v: f64, path: &KeyPath, what: &str) -> R<f64> {
     }
 }
 
-fn positive(v: f64, path: &KeyPath, what: &str) -> R<f64> {
+pub(super) fn positive(v: f64, path: &KeyPath, what: &str) -> R<f64> {
     if !v.is_finite() || v <= 0.0 {
         invalid(path, format!("{what} must be a number > 0 (got {v})"))
     } else {
@@ -97,7 +102,7 @@ fn positive(v: f64, path: &KeyPath, what: &str) -> R<f64> {
     }
 }
 
-fn status(v: i64, path: &KeyPath) -> R<u16> {
+pub(super) fn status(v: i64, path: &KeyPath) -> R<u16> {
     if (100..=599).contains(&v) {
         Ok(v as u16)
     } else {
@@ -759,7 +764,7 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
     })
 }
 
-fn provider_ref(name: &str, path: &KeyPath, names: &[&str]) -> R<usize> {
+pub(super) fn provider_ref(name: &str, path: &KeyPath, names: &[&str]) -> R<usize> {
     names.iter().position(|n| *n == name).map_or_else(
         || {
             invalid(
@@ -774,7 +779,7 @@ fn provider_ref(name: &str, path: &KeyPath, names: &[&str]) -> R<usize> {
     )
 }
 
-fn provider_list(
+pub(super) fn provider_list(
     v: Option<&Vec<String>>,
     path: &KeyPath,
     names: &[&str],
@@ -874,6 +879,7 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
 struct GatewayPreset {
     retry: RetrySpec,
     pick: Option<&'static str>,
+    max_fallbacks: Option<u32>,
     guards: &'static [&'static str],
 }
 
@@ -893,12 +899,15 @@ fn gateway_preset(name: &str) -> Option<GatewayPreset> {
                 ..retries(3)
             },
             pick: Some("simple-shuffle"),
+            // LiteLLM's router stops after 5 fallbacks (`max_fallbacks`).
+            max_fallbacks: Some(5),
             guards: &["cooldown"],
         },
         // Portkey: its retry rule and a circuit breaker with default thresholds.
         "portkey" => GatewayPreset {
             retry: crate::policy::retry::preset("portkey").expect("known preset"),
             pick: None,
+            max_fallbacks: None,
             guards: &["circuit_breaker"],
         },
         // OpenRouter: price-weighted picks, providers that failed in 30 s skipped; a
@@ -906,6 +915,7 @@ fn gateway_preset(name: &str) -> Option<GatewayPreset> {
         "openrouter" => GatewayPreset {
             retry: retries(3),
             pick: Some("price-weighted"),
+            max_fallbacks: None,
             guards: &["skip_recent_failures"],
         },
         // Helicone gateway: P2C on peak-EWMA latency, a 429 ejects for its retry-after
@@ -913,12 +923,14 @@ fn gateway_preset(name: &str) -> Option<GatewayPreset> {
         "helicone" => GatewayPreset {
             retry: retries(3),
             pick: Some("p2c-peak-ewma"),
+            max_fallbacks: None,
             guards: &["eject_on_429"],
         },
         // The official SDKs' retry alone.
         "sdk" => GatewayPreset {
             retry: crate::policy::retry::preset("anthropic-sdk").expect("known preset"),
             pick: None,
+            max_fallbacks: None,
             guards: &[],
         },
         _ => return None,
@@ -927,7 +939,7 @@ fn gateway_preset(name: &str) -> Option<GatewayPreset> {
 
 /// A provider's published terms for the routing strategies: price per 1k tokens and
 /// requests / tokens per minute from its limits (infinite when it has none).
-fn terms_of(p: &ProviderSpec) -> Terms {
+pub(super) fn terms_of(p: &ProviderSpec) -> Terms {
     let mut rpm = f64::INFINITY;
     let mut tpm = f64::INFINITY;
     for l in &p.limits {
@@ -957,7 +969,6 @@ fn policy(
     names: &[&str],
     providers: &[ProviderSpec],
 ) -> R<PolicySpec> {
-    let all_providers = providers;
     let name = require(p.name.clone(), &path.key("name"), "a name for the policy")?;
     let preset = p
         .preset
@@ -974,135 +985,14 @@ fn policy(
     if name.trim().is_empty() {
         return invalid(&path.key("name"), "must not be empty");
     }
-    let rp = path.key("route");
-    let r = require(
+    let (route, max_fallbacks) = super::route::route(
         p.route.as_ref(),
-        &rp,
-        "route = { kind = \"single\", provider = NAME }, { kind = \"chain\", providers = [...] } or { kind = \"weighted\", providers = [...], weights = [...] }",
+        &path.key("route"),
+        names,
+        providers,
+        preset.as_ref().and_then(|g| g.pick),
+        preset.as_ref().and_then(|g| g.max_fallbacks),
     )?;
-    let present = [
-        ("provider", r.provider.is_some()),
-        ("providers", r.providers.is_some()),
-        ("weights", r.weights.is_some()),
-        ("pick", r.pick.is_some()),
-        ("fallbacks", r.fallbacks.is_some()),
-        ("sticky", r.sticky.is_some()),
-    ];
-    let route = match r.kind.as_str() {
-        "single" => {
-            only(&rp, "single", &present, &["provider"])?;
-            let name = require(
-                r.provider.as_ref(),
-                &rp.key("provider"),
-                "the provider's name",
-            )?;
-            RouteSpec::Chain(vec![provider_ref(name, &rp.key("provider"), names)?])
-        }
-        "chain" => {
-            only(&rp, "chain", &present, &["providers"])?;
-            RouteSpec::Chain(provider_list(
-                r.providers.as_ref(),
-                &rp.key("providers"),
-                names,
-                "the providers to try, in order",
-            )?)
-        }
-        "weighted" => {
-            only(
-                &rp,
-                "weighted",
-                &present,
-                &["providers", "weights", "pick", "fallbacks", "sticky"],
-            )?;
-            let providers = provider_list(
-                r.providers.as_ref(),
-                &rp.key("providers"),
-                names,
-                "the providers to split between",
-            )?;
-            for (i, p) in providers.iter().enumerate() {
-                if providers[..i].contains(p) {
-                    return invalid(
-                        &rp.key("providers").index(i),
-                        format!("`{}` is listed twice in the group; list each provider once and use `weights` for shares", names[*p]),
-                    );
-                }
-            }
-            let weights = match &r.weights {
-                None => vec![1.0; providers.len()],
-                Some(w) => {
-                    if w.len() != providers.len() {
-                        return invalid(
-                            &rp.key("weights"),
-                            format!(
-                                "{} weights for {} providers; give one weight per provider",
-                                w.len(),
-                                providers.len()
-                            ),
-                        );
-                    }
-                    for (i, x) in w.iter().enumerate() {
-                        positive(*x, &rp.key("weights").index(i), "a weight")?;
-                    }
-                    w.clone()
-                }
-            };
-            let pick = match r
-                .pick
-                .as_deref()
-                .or(preset.as_ref().and_then(|g| g.pick))
-                .unwrap_or("random")
-            {
-                "random" | "simple-shuffle" => Pick::Random,
-                "round_robin" => Pick::RoundRobin,
-                "least-busy" => Pick::LeastBusy,
-                "latency-based-routing" => Pick::LatencyBased,
-                "usage-based-routing-v2" => Pick::UsageBased,
-                "cost-based-routing" => Pick::CostBased,
-                "price-weighted" => Pick::PriceWeighted,
-                "p2c-peak-ewma" => Pick::P2cEwma,
-                other => {
-                    return invalid(
-                        &rp.key("pick"),
-                        format!("unknown pick `{other}`; expected \"random\" (= \"simple-shuffle\"), \"round_robin\", \"least-busy\", \"latency-based-routing\", \"usage-based-routing-v2\", \"cost-based-routing\", \"price-weighted\" or \"p2c-peak-ewma\""),
-                    )
-                }
-            };
-            // Round-robin shares stay on the pick; the other strategies pick again for
-            // every retry, as LiteLLM's router does.
-            let sticky = r.sticky.unwrap_or(pick == Pick::RoundRobin);
-            let terms = providers
-                .iter()
-                .map(|&p| terms_of(&all_providers[p]))
-                .collect();
-            let fallbacks = match &r.fallbacks {
-                None => Vec::new(),
-                Some(f) if f.is_empty() => Vec::new(),
-                Some(_) => provider_list(
-                    r.fallbacks.as_ref(),
-                    &rp.key("fallbacks"),
-                    names,
-                    "providers to try after the picked one",
-                )?,
-            };
-            RouteSpec::Weighted {
-                providers,
-                weights,
-                pick,
-                fallbacks,
-                sticky,
-                terms,
-            }
-        }
-        other => {
-            return invalid(
-                &rp.key("kind"),
-                format!(
-                    "unknown route kind `{other}`; expected \"single\", \"chain\" or \"weighted\""
-                ),
-            )
-        }
-    };
     let base_retry = preset
         .as_ref()
         .map_or_else(RetrySpec::default, |g| g.retry.clone());
@@ -1156,7 +1046,70 @@ fn policy(
         retry: retries,
         guards,
         escalate_to,
+        max_fallbacks,
+        hedge: p
+            .hedge
+            .as_ref()
+            .map(|h| hedge(h, &path.key("hedge"), names))
+            .transpose()?,
     })
+}
+
+fn hedge(h: &RawHedge, path: &KeyPath, names: &[&str]) -> R<HedgeSpec> {
+    let delay = match (&h.after, h.quantile) {
+        (Some(_), Some(_)) => {
+            return invalid(
+                &path.key("quantile"),
+                "give either `after` (a fixed delay) or `quantile` (of recent latencies), not both",
+            )
+        }
+        (None, None) => {
+            return invalid(
+                path,
+                "needs `after = \"2s\"` (a fixed delay) or `quantile = 0.95` (of recent answers' latencies)",
+            )
+        }
+        (Some(a), None) => {
+            if h.window.is_some() {
+                return invalid(&path.key("window"), "only used with `quantile`");
+            }
+            if h.initial.is_some() {
+                return invalid(&path.key("initial"), "only used with `quantile`");
+            }
+            HedgeDelay::Fixed(duration(a, &path.key("after"))?)
+        }
+        (None, Some(q)) => {
+            if !(q > 0.0 && q < 1.0) {
+                return invalid(
+                    &path.key("quantile"),
+                    format!("must be between 0 and 1, exclusive (got {q})"),
+                );
+            }
+            let window = match h.window {
+                Some(w) => bounded_int(w, &path.key("window"), "window", 100_000)? as usize,
+                None => 100,
+            };
+            let initial = match &h.initial {
+                Some(v) => duration(v, &path.key("initial"))?,
+                None => SimTime::from_secs(5),
+            };
+            HedgeDelay::Quantile {
+                q,
+                window,
+                initial,
+            }
+        }
+    };
+    let to = match &h.to {
+        None => Vec::new(),
+        Some(_) => provider_list(
+            h.to.as_ref(),
+            &path.key("to"),
+            names,
+            "where hedges go: the first of these that is not the request's own provider",
+        )?,
+    };
+    Ok(HedgeSpec { delay, to })
 }
 
 fn guard(
@@ -1202,6 +1155,7 @@ fn guard(
         ("initial", g.initial.is_some()),
         ("max", g.max.is_some()),
         ("backoff_ratio", g.backoff_ratio.is_some()),
+        ("bypass_when_all_open", g.bypass_when_all_open.is_some()),
     ];
     let provider = g
         .provider
@@ -1397,6 +1351,7 @@ fn guard(
                     "cooldown_interval",
                     "on_status_codes",
                     "while_out",
+                    "bypass_when_all_open",
                 ],
             )?;
             let cooldown_interval = dur(
@@ -1441,6 +1396,7 @@ fn guard(
                         .collect::<R<Vec<_>>>()?,
                 },
                 while_out: while_out()?,
+                bypass_when_all_open: g.bypass_when_all_open.unwrap_or(true),
             })
         }
         "eject_on_429" => {

@@ -5,6 +5,7 @@
 mod build;
 mod locate;
 pub mod raw;
+mod route;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

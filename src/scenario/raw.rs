@@ -114,6 +114,18 @@ pub struct RawPolicy {
     pub retry_by_provider: IndexMap<String, RawRetry>,
     pub guards: Option<Vec<RawGuard>>,
     pub quality_gate: Option<RawQualityGate>,
+    pub hedge: Option<RawHedge>,
+}
+
+/// `hedge = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHedge {
+    pub after: Option<Value>,
+    pub quantile: Option<f64>,
+    pub window: Option<i64>,
+    pub initial: Option<Value>,
+    pub to: Option<Vec<String>>,
 }
 
 /// `quality_gate = { escalate_to = [...] }`.
@@ -123,17 +135,33 @@ pub struct RawQualityGate {
     pub escalate_to: Vec<String>,
 }
 
-/// `route = { ... }`.
+/// `route = { ... }`, and each of a nested route's `targets`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
-    pub kind: String,
+    pub kind: Option<String>,
     pub provider: Option<String>,
     pub providers: Option<Vec<String>>,
     pub weights: Option<Vec<f64>>,
     pub pick: Option<String>,
     pub fallbacks: Option<Vec<String>>,
     pub sticky: Option<bool>,
+    pub order: Option<Vec<i64>>,
+    pub max_fallbacks: Option<i64>,
+    pub targets: Option<Vec<RawRoute>>,
+    pub on_status_codes: Option<Vec<i64>>,
+    pub weight: Option<f64>,
+    pub name: Option<String>,
+    pub conditions: Option<Vec<RawCondition>>,
+    pub default: Option<String>,
+}
+
+/// One entry of a conditional route's `conditions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCondition {
+    pub query: IndexMap<String, Value>,
+    pub then: String,
 }
 
 /// `retry = { ... }`.
@@ -189,4 +217,5 @@ pub struct RawGuard {
     pub initial: Option<f64>,
     pub max: Option<f64>,
     pub backoff_ratio: Option<f64>,
+    pub bypass_when_all_open: Option<bool>,
 }

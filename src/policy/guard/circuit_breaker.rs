@@ -23,6 +23,7 @@ pub struct CircuitBreaker {
     cooldown: SimTime,
     on_status_codes: Vec<u16>,
     while_out: WhileOut,
+    bypass: bool,
     counts: Vec<Counts>,
     out: OutUntil,
 }
@@ -44,9 +45,17 @@ impl CircuitBreaker {
             cooldown,
             on_status_codes,
             while_out,
+            bypass: false,
             counts: Vec::new(),
             out: OutUntil::default(),
         }
+    }
+
+    /// With `bypass`, a request whose every remaining target is open is sent anyway
+    /// (Portkey: "if all targets are open, the circuit breaker is bypassed").
+    pub fn bypassed_when_all_open(mut self, bypass: bool) -> Self {
+        self.bypass = bypass;
+        self
     }
 }
 
@@ -57,6 +66,10 @@ impl Guard for CircuitBreaker {
 
     fn out_total(&self) -> SimTime {
         self.out.total()
+    }
+
+    fn bypass_when_all_out(&self) -> bool {
+        self.bypass
     }
 
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {

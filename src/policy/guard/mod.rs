@@ -101,6 +101,11 @@ pub trait Guard: Send {
     fn out_total(&self) -> SimTime {
         SimTime::ZERO
     }
+    /// Whether the request is sent anyway when this guard has every provider it could
+    /// still go to out of rotation (Portkey's circuit breaker), instead of failing.
+    fn bypass_when_all_out(&self) -> bool {
+        false
+    }
 }
 
 /// What a health guard does while its provider is out.
@@ -205,6 +210,8 @@ pub enum GuardSpec {
         on_status_codes: Vec<u16>,
         /// Skip or wait while open.
         while_out: WhileOut,
+        /// When every remaining target's circuit is open, send anyway (Portkey).
+        bypass_when_all_open: bool,
     },
     /// Helicone: a 429 ejects the provider for its retry-after (or `default`).
     Eject {
@@ -300,14 +307,18 @@ impl GuardSpec {
                 cooldown_interval,
                 on_status_codes,
                 while_out,
-            } => Box::new(CircuitBreaker::new(
-                failure_threshold,
-                failure_threshold_percentage,
-                minimum_requests,
-                cooldown_interval,
-                on_status_codes,
-                while_out,
-            )),
+                bypass_when_all_open,
+            } => Box::new(
+                CircuitBreaker::new(
+                    failure_threshold,
+                    failure_threshold_percentage,
+                    minimum_requests,
+                    cooldown_interval,
+                    on_status_codes,
+                    while_out,
+                )
+                .bypassed_when_all_open(bypass_when_all_open),
+            ),
             GuardSpec::Eject { default, while_out } => Box::new(Eject::new(default, while_out)),
             GuardSpec::RecentFailures { window } => Box::new(RecentFailures::new(window)),
             GuardSpec::Pacer { provider, limits } => Box::new(Pacer::new(provider, &limits)),

@@ -1,0 +1,342 @@
+//! Routing parts on hand-checkable timelines: LiteLLM priority tiers and its cap on
+//! fallbacks, Portkey's nested targets, fallback status gates, conditional routing and
+//! circuit-breaker bypass, and hedged requests.
+
+mod common;
+
+use common::{results, scenario, values};
+
+fn batch(jobs: u32, concurrency: u32) -> String {
+    format!(
+        r#"
+        replications = 3
+        [workload]
+        kind = "batch"
+        jobs = {jobs}
+        concurrency = {concurrency}
+        input_tokens = 100
+        output_tokens = 10
+        "#
+    )
+}
+
+/// A provider that serves in `latency` and admits `limit` requests an hour (0: no limit),
+/// answering `status` beyond.
+fn provider(name: &str, latency: &str, limit: u32, status: u16) -> String {
+    let limits = if limit == 0 {
+        String::new()
+    } else {
+        format!(
+            r#"limits = [{{ kind = "fixed_window", window = "1h", limit = {limit}, unit = "requests" }}]"#
+        )
+    };
+    format!(
+        r#"
+        [providers.{name}]
+        {limits}
+        reject_status = {status}
+        reject_latency = "100ms"
+        latency = {{ total = "{latency}" }}
+        price_per_1k_input = 1.0
+        price_per_1k_output = 1.0
+        "#
+    )
+}
+
+fn all(xs: &[f64], want: f64) -> bool {
+    xs.iter().all(|&x| (x - want).abs() < 1e-9)
+}
+
+/// LiteLLM `order`: the tier-1 deployment takes everything while it is in rotation; the
+/// tier-2 one only gets requests while tier 1 cools down after a 429.
+#[test]
+fn order_tiers_use_the_lower_tier_only_while_the_first_is_out() {
+    let s = scenario(&format!(
+        r#"{}{}{}{}
+        [[policies]]
+        name = "healthy"
+        route = {{ kind = "weighted", providers = ["free", "backup"], order = [1, 2] }}
+        [[policies]]
+        name = "limited"
+        route = {{ kind = "weighted", providers = ["capped", "backup"], order = [1, 2] }}
+        retry = {{ max_attempts = 2 }}
+        guards = [{{ kind = "cooldown", cooldown_time = "5s" }}]
+        "#,
+        batch(20, 1),
+        provider("free", "1s", 0, 429),
+        provider("capped", "1s", 3, 429),
+        provider("backup", "1s", 0, 429),
+    ));
+    let r = results(&s);
+    assert!(all(&values(&s, &r, "healthy", "served.free"), 20.0));
+    assert!(all(&values(&s, &r, "healthy", "attempts.backup"), 0.0));
+    // Three served by the capped tier 1, then a 429 cools it down (5 s at a time) and
+    // the backup tier serves the rest.
+    assert!(all(&values(&s, &r, "limited", "served.capped"), 3.0));
+    assert!(all(&values(&s, &r, "limited", "served.backup"), 17.0));
+    assert!(all(&values(&s, &r, "limited", "jobs_failed"), 0.0));
+}
+
+/// LiteLLM `max_fallbacks`: with 3 providers that each admit one request an hour ahead
+/// of an unlimited one, job 4 needs 3 fallbacks; a cap of 2 fails it and job 5.
+#[test]
+fn max_fallbacks_caps_how_far_a_request_falls_back() {
+    let chain = r#"["a", "b", "c", "d"]"#;
+    let s = scenario(&format!(
+        r#"{}{}{}{}{}
+        [[policies]]
+        name = "capped"
+        route = {{ kind = "chain", providers = {chain}, max_fallbacks = 2 }}
+        retry = {{ max_attempts = 1 }}
+        [[policies]]
+        name = "uncapped"
+        route = {{ kind = "chain", providers = {chain} }}
+        retry = {{ max_attempts = 1 }}
+        [[policies]]
+        name = "litellm"
+        preset = "litellm"
+        guards = []
+        route = {{ kind = "chain", providers = {chain} }}
+        retry = {{ max_attempts = 1 }}
+        "#,
+        batch(5, 1),
+        provider("a", "1s", 1, 429),
+        provider("b", "1s", 1, 429),
+        provider("c", "1s", 1, 429),
+        provider("d", "1s", 0, 429),
+    ));
+    let r = results(&s);
+    assert!(all(&values(&s, &r, "capped", "jobs_failed"), 2.0));
+    assert!(all(&values(&s, &r, "capped", "served.d"), 0.0));
+    assert!(all(&values(&s, &r, "uncapped", "jobs_failed"), 0.0));
+    assert!(all(&values(&s, &r, "uncapped", "served.d"), 2.0));
+    // The preset's cap is 5: three fallbacks are allowed.
+    assert!(all(&values(&s, &r, "litellm", "jobs_failed"), 0.0));
+}
+
+/// Portkey `on_status_codes`: a fallback moves on only after one of the listed statuses;
+/// any other failure is returned to the caller.
+#[test]
+fn fallback_moves_on_only_for_the_listed_statuses() {
+    let s = scenario(&format!(
+        r#"{}{}{}
+        [[policies]]
+        name = "on-429"
+        route = {{ kind = "fallback", on_status_codes = [429], targets = [{{ provider = "busy" }}, {{ provider = "spare" }}] }}
+        retry = {{ max_attempts = 1 }}
+        [[policies]]
+        name = "on-503"
+        route = {{ kind = "fallback", on_status_codes = [503], targets = [{{ provider = "busy" }}, {{ provider = "spare" }}] }}
+        retry = {{ max_attempts = 1 }}
+        [[policies]]
+        name = "on-any"
+        route = {{ kind = "fallback", targets = [{{ provider = "busy" }}, {{ provider = "spare" }}] }}
+        retry = {{ max_attempts = 1 }}
+        "#,
+        batch(6, 1),
+        provider("busy", "1s", 2, 503),
+        provider("spare", "1s", 0, 429),
+    ));
+    let r = results(&s);
+    // busy serves 2, then answers 503 to the 4 others.
+    assert!(all(&values(&s, &r, "on-429", "jobs_failed"), 4.0));
+    assert!(all(&values(&s, &r, "on-429", "attempts.spare"), 0.0));
+    assert!(all(&values(&s, &r, "on-503", "jobs_failed"), 0.0));
+    assert!(all(&values(&s, &r, "on-503", "served.spare"), 4.0));
+    assert!(all(&values(&s, &r, "on-any", "served.spare"), 4.0));
+}
+
+/// A nested route: a fallback whose first target is a weighted loadbalance, and a
+/// conditional route that sends long completions one way and short ones another.
+#[test]
+fn nested_and_conditional_targets_route_as_configured() {
+    let s = scenario(&format!(
+        r#"
+        replications = 4
+        [workload]
+        kind = "batch"
+        jobs = 2000
+        concurrency = 50
+        input_tokens = 100
+        output_tokens = {{ dist = "uniform", min = 0, max = 1000 }}
+        {}{}{}{}
+        [[policies]]
+        name = "nested"
+        route = {{ kind = "fallback", targets = [
+          {{ kind = "loadbalance", targets = [{{ provider = "a", weight = 1 }}, {{ provider = "b", weight = 3 }}] }},
+          {{ provider = "c" }},
+        ] }}
+        [[policies]]
+        name = "conditional"
+        route = {{ kind = "conditional", default = "short", conditions = [
+          {{ query = {{ output_tokens = {{ "$gt" = 700 }} }}, then = "long" }},
+        ], targets = [
+          {{ name = "long", provider = "a" }},
+          {{ name = "short", kind = "fallback", targets = [{{ provider = "b" }}, {{ provider = "c" }}] }},
+        ] }}
+        "#,
+        provider("a", "1s", 0, 429),
+        provider("b", "1s", 0, 429),
+        provider("c", "1s", 0, 429),
+        "",
+    ));
+    let r = results(&s);
+    for (a, b) in values(&s, &r, "nested", "served.a")
+        .iter()
+        .zip(values(&s, &r, "nested", "served.b"))
+    {
+        // One in four to a (binomial sd ~19 of 2000).
+        assert!((a / (a + b) - 0.25).abs() < 0.04, "a {a} b {b}");
+    }
+    assert!(all(&values(&s, &r, "nested", "attempts.c"), 0.0));
+    for (long, short) in values(&s, &r, "conditional", "served.a").iter().zip(values(
+        &s,
+        &r,
+        "conditional",
+        "served.b",
+    )) {
+        // P(output > 700) = 0.3 for a uniform draw on [0, 1000].
+        assert!((long / 2000.0 - 0.3).abs() < 0.04, "long {long}");
+        assert_eq!(long + short, 2000.0);
+    }
+}
+
+/// Portkey's circuit breaker steps aside when every target left is open (by default):
+/// requests still go out. Without the bypass they fail locally while it is open.
+#[test]
+fn circuit_breaker_is_bypassed_when_every_target_is_open() {
+    let s = scenario(&format!(
+        r#"{}{}
+        [[policies]]
+        name = "bypass"
+        route = {{ kind = "single", provider = "api" }}
+        retry = {{ max_attempts = 1 }}
+        guards = [{{ kind = "circuit_breaker", failure_threshold = 1 }}]
+        [[policies]]
+        name = "strict"
+        route = {{ kind = "single", provider = "api" }}
+        retry = {{ max_attempts = 1 }}
+        guards = [{{ kind = "circuit_breaker", failure_threshold = 1, bypass_when_all_open = false }}]
+        "#,
+        batch(10, 1),
+        provider("api", "1s", 2, 429),
+    ));
+    let r = results(&s);
+    // Two served, then every job is sent and rejected.
+    assert!(all(&values(&s, &r, "bypass", "attempts"), 10.0));
+    assert!(all(&values(&s, &r, "bypass", "jobs_completed"), 2.0));
+    // The third is rejected and opens the circuit for 30 s; the other 7 fail unsent.
+    assert!(all(&values(&s, &r, "strict", "attempts"), 3.0));
+    assert!(all(&values(&s, &r, "strict", "jobs_failed"), 8.0));
+}
+
+/// Hedging: 2 s after a request to a provider that takes 10 s, a copy goes to one that
+/// takes 1 s; the copy answers at 3 s and the first is cancelled, paying its prompt and
+/// the 30 % of its completion generated by then.
+#[test]
+fn hedge_wins_and_the_loser_pays_what_it_used() {
+    let s = scenario(&format!(
+        r#"{}{}{}
+        [[policies]]
+        name = "hedged"
+        route = {{ kind = "single", provider = "slow" }}
+        hedge = {{ after = "2s", to = ["fast"] }}
+        [[policies]]
+        name = "fast-first"
+        route = {{ kind = "single", provider = "fast" }}
+        hedge = {{ after = "2s", to = ["slow"] }}
+        "#,
+        batch(1, 1),
+        provider("slow", "10s", 0, 429),
+        provider("fast", "1s", 0, 429),
+    ));
+    let r = results(&s);
+    assert!(all(&values(&s, &r, "hedged", "makespan_s"), 3.0));
+    assert!(all(&values(&s, &r, "hedged", "hedges"), 1.0));
+    assert!(all(&values(&s, &r, "hedged", "served.fast"), 1.0));
+    assert!(all(&values(&s, &r, "hedged", "served.slow"), 0.0));
+    assert!(all(&values(&s, &r, "hedged", "attempts"), 2.0));
+    // $1 per 1k tokens: the loser pays 100 prompt tokens and 3 of its 10 completion
+    // tokens, the winner 110.
+    assert!(all(&values(&s, &r, "hedged", "cost_usd.slow"), 0.103));
+    assert!(all(&values(&s, &r, "hedged", "wasted_usd"), 0.103));
+    assert!(all(&values(&s, &r, "hedged", "cost_usd"), 0.213));
+    // Answered before the delay: no hedge.
+    assert!(all(&values(&s, &r, "fast-first", "hedges"), 0.0));
+    assert!(all(&values(&s, &r, "fast-first", "makespan_s"), 1.0));
+}
+
+/// Cancelling a copy frees its provider slot, and a copy still queued leaves the queue
+/// without cost. Two jobs on a one-slot provider that takes 10 s, both hedged after 1 s
+/// on a provider that streams 100 tokens/s: job 2 (10 tokens) is answered by its hedge
+/// at 1.1 s and its queued first copy is dropped; job 1 (1000 tokens) is answered by its
+/// first copy at 10 s, and its hedge, 90 % through, is cancelled.
+#[test]
+fn cancelled_copies_free_their_slot_and_leave_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("jobs.csv");
+    std::fs::write(
+        &trace,
+        "start_s,input_tokens,output_tokens\n0,100,1000\n0,100,10\n",
+    )
+    .unwrap();
+    let s = scenario(&format!(
+        r#"
+        replications = 2
+        [workload]
+        kind = "trace"
+        path = "{}"
+        concurrency = 2
+        [providers.gpu]
+        limits = [{{ kind = "concurrency", limit = 1, on_full = "queue" }}]
+        latency = {{ total = "10s" }}
+        price_per_1k_input = 1.0
+        price_per_1k_output = 1.0
+        [providers.stream]
+        latency = {{ ttft = "0s", tokens_per_s = 100 }}
+        price_per_1k_input = 1.0
+        price_per_1k_output = 1.0
+        [[policies]]
+        name = "hedged"
+        route = {{ kind = "single", provider = "gpu" }}
+        hedge = {{ after = "1s", to = ["stream"] }}
+        "#,
+        trace.display().to_string().replace('\\', "/"),
+    ));
+    let r = results(&s);
+    assert!(all(&values(&s, &r, "hedged", "makespan_s"), 10.0));
+    assert!(all(&values(&s, &r, "hedged", "hedges"), 2.0));
+    assert!(all(&values(&s, &r, "hedged", "served.gpu"), 1.0));
+    assert!(all(&values(&s, &r, "hedged", "served.stream"), 1.0));
+    // gpu: job 1's 1.1k tokens. stream: job 2's 110, and job 1's cancelled hedge: its
+    // prompt and 900 of 1000 completion tokens.
+    assert!(all(&values(&s, &r, "hedged", "cost_usd.gpu"), 1.1));
+    assert!(all(
+        &values(&s, &r, "hedged", "cost_usd.stream"),
+        0.11 + 1.0
+    ));
+    assert!(all(&values(&s, &r, "hedged", "wasted_usd"), 1.0));
+}
+
+/// A rejected hedge leaves its request waiting for the first copy.
+#[test]
+fn a_rejected_hedge_leaves_the_first_copy_running() {
+    let s = scenario(&format!(
+        r#"{}{}{}
+        [[policies]]
+        name = "hedged"
+        route = {{ kind = "single", provider = "slow" }}
+        hedge = {{ after = "2s", to = ["fast"] }}
+        "#,
+        batch(2, 1),
+        provider("slow", "10s", 0, 429),
+        provider("fast", "1s", 1, 429),
+    ));
+    let r = results(&s);
+    // Job 1 is answered by its hedge at 3 s; job 2's hedge (5 s) is rejected and its
+    // first copy answers at 13 s.
+    assert!(all(&values(&s, &r, "hedged", "makespan_s"), 13.0));
+    assert!(all(&values(&s, &r, "hedged", "rejections"), 1.0));
+    assert!(all(&values(&s, &r, "hedged", "jobs_completed"), 2.0));
+    assert!(all(&values(&s, &r, "hedged", "served.slow"), 1.0));
+}
