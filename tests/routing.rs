@@ -340,3 +340,28 @@ fn a_rejected_hedge_leaves_the_first_copy_running() {
     assert!(all(&values(&s, &r, "hedged", "jobs_completed"), 2.0));
     assert!(all(&values(&s, &r, "hedged", "served.slow"), 1.0));
 }
+
+/// LiteLLM's simple-shuffle without weights splits by each deployment's requests per
+/// minute (here from the providers' limits: 1,000 and 3,000 a minute).
+#[test]
+fn simple_shuffle_without_weights_follows_rpm() {
+    let s = scenario(&format!(
+        r#"{}
+        [providers.small]
+        limits = [{{ kind = "sliding_window", window = "60s", limit = 1000, unit = "requests" }}]
+        latency = {{ total = "1s" }}
+        [providers.big]
+        limits = [{{ kind = "sliding_window", window = "60s", limit = 3000, unit = "requests" }}]
+        latency = {{ total = "1s" }}
+        [[policies]]
+        name = "shuffle"
+        route = {{ kind = "weighted", providers = ["small", "big"], pick = "simple-shuffle" }}
+        "#,
+        batch(2000, 50),
+    ));
+    let r = results(&s);
+    for small in values(&s, &r, "shuffle", "served.small") {
+        // One in four (binomial sd ~19 of 2000).
+        assert!((small / 2000.0 - 0.25).abs() < 0.04, "small {small}");
+    }
+}

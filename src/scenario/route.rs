@@ -10,7 +10,7 @@ use super::build::{
 };
 use super::raw::{RawCondition, RawRoute};
 use super::KeyPath;
-use crate::policy::route::{Field, Node, Op, Query, MAX_STEPS};
+use crate::policy::route::{Field, Node, Op, Query, Terms, MAX_STEPS};
 use crate::policy::{Pick, RouteSpec};
 use crate::provider::ProviderSpec;
 
@@ -171,7 +171,23 @@ fn weighted(
         }
         Ok(())
     };
+    let terms: Vec<Terms> = providers
+        .iter()
+        .map(|&p| terms_of(&all_providers[p]))
+        .collect();
+    let pick_name = r.pick.as_deref().or(preset_pick).unwrap_or("random");
     let weights = match &r.weights {
+        // LiteLLM's simple-shuffle without weights weighs by the deployments' rpm, else
+        // their tpm (here from each provider's limits), else picks uniformly.
+        None if matches!(pick_name, "random" | "simple-shuffle") => {
+            if terms.iter().all(|t| t.rpm.is_finite()) {
+                terms.iter().map(|t| t.rpm).collect()
+            } else if terms.iter().all(|t| t.tpm.is_finite()) {
+                terms.iter().map(|t| t.tpm).collect()
+            } else {
+                vec![1.0; providers.len()]
+            }
+        }
         None => vec![1.0; providers.len()],
         Some(w) => {
             per_provider("weights", w.len())?;
@@ -194,7 +210,7 @@ fn weighted(
                 .collect::<R<Vec<_>>>()?
         }
     };
-    let pick = match r.pick.as_deref().or(preset_pick).unwrap_or("random") {
+    let pick = match pick_name {
         "random" | "simple-shuffle" => Pick::Random,
         "round_robin" => Pick::RoundRobin,
         "least-busy" => Pick::LeastBusy,
@@ -213,10 +229,6 @@ fn weighted(
     // Round-robin shares stay on the pick; the other strategies pick again for every
     // retry, as LiteLLM's router does.
     let sticky = r.sticky.unwrap_or(pick == Pick::RoundRobin);
-    let terms = providers
-        .iter()
-        .map(|&p| terms_of(&all_providers[p]))
-        .collect();
     let fallbacks = match &r.fallbacks {
         None => Vec::new(),
         Some(f) if f.is_empty() => Vec::new(),
