@@ -36,11 +36,11 @@ pub struct EventRow {
     pub t_s: f64,
     /// Provider the request went to (or fell back from).
     pub provider: String,
-    /// `served`, `queued`, `rejected` or `fallback`.
+    /// `served`, `queued`, `rejected`, `fallback` or `hedge`.
     pub event: String,
     /// HTTP status of a rejection.
     pub status: Option<u16>,
-    /// Provider a fallback moved to.
+    /// Provider a fallback moved to, or a hedge went to.
     pub to: Option<String>,
 }
 
@@ -121,6 +121,17 @@ impl Observer for Recorder<'_> {
             t_s: now.as_secs_f64(),
             provider: self.scenario.providers[from].name.clone(),
             event: "fallback".into(),
+            status: None,
+            to: Some(self.scenario.providers[to].name.clone()),
+        });
+    }
+
+    fn hedge(&mut self, now: SimTime, from: usize, to: usize) {
+        self.events.push(EventRow {
+            policy: self.policy.to_string(),
+            t_s: now.as_secs_f64(),
+            provider: self.scenario.providers[from].name.clone(),
+            event: "hedge".into(),
             status: None,
             to: Some(self.scenario.providers[to].name.clone()),
         });

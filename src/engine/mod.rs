@@ -65,6 +65,9 @@ pub trait Observer {
     fn attempt(&mut self, _now: SimTime, _provider: usize, _admission: &Admission) {}
     /// A request moved from provider `from` to its fallback `to` at `now`.
     fn fallback(&mut self, _now: SimTime, _from: usize, _to: usize) {}
+    /// A request on provider `from` was hedged to `to` at `now` (before the hedge's
+    /// [`Observer::attempt`]).
+    fn hedge(&mut self, _now: SimTime, _from: usize, _to: usize) {}
 }
 
 /// An observer that does nothing.
@@ -191,6 +194,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         let cursor = st.cursor.expect("an unanswered request has a cursor");
         let (_, h) = self.policy.hedge_plan(&cursor).expect("the policy hedges");
         let size = self.jobs.requests_of(j)[st.request as usize];
+        self.observer.hedge(now, cursor.provider(), h);
         self.policy.on_hedge_send(now, h, size.input + size.output);
         if let (_, Admission::Reject { .. }) = self.send_copy(now, job, h, true) {
             // A rejected hedge changes nothing for the request: its first copy is still

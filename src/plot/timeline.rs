@@ -142,6 +142,17 @@ impl Chart for Timeline<'_> {
             font.clone(),
         ))?;
         legend.draw(&Text::new("to the next provider", (48, 150), font.clone()))?;
+        let n_hedge = self.events.iter().filter(|e| e.event == "hedge").count();
+        let green = RGBColor(44, 160, 44);
+        if n_hedge > 0 {
+            legend.draw(&Circle::new((25, 200), 5, green.filled()))?;
+            legend.draw(&Text::new(
+                format!("hedged ({n_hedge})"),
+                (48, 192),
+                font.clone(),
+            ))?;
+            legend.draw(&Text::new("a copy sent elsewhere", (48, 210), font.clone()))?;
+        }
         let areas = root.split_evenly((panels.len(), 1));
         for (p, area) in panels.iter().zip(&areas) {
             let v_max = p.points.iter().map(|q| q.1).fold(0.0, f64::max);
@@ -196,6 +207,13 @@ impl Chart for Timeline<'_> {
                 .map(|e| TriangleMarker::new((e.t_s, mark_y * 0.5), 6, orange.filled()))
                 .collect();
             chart.draw_series(fell)?;
+            let hedged: Vec<_> = self
+                .events
+                .iter()
+                .filter(|e| e.provider == p.provider && e.event == "hedge")
+                .map(|e| Circle::new((e.t_s, mark_y * 0.25), 4, green.filled()))
+                .collect();
+            chart.draw_series(hedged)?;
         }
         Ok(())
     }
