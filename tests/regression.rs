@@ -353,3 +353,166 @@ fn aimd_bounds_and_duplicate_group_members_are_rejected() {
         "{e}"
     );
 }
+
+fn two_providers(extra: &str, policy: &str, jobs: u32, concurrency: u32) -> String {
+    format!(
+        r#"
+        replications = 2
+        [workload]
+        kind = "batch"
+        jobs = {jobs}
+        concurrency = {concurrency}
+        input_tokens = 100
+        output_tokens = 100
+        {extra}
+        [[policies]]
+        name = "p"
+        {policy}
+        "#
+    )
+}
+
+/// Guards: freeing the winner's slot before cancelling the loser started the loser
+/// (a same-provider hedge waiting in the queue), which then held its slot for ever and
+/// the jobs behind it were silently lost.
+#[test]
+fn a_same_provider_hedge_in_the_queue_is_cancelled_before_it_starts() {
+    let s = scenario(&two_providers(
+        r#"
+        [providers.local]
+        limits = [{ kind = "concurrency", limit = 1, on_full = "queue" }]
+        latency = { ttft = "1s", tokens_per_s = 10 }
+        "#,
+        r#"route = { kind = "single", provider = "local" }
+        hedge = { after = "1s" }"#,
+        5,
+        1,
+    ));
+    let r = results(&s);
+    assert!(values(&s, &r, "p", "jobs_completed")
+        .iter()
+        .all(|&x| x == 5.0));
+    // Each job: 11 s of service; its hedge waits in the queue and is dropped.
+    assert!(values(&s, &r, "p", "makespan_s")
+        .iter()
+        .all(|&x| (x - 55.0).abs() < 1e-9));
+}
+
+/// Guards: a request the quality gate sent to a stronger provider was hedged back to
+/// the weak one, whose failing answer was then accepted.
+#[test]
+fn escalated_requests_are_not_hedged() {
+    let s = scenario(&two_providers(
+        r#"
+        [providers.weak]
+        latency = { total = "500ms" }
+        pass_rate = 0.0
+        [providers.strong]
+        latency = { total = "5s" }
+        pass_rate = 1.0
+        "#,
+        r#"route = { kind = "single", provider = "weak" }
+        quality_gate = { escalate_to = ["strong"] }
+        hedge = { after = "1s", to = ["weak"] }"#,
+        10,
+        10,
+    ));
+    let r = results(&s);
+    assert!(values(&s, &r, "p", "hedges").iter().all(|&x| x == 0.0));
+    assert!(values(&s, &r, "p", "served.strong")
+        .iter()
+        .all(|&x| x == 10.0));
+}
+
+/// Guards: the quantile delay learnt the winning hedge's own latency, so it shrank with
+/// every hedge. It learns the request's latency from its first send: with a 10 s
+/// provider hedged to a 1 s one (median, initial 2 s), job k waits 3, 4, 4, 5, 5 s.
+#[test]
+fn the_hedge_delay_learns_request_latency_not_the_hedges_own() {
+    let s = scenario(&two_providers(
+        r#"
+        [providers.slow]
+        latency = { total = "10s" }
+        [providers.fast]
+        latency = { total = "1s" }
+        "#,
+        r#"route = { kind = "single", provider = "slow" }
+        hedge = { quantile = 0.5, window = 10, initial = "2s", to = ["fast"] }"#,
+        5,
+        1,
+    ));
+    let r = results(&s);
+    // Delays 2, 3, 3, 4, 4 s (each answer 1 s after its hedge): 3 + 4 + 4 + 5 + 5.
+    assert!(values(&s, &r, "p", "makespan_s")
+        .iter()
+        .all(|&x| (x - 21.0).abs() < 1e-9));
+}
+
+/// Guards: with priority tiers, a retry skipped its backoff because a provider of a
+/// lower tier was in rotation, though the retry could only pick the same tier.
+#[test]
+fn tiers_keep_the_backoff_when_no_provider_of_the_same_tier_is_left() {
+    let s = scenario(&two_providers(
+        r#"
+        [providers.a]
+        limits = [{ kind = "sliding_window", window = "60s", limit = 2, unit = "requests" }]
+        latency = { total = "1s" }
+        [providers.b]
+        latency = { total = "1s" }
+        "#,
+        r#"route = { kind = "weighted", providers = ["a", "b"], order = [1, 2] }
+        retry = { max_attempts = 3, backoff = "constant", base = "20s" }"#,
+        10,
+        10,
+    ));
+    let r = results(&s);
+    // Two retries 20 s apart before a job gives up.
+    assert!(values(&s, &r, "p", "makespan_s").iter().all(|&x| x >= 40.0));
+    assert!(values(&s, &r, "p", "served.b").iter().all(|&x| x == 0.0));
+    for pick in ["p2c-peak-ewma", "least-busy"] {
+        // p2c drew from every candidate, ignoring tiers.
+        let s = scenario(&two_providers(
+            r#"
+            [providers.a]
+            latency = { total = "1s" }
+            [providers.b]
+            latency = { total = "1s" }
+            "#,
+            &format!(
+                r#"route = {{ kind = "weighted", providers = ["a", "b"], order = [1, 2], pick = "{pick}" }}"#
+            ),
+            50,
+            10,
+        ));
+        let r = results(&s);
+        assert!(
+            values(&s, &r, "p", "served.b").iter().all(|&x| x == 0.0),
+            "{pick}"
+        );
+    }
+}
+
+/// Guards: keys a nested target's parent does not read (a `weight` outside a
+/// loadbalance, a `name` outside a conditional) were accepted and ignored; a quality
+/// gate chain longer than a plan holds was cut short; `max_fallbacks = 0` was refused.
+#[test]
+fn nested_route_keys_are_checked_against_the_parent() {
+    let with =
+        |route: &str| BASE.replace(r#"route = { kind = "single", provider = "api" }"#, route);
+    let e = parse_err(&with(
+        r#"route = { kind = "fallback", targets = [{ provider = "api", weight = 5 }] }"#,
+    ));
+    assert!(e.contains("policies[0].route.targets[0].weight"), "{e}");
+    let e = parse_err(&with(
+        r#"route = { kind = "loadbalance", targets = [{ provider = "api", name = "x" }] }"#,
+    ));
+    assert!(e.contains("policies[0].route.targets[0].name"), "{e}");
+    let long = vec!["\"api\""; 17].join(", ");
+    let e = parse_err(&with(&format!(
+        "route = {{ kind = \"single\", provider = \"api\" }}\nquality_gate = {{ escalate_to = [{long}] }}"
+    )));
+    assert!(e.contains("quality_gate.escalate_to"), "{e}");
+    assert!(e.contains("at most 16"), "{e}");
+    let ok = with(r#"route = { kind = "chain", providers = ["api", "api"], max_fallbacks = 0 }"#);
+    parse_str(&ok, Path::new("t.toml"), Path::new("."), "t").expect("0 means never fall back");
+}

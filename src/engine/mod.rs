@@ -271,12 +271,15 @@ impl<'a, O: Observer> Sim<'a, O> {
     /// Cancels the losing copy of a hedged request at `now`. A copy still queued costs
     /// nothing; one in service pays its prompt and the share of its completion generated
     /// so far, and frees its slot.
-    fn cancel(&mut self, now: SimTime, job: u32, loser: Live) {
+    /// Returns what it cost.
+    fn cancel(&mut self, now: SimTime, job: u32, loser: Live) -> f64 {
         let j = job as usize;
         let p = loser.provider as usize;
-        match loser.started {
+        let cost = match loser.started {
             None => {
-                self.providers[p].dequeue(ticket(job, loser.copy));
+                let queued = self.providers[p].dequeue(ticket(job, loser.copy));
+                debug_assert!(queued, "a copy not in service is in its provider's queue");
+                0.0
             }
             Some((start, service)) => {
                 let size = self.jobs.requests_of(j)[self.state[j].request as usize];
@@ -290,9 +293,11 @@ impl<'a, O: Observer> Sim<'a, O> {
                 self.rec.charged(p, cost);
                 self.rec.wasted(cost);
                 self.release(now, p);
+                cost
             }
-        }
+        };
         self.policy.on_cancel(p);
+        cost
     }
 
     fn after(&mut self, now: SimTime, job: u32, after: After) {
@@ -376,12 +381,15 @@ impl<'a, O: Observer> Sim<'a, O> {
                     return;
                 };
                 let winner = winner.expect("matched");
+                // The loser first: freeing the winner's slot may start a queued copy,
+                // and that must not be the loser.
+                let wasted = match loser {
+                    Some(loser) => self.cancel(now, job, loser),
+                    None => 0.0,
+                };
                 self.state[j].primary = None;
                 self.state[j].hedge = None;
                 self.release(now, p);
-                if let Some(loser) = loser {
-                    self.cancel(now, job, loser);
-                }
                 let size = self.jobs.requests_of(j)[self.state[j].request as usize];
                 let spec = self.providers[p].spec();
                 let cost = spec.cost(size.input, size.output);
@@ -400,7 +408,8 @@ impl<'a, O: Observer> Sim<'a, O> {
                             &mut cursor,
                             p,
                             Response::Success,
-                            cost,
+                            // What the request cost, a cancelled copy included.
+                            cost + wasted,
                             &self.usage,
                         );
                         self.state[j].cursor = Some(again);
@@ -416,7 +425,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                     &mut cursor,
                     p,
                     Response::Success,
-                    cost,
+                    cost + wasted,
                     &self.usage,
                 );
                 self.state[j].cursor = Some(cursor);

@@ -106,6 +106,8 @@ pub struct Cursor {
     /// Time spent waiting on retry-after hints (for a retry-after budget).
     hint_waited: SimTime,
     sent_at: SimTime,
+    /// When the copy that answered was sent, if not the request's own send (a hedge).
+    answer_sent_at: Option<SimTime>,
     input: u64,
     output: u64,
 }
@@ -275,6 +277,7 @@ impl<'a> PolicyState<'a> {
             prev_sleep: self.spec.retry[plan.provider(0)].base,
             hint_waited: SimTime::ZERO,
             sent_at: SimTime::ZERO,
+            answer_sent_at: None,
             input: 0,
             output: 0,
         }
@@ -296,8 +299,13 @@ impl<'a> PolicyState<'a> {
 
     /// How long after admission a hedge of the request at `cursor` goes out, and to
     /// which provider; `None` when the policy does not hedge.
+    /// A request the quality gate sent again is not hedged (a hedge could go back to
+    /// the weaker provider it is escalating away from).
     pub fn hedge_plan(&self, cursor: &Cursor) -> Option<(SimTime, usize)> {
         let spec = self.spec.hedge.as_ref()?;
+        if cursor.escalated {
+            return None;
+        }
         Some((self.hedge.delay(spec), spec.target(cursor.provider())))
     }
 
@@ -325,9 +333,11 @@ impl<'a> PolicyState<'a> {
         self.router.on_cancel(&self.spec.route, provider);
     }
 
-    /// The copy sent at `sent_at` answers the request at `cursor` (a hedge that won).
+    /// The copy sent at `sent_at` answers the request at `cursor` (a hedge that won):
+    /// the guards and the routing strategies see that copy's latency; the hedge delay
+    /// learns the request's latency from its first send.
     pub fn answered_by(&self, cursor: &mut Cursor, sent_at: SimTime) {
-        cursor.sent_at = sent_at;
+        cursor.answer_sent_at = (sent_at != cursor.sent_at).then_some(sent_at);
     }
 
     /// Total provider-time the guards took providers out of rotation (cooldowns, open
@@ -363,11 +373,16 @@ impl<'a> PolicyState<'a> {
             };
             let mut verdict = GuardVerdict::Pass;
             let (plan, step) = (cursor.plan, cursor.step);
+            // The steps this request can still reach.
+            let last = match self.spec.max_fallbacks {
+                Some(m) if !cursor.escalated => (m as usize).min(plan.len() - 1),
+                _ => plan.len() - 1,
+            };
             for g in &mut self.guards {
                 verdict = g.check(now, &attempt);
                 if verdict == GuardVerdict::Unavailable
                     && g.bypass_when_all_out()
-                    && (step..plan.len()).all(|i| g.out_until(now, plan.provider(i)).is_some())
+                    && (step..=last.max(step)).all(|i| g.out_until(now, plan.provider(i)).is_some())
                 {
                     // Every target left is out: this guard steps aside.
                     verdict = GuardVerdict::Pass;
@@ -385,6 +400,7 @@ impl<'a> PolicyState<'a> {
                     cursor.attempts_here += 1;
                     cursor.attempts += 1;
                     cursor.sent_at = now;
+                    cursor.answer_sent_at = None;
                     self.router
                         .on_send(&self.spec.route, now, provider, input + output);
                     return Step::Send(provider);
@@ -448,7 +464,7 @@ impl<'a> PolicyState<'a> {
             provider,
             status,
             hint,
-            sent_at: cursor.sent_at,
+            sent_at: cursor.answer_sent_at.unwrap_or(cursor.sent_at),
             cost,
             retry: cursor.attempts > 1,
             usage,
@@ -460,7 +476,7 @@ impl<'a> PolicyState<'a> {
             &self.spec.route,
             now,
             provider,
-            cursor.sent_at,
+            cursor.answer_sent_at.unwrap_or(cursor.sent_at),
             cursor.output,
             status.is_none(),
         );
@@ -503,12 +519,18 @@ impl<'a> PolicyState<'a> {
                 }
                 _ => Some(retry.backoff_delay(n, &mut cursor.prev_sleep, &mut self.jitter_rng)),
             };
-            // LiteLLM: no delay while another provider of the group is in rotation.
+            // LiteLLM: no delay while another provider the retry could pick (in the
+            // lowest priority tier in rotation) is in rotation.
             let other = self.repicks(cursor)
                 && match &self.spec.route {
-                    RouteSpec::Weighted { providers, .. } => providers
-                        .iter()
-                        .any(|&p| p != provider && self.available(now, p)),
+                    RouteSpec::Weighted {
+                        providers, order, ..
+                    } => {
+                        let live = |i: &usize| self.available(now, providers[*i]);
+                        let tier = (0..providers.len()).filter(live).map(|i| order[i]).min();
+                        (0..providers.len())
+                            .any(|i| providers[i] != provider && Some(order[i]) == tier && live(&i))
+                    }
                     RouteSpec::Chain(_) | RouteSpec::Tree { .. } => false,
                 };
             if let Some(delay) = delay {

@@ -556,12 +556,16 @@ impl Router {
                 weighted(rng, &w)
             }
             Pick::P2cEwma => {
-                let a = rng.random_range(0..n);
-                let b = if n > 1 {
-                    (a + 1 + rng.random_range(0..n - 1)) % n
+                // Two distinct candidates among those allowed (in rotation, lowest tier).
+                let ok: Vec<usize> = (0..n).filter(|&i| allowed[i]).collect();
+                let m = ok.len();
+                let x = rng.random_range(0..m);
+                let y = if m > 1 {
+                    (x + 1 + rng.random_range(0..m - 1)) % m
                 } else {
-                    a
+                    x
                 };
+                let (a, b) = (ok[x], ok[y]);
                 let load = |i: usize| {
                     let c = &self.candidates[i];
                     c.ewma * (c.in_flight as f64 + 1.0)

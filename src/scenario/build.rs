@@ -1033,12 +1033,17 @@ fn policy(
     }
     let escalate_to = match &p.quality_gate {
         None => Vec::new(),
-        Some(q) => provider_list(
-            Some(&q.escalate_to),
-            &path.key("quality_gate").key("escalate_to"),
-            names,
-            "the stronger providers a completion that fails the tests is sent to, in order",
-        )?,
+        Some(q) => {
+            let at = path.key("quality_gate").key("escalate_to");
+            let chain = provider_list(
+                Some(&q.escalate_to),
+                &at,
+                names,
+                "the stronger providers a completion that fails the tests is sent to, in order",
+            )?;
+            super::route::steps(chain.len(), &at)?;
+            chain
+        }
     };
     Ok(PolicySpec {
         name,

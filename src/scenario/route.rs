@@ -5,8 +5,8 @@
 use toml::Value;
 
 use super::build::{
-    bounded_int, invalid, only, positive, positive_int, provider_list, provider_ref, require,
-    status, terms_of, R,
+    invalid, only, positive, positive_int, provider_list, provider_ref, require, status, terms_of,
+    R,
 };
 use super::raw::{RawCondition, RawRoute};
 use super::KeyPath;
@@ -54,12 +54,16 @@ pub(super) fn route(
     let kind = require(r.kind.as_deref(), &rp.key("kind"), KINDS)?;
     let present = present(r);
     let max_fallbacks = match r.max_fallbacks {
-        Some(m) => Some(bounded_int(
-            m,
-            &rp.key("max_fallbacks"),
-            "max_fallbacks",
-            (MAX_STEPS - 1) as u64,
-        )? as u32),
+        Some(m) if (0..MAX_STEPS as i64).contains(&m) => Some(m as u32),
+        Some(m) => {
+            return invalid(
+                &rp.key("max_fallbacks"),
+                format!(
+                    "must be a whole number from 0 (never fall back) to {} (got {m})",
+                    MAX_STEPS - 1
+                ),
+            )
+        }
         None => preset_max_fallbacks,
     };
     let spec = match kind {
@@ -98,7 +102,7 @@ pub(super) fn route(
                 ],
             )?;
             let mut gates = Vec::new();
-            let root = node(r, rp, names, &mut gates, true)?;
+            let root = node(r, rp, names, &mut gates, &["max_fallbacks"])?;
             steps(root.depth(), rp)?;
             RouteSpec::Tree { root, gates }
         }
@@ -113,7 +117,7 @@ pub(super) fn route(
 }
 
 /// A request can take at most [`MAX_STEPS`] provider steps.
-fn steps(n: usize, path: &KeyPath) -> R<()> {
+pub(super) fn steps(n: usize, path: &KeyPath) -> R<()> {
     if n > MAX_STEPS {
         return invalid(
             path,
@@ -251,14 +255,14 @@ fn weighted(
     })
 }
 
-/// One target of a nested route. `top` is the route table itself (whose `kind` is
-/// required and which takes `max_fallbacks`).
+/// One target of a nested route; `outer` are the keys its parent reads from it (a
+/// loadbalance's `weight`, a conditional's `name`, the route's `max_fallbacks`).
 fn node(
     r: &RawRoute,
     path: &KeyPath,
     names: &[&str],
     gates: &mut Vec<Vec<u16>>,
-    top: bool,
+    outer: &[&'static str],
 ) -> R<Node> {
     let present = present(r);
     let kind = match r.kind.as_deref() {
@@ -271,15 +275,9 @@ fn node(
             )
         }
     };
-    // Keys a target may carry for its parent.
-    let outer: &[&str] = if top {
-        &["max_fallbacks"]
-    } else {
-        &["weight", "name"]
-    };
     let allowed =
         |own: &[&'static str]| -> Vec<&'static str> { own.iter().chain(outer).copied().collect() };
-    let targets = |gates: &mut Vec<Vec<u16>>| -> R<Vec<Node>> {
+    let targets = |gates: &mut Vec<Vec<u16>>, inner: &[&'static str]| -> R<Vec<Node>> {
         let list = require(
             r.targets.as_ref(),
             &path.key("targets"),
@@ -290,7 +288,7 @@ fn node(
         }
         list.iter()
             .enumerate()
-            .map(|(i, t)| node(t, &path.key("targets").index(i), names, gates, false))
+            .map(|(i, t)| node(t, &path.key("targets").index(i), names, gates, inner))
             .collect()
     };
     match kind {
@@ -336,13 +334,13 @@ fn node(
                 }
             };
             Ok(Node::Fallback {
-                targets: targets(gates)?,
+                targets: targets(gates, &[])?,
                 gate,
             })
         }
         "loadbalance" => {
             only(path, "loadbalance", &present, &allowed(&["targets"]))?;
-            let list = targets(gates)?;
+            let list = targets(gates, &["weight"])?;
             let raw = r.targets.as_ref().expect("checked above");
             let weights = raw
                 .iter()
@@ -368,7 +366,7 @@ fn node(
                 &present,
                 &allowed(&["targets", "conditions", "default"]),
             )?;
-            let list = targets(gates)?;
+            let list = targets(gates, &["name"])?;
             let raw = r.targets.as_ref().expect("checked above");
             let mut target_names: Vec<&str> = Vec::new();
             for (i, t) in raw.iter().enumerate() {
