@@ -516,3 +516,28 @@ fn nested_route_keys_are_checked_against_the_parent() {
     let ok = with(r#"route = { kind = "chain", providers = ["api", "api"], max_fallbacks = 0 }"#);
     parse_str(&ok, Path::new("t.toml"), Path::new("."), "t").expect("0 means never fall back");
 }
+
+/// Guards: the circuit breaker's bypass looked at every later step of the route, even
+/// those `max_fallbacks` puts out of reach, so a closed unreachable step kept the
+/// request from being sent.
+#[test]
+fn the_breaker_bypass_only_counts_reachable_steps() {
+    let s = scenario(&two_providers(
+        r#"
+        [providers.a]
+        limits = [{ kind = "fixed_window", window = "1h", limit = 1, unit = "requests" }]
+        latency = { total = "1s" }
+        [providers.b]
+        latency = { total = "1s" }
+        "#,
+        r#"route = { kind = "chain", providers = ["a", "b"], max_fallbacks = 0 }
+        guards = [{ kind = "circuit_breaker", failure_threshold = 1 }]"#,
+        4,
+        1,
+    ));
+    let r = results(&s);
+    // a serves one and rejects the rest; b is out of reach, so with a open every job is
+    // still sent to a.
+    assert!(values(&s, &r, "p", "attempts").iter().all(|&x| x == 4.0));
+    assert!(values(&s, &r, "p", "attempts.b").iter().all(|&x| x == 0.0));
+}

@@ -532,12 +532,13 @@ pub fn simulate_observed<O: Observer>(
         sim.observer.before(now, &sim.providers);
         sim.handle(now, event);
     }
-    debug_assert_eq!(sim.active, 0, "every job finished");
-    debug_assert!(
+    // Checked in release builds too: a broken invariant would silently lose jobs.
+    assert_eq!(sim.active, 0, "internal error: a job never finished");
+    assert!(
         sim.providers
             .iter()
             .all(|p| p.in_flight() == 0 && p.queued() == 0),
-        "every provider slot was released"
+        "internal error: a provider slot was never released"
     );
     sim.rec.guard_refusals = sim.policy.guard_refusals;
     sim.rec.fallbacks = sim.policy.fallbacks;
