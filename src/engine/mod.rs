@@ -75,6 +75,65 @@ pub struct NoObserver;
 
 impl Observer for NoObserver {}
 
+/// The state of the jobs in progress, kept in reusable slots (only the jobs in progress
+/// need one: at most the workload's concurrency), indexed by job.
+struct States {
+    slot_of: Vec<u32>,
+    slots: Vec<JobState>,
+    free: Vec<u32>,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+impl States {
+    fn new(jobs: usize) -> Self {
+        States {
+            slot_of: vec![NO_SLOT; jobs],
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    /// Job `job` starts: a fresh state.
+    fn open(&mut self, job: u32) {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = JobState::FRESH;
+                s
+            }
+            None => {
+                self.slots.push(JobState::FRESH);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.slot_of[job as usize] = slot;
+    }
+
+    /// Job `job` finished: its slot is free again.
+    fn close(&mut self, job: u32) {
+        let slot = std::mem::replace(&mut self.slot_of[job as usize], NO_SLOT);
+        self.free.push(slot);
+    }
+
+    /// Whether job `job` is in progress (events of a finished job are stale).
+    fn is_open(&self, job: u32) -> bool {
+        self.slot_of[job as usize] != NO_SLOT
+    }
+}
+
+impl std::ops::Index<usize> for States {
+    type Output = JobState;
+    fn index(&self, job: usize) -> &JobState {
+        &self.slots[self.slot_of[job] as usize]
+    }
+}
+
+impl std::ops::IndexMut<usize> for States {
+    fn index_mut(&mut self, job: usize) -> &mut JobState {
+        &mut self.slots[self.slot_of[job] as usize]
+    }
+}
+
 #[derive(Clone, Copy)]
 struct JobState {
     cursor: Option<Cursor>,
@@ -90,6 +149,20 @@ struct JobState {
     /// The current request's admitted copy, and its hedge.
     primary: Option<Live>,
     hedge: Option<Live>,
+}
+
+impl JobState {
+    const FRESH: JobState = JobState {
+        cursor: None,
+        request: 0,
+        sent: false,
+        saw_rejection: false,
+        pending: (0, Hint::Unknown),
+        last_provider: None,
+        copies: 0,
+        primary: None,
+        hedge: None,
+    };
 }
 
 /// What one replication of one policy produced.
@@ -111,7 +184,7 @@ struct Sim<'a, O: Observer> {
     catalog: &'a Catalog,
     rec: Recorder,
     queue: EventQueue<Event>,
-    state: Vec<JobState>,
+    state: States,
     waiting: VecDeque<u32>,
     active: u32,
     /// Jobs waiting for the next response (a client-side concurrency limit).
@@ -338,6 +411,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         let latency = now - self.jobs.arrivals[j];
         self.rec
             .job_done(now, latency, failed, self.state[j].saw_rejection);
+        self.state.close(job);
         self.active -= 1;
         if let Some(next) = self.waiting.pop_front() {
             self.active += 1;
@@ -355,13 +429,19 @@ impl<'a, O: Observer> Sim<'a, O> {
                 }
                 if self.active < self.concurrency {
                     self.active += 1;
+                    self.state.open(job);
                     self.start_request(now, job);
                 } else {
                     self.waiting.push_back(job);
                 }
             }
-            Event::Start(job) => self.start_request(now, job),
+            Event::Start(job) => {
+                self.state.open(job);
+                self.start_request(now, job)
+            }
             Event::Ready(job) => self.try_send(now, job),
+            // A finished job's hedge timer or cancelled copy is stale.
+            Event::Hedge { job, .. } | Event::Served { job, .. } if !self.state.is_open(job) => {}
             Event::Hedge { job, copy } => self.hedge(now, job, copy),
             Event::Served {
                 job,
@@ -500,20 +580,7 @@ pub fn simulate_observed<O: Observer>(
         catalog,
         rec: Recorder::new(catalog, scenario.providers.len(), jobs.len()),
         queue: EventQueue::with_capacity(1024),
-        state: vec![
-            JobState {
-                cursor: None,
-                request: 0,
-                sent: false,
-                saw_rejection: false,
-                pending: (0, Hint::Unknown),
-                last_provider: None,
-                copies: 0,
-                primary: None,
-                hedge: None,
-            };
-            jobs.len()
-        ],
+        state: States::new(jobs.len()),
         waiting: VecDeque::new(),
         active: 0,
         parked: VecDeque::new(),
