@@ -541,3 +541,30 @@ fn the_breaker_bypass_only_counts_reachable_steps() {
     assert!(values(&s, &r, "p", "attempts").iter().all(|&x| x == 4.0));
     assert!(values(&s, &r, "p", "attempts.b").iter().all(|&x| x == 0.0));
 }
+
+/// Guards: a request that waited (here behind AIMD) while its picked provider's circuit
+/// opened was sent to the open provider by the bypass, though its group could still
+/// pick a healthy one.
+#[test]
+fn the_breaker_bypass_waits_until_every_provider_of_the_group_is_open() {
+    let route = r#"route = { kind = "weighted", providers = ["a", "b"], order = [1, 2] }"#;
+    let s = scenario(&two_providers(
+        r#"
+        [providers.a]
+        limits = [{ kind = "sliding_window", window = "60s", limit = 1, unit = "requests" }]
+        latency = { total = "1s" }
+        [providers.b]
+        latency = { total = "1s" }
+        "#,
+        &format!(
+            r#"{route}
+            guards = [{{ kind = "aimd", initial = 1, min = 1, max = 1 }}, {{ kind = "circuit_breaker", failure_threshold = 1 }}]"#
+        ),
+        4,
+        4,
+    ));
+    let r = results(&s);
+    // a serves job 1 and rejects job 2 (its circuit opens); jobs 3 and 4 go to b.
+    assert!(values(&s, &r, "p", "served.b").iter().all(|&x| x == 2.0));
+    assert!(values(&s, &r, "p", "rejections").iter().all(|&x| x == 1.0));
+}

@@ -96,6 +96,7 @@ impl States {
 
     /// Job `job` starts: a fresh state.
     fn open(&mut self, job: u32) {
+        debug_assert!(!self.is_open(job), "job {job} opened twice");
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize] = JobState::FRESH;
@@ -124,12 +125,14 @@ impl States {
 impl std::ops::Index<usize> for States {
     type Output = JobState;
     fn index(&self, job: usize) -> &JobState {
+        debug_assert!(self.is_open(job as u32), "job {job} is not in progress");
         &self.slots[self.slot_of[job] as usize]
     }
 }
 
 impl std::ops::IndexMut<usize> for States {
     fn index_mut(&mut self, job: usize) -> &mut JobState {
+        debug_assert!(self.is_open(job as u32), "job {job} is not in progress");
         &mut self.slots[self.slot_of[job] as usize]
     }
 }

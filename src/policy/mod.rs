@@ -372,17 +372,25 @@ impl<'a> PolicyState<'a> {
                 retry: cursor.attempts > 0,
             };
             let mut verdict = GuardVerdict::Pass;
+            // The providers this request can still go to: its steps within the cap on
+            // fallbacks, and, while a group may pick again, every provider of the group.
             let (plan, step) = (cursor.plan, cursor.step);
-            // The steps this request can still reach.
             let last = match self.spec.max_fallbacks {
                 Some(m) if !cursor.escalated => (m as usize).min(plan.len() - 1),
                 _ => plan.len() - 1,
+            };
+            let group: &[usize] = match &self.spec.route {
+                RouteSpec::Weighted { providers, .. } if self.repicks(cursor) => providers,
+                _ => &[],
             };
             for g in &mut self.guards {
                 verdict = g.check(now, &attempt);
                 if verdict == GuardVerdict::Unavailable
                     && g.bypass_when_all_out()
-                    && (step..=last.max(step)).all(|i| g.out_until(now, plan.provider(i)).is_some())
+                    && (step..=last.max(step))
+                        .map(|i| plan.provider(i))
+                        .chain(group.iter().copied())
+                        .all(|p| g.out_until(now, p).is_some())
                 {
                     // Every target left is out: this guard steps aside.
                     verdict = GuardVerdict::Pass;

@@ -89,18 +89,6 @@ pub(super) fn route(
         }
         "weighted" => weighted(r, rp, names, providers, preset_pick, &present)?,
         "fallback" | "loadbalance" | "conditional" => {
-            only(
-                rp,
-                kind,
-                &present,
-                &[
-                    "targets",
-                    "on_status_codes",
-                    "conditions",
-                    "default",
-                    "max_fallbacks",
-                ],
-            )?;
             let mut gates = Vec::new();
             let root = node(r, rp, names, &mut gates, &["max_fallbacks"])?;
             steps(root.depth(), rp)?;
