@@ -568,3 +568,18 @@ fn the_breaker_bypass_waits_until_every_provider_of_the_group_is_open() {
     assert!(values(&s, &r, "p", "served.b").iter().all(|&x| x == 2.0));
     assert!(values(&s, &r, "p", "rejections").iter().all(|&x| x == 1.0));
 }
+
+/// Guards: plans store provider indices in a byte; a 257th provider must be refused,
+/// not wrapped onto provider 0.
+#[test]
+fn more_than_256_providers_are_refused() {
+    let mut text = BASE.to_string();
+    for i in 0..256 {
+        text.push_str(&format!(
+            "[providers.p{i}]\nlatency = {{ total = \"1s\" }}\n"
+        ));
+    }
+    let e = parse_err(&text);
+    assert!(e.contains("257 providers"), "{e}");
+    assert!(e.contains("at most 256"), "{e}");
+}

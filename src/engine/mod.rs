@@ -453,12 +453,12 @@ impl<'a, O: Observer> Sim<'a, O> {
             } => {
                 let p = provider as usize;
                 let j = job as usize;
-                let st = self.state[j];
+                let (primary, hedge) = (self.state[j].primary, self.state[j].hedge);
                 let is = |l: Option<Live>| l.is_some_and(|l| l.copy == copy);
-                let (winner, loser) = if is(st.primary) {
-                    (st.primary, st.hedge)
-                } else if is(st.hedge) {
-                    (st.hedge, st.primary)
+                let (winner, loser) = if is(primary) {
+                    (primary, hedge)
+                } else if is(hedge) {
+                    (hedge, primary)
                 } else {
                     // A cancelled copy: its slot was freed when it was cancelled.
                     return;

@@ -46,6 +46,10 @@ pub struct Terms {
 /// The most provider steps one request can take (its pick and every fallback).
 pub const MAX_STEPS: usize = 16;
 
+/// The most providers a scenario can have (a plan stores provider indices as bytes, to
+/// keep the per-request state small).
+pub const MAX_PROVIDERS: usize = 256;
+
 /// A request's field a conditional route can test (Portkey's `query` fields).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -191,7 +195,7 @@ impl Node {
 /// that decides which rejections move the request on from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
-    steps: [u16; MAX_STEPS],
+    steps: [u8; MAX_STEPS],
     gates: [u8; MAX_STEPS],
     len: u8,
 }
@@ -216,9 +220,10 @@ impl Plan {
     }
 
     fn push(&mut self, provider: usize, gate: u8) {
+        debug_assert!(provider < MAX_PROVIDERS);
         let i = self.len as usize;
         if i < MAX_STEPS {
-            self.steps[i] = provider as u16;
+            self.steps[i] = provider as u8;
             self.gates[i] = gate;
             self.len += 1;
         }
@@ -241,7 +246,7 @@ impl Plan {
 
     /// Replaces the provider of step `i`.
     pub fn set_provider(&mut self, i: usize, provider: usize) {
-        self.steps[i] = provider as u16;
+        self.steps[i] = provider as u8;
     }
 
     /// The gate on leaving step `i` (0: any failure).

@@ -10,6 +10,7 @@ use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
 use crate::policy::guard::{GuardSpec, RetryBudgetStyle, WhileOut};
 use crate::policy::route::Terms;
+use crate::policy::route::MAX_PROVIDERS;
 use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec};
 use crate::provider::limiter::Unit;
 use crate::provider::{
@@ -285,6 +286,15 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
         return invalid(
             &root.key("providers"),
             "no providers; define at least one [providers.NAME] table",
+        );
+    }
+    if raw.providers.len() > MAX_PROVIDERS {
+        return invalid(
+            &root.key("providers"),
+            format!(
+                "{} providers; a scenario holds at most {MAX_PROVIDERS}",
+                raw.providers.len()
+            ),
         );
     }
     let providers = raw
