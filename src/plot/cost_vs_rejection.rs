@@ -102,10 +102,42 @@ impl Chart for CostVsRejection<'_> {
                 BLACK.mix(0.6).stroke_width(2),
             ))?;
         }
+        // Number labels go to the first spot around their point that no earlier label
+        // takes (pixel boxes), so points that nearly coincide stay readable.
+        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
         for (i, (x, y)) in pts.iter().enumerate() {
             if !(x.mean.is_finite() && y.mean.is_finite()) {
                 continue;
             }
+            let label = format!("{}", i + 1);
+            let (w, h) = (9 * label.len() as i32 + 2, 16);
+            let (px, py) = chart.backend_coord(&(x.mean, y.mean));
+            let free = |(dx, dy): (i32, i32), placed: &[(i32, i32, i32, i32)]| {
+                let (l, t) = (px + dx, py + dy);
+                placed
+                    .iter()
+                    .all(|&(pl, pt, pr, pb)| l + w <= pl || l >= pr || t + h <= pt || t >= pb)
+            };
+            let spots = [
+                (8, -20),
+                (8, 4),
+                (-8 - w, -20),
+                (-8 - w, 4),
+                (8, -36),
+                (-8 - w, -36),
+                (8, 20),
+                (-8 - w, 20),
+            ];
+            let offset = spots
+                .into_iter()
+                .find(|&o| free(o, &placed))
+                .unwrap_or(spots[0]);
+            placed.push((
+                px + offset.0,
+                py + offset.1,
+                px + offset.0 + w,
+                py + offset.1 + h,
+            ));
             let c = color(i);
             let style = c.stroke_width(2);
             if x.n > 1 {
@@ -120,7 +152,7 @@ impl Chart for CostVsRejection<'_> {
             }
             chart.draw_series([EmptyElement::at((x.mean, y.mean))
                 + Circle::new((0, 0), 6, c.filled())
-                + Text::new(format!("{}", i + 1), (8, -20), (FONT, 15).into_font())])?;
+                + Text::new(label, offset, (FONT, 15).into_font())])?;
             if front.contains(&i) {
                 chart.draw_series([Circle::new((x.mean, y.mean), 10, BLACK.stroke_width(2))])?;
             }
