@@ -117,21 +117,11 @@ impl Cursor {
     pub fn provider(&self) -> usize {
         self.plan.provider(self.step)
     }
+}
 
-    /// Whether the request was re-sent by the quality gate.
-    pub fn escalated(&self) -> bool {
-        self.escalated
-    }
-
-    /// Whether the request has moved past its first provider.
-    pub fn fell_back(&self) -> bool {
-        self.step > 0
-    }
-
-    /// Attempts made so far (over every provider step).
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
+/// Whether no guard keeps `provider` out of rotation at `now`.
+fn in_rotation(guards: &[Box<dyn Guard>], now: SimTime, provider: usize) -> bool {
+    guards.iter().all(|g| g.out_until(now, provider).is_none())
 }
 
 /// A policy's state during one replication.
@@ -144,14 +134,10 @@ pub struct PolicyState<'a> {
     routing_rng: SimRng,
     /// Requests refused by a guard.
     pub guard_refusals: u64,
-    /// Times a guard made a request wait.
-    pub guard_waits: u64,
     /// Moves to a fallback provider.
     pub fallbacks: u64,
     /// Completions sent again by the quality gate.
     pub escalations: u64,
-    /// Requests sent although a health guard had every target left out of rotation.
-    pub bypasses: u64,
     /// Hedges sent.
     pub hedges: u64,
     hedge: HedgeState,
@@ -174,10 +160,8 @@ impl<'a> PolicyState<'a> {
             jitter_rng: stream(seed, replication, Source::Jitter(index)),
             routing_rng: stream(seed, replication, Source::Routing(index)),
             guard_refusals: 0,
-            guard_waits: 0,
             fallbacks: 0,
             escalations: 0,
-            bypasses: 0,
             hedges: 0,
             hedge: HedgeState::new(),
         }
@@ -192,7 +176,7 @@ impl<'a> PolicyState<'a> {
     /// first provider).
     pub fn start(&mut self, now: SimTime, input: u64, output: u64) -> Cursor {
         let guards = &self.guards;
-        let ok = |p: usize| guards.iter().all(|g| g.out_until(now, p).is_none());
+        let ok = |p: usize| in_rotation(guards, now, p);
         let info = RequestInfo { input, output };
         let plan = self
             .router
@@ -205,17 +189,14 @@ impl<'a> PolicyState<'a> {
 
     /// Whether no guard keeps `provider` out of rotation at `now`.
     fn available(&self, now: SimTime, provider: usize) -> bool {
-        self.guards
-            .iter()
-            .all(|g| g.out_until(now, provider).is_none())
+        in_rotation(&self.guards, now, provider)
     }
 
     /// The route's pick among the providers in rotation (other than `except`); when none
     /// is, the plain pick (the guards then decide what happens).
     fn pick(&mut self, now: SimTime, tokens: u64, except: Option<usize>) -> usize {
         let guards = &self.guards;
-        let ok =
-            |p: usize| except != Some(p) && guards.iter().all(|g| g.out_until(now, p).is_none());
+        let ok = |p: usize| except != Some(p) && in_rotation(guards, now, p);
         match self
             .router
             .pick(&self.spec.route, now, tokens, &ok, &mut self.routing_rng)
@@ -394,7 +375,6 @@ impl<'a> PolicyState<'a> {
                 {
                     // Every target left is out: this guard steps aside.
                     verdict = GuardVerdict::Pass;
-                    self.bypasses += 1;
                 }
                 if verdict != GuardVerdict::Pass {
                     break;
@@ -414,14 +394,8 @@ impl<'a> PolicyState<'a> {
                     return Step::Send(provider);
                 }
                 GuardVerdict::WaitUntil(SimTime::MAX) => return Step::Fail(FailReason::GaveUp),
-                GuardVerdict::WaitUntil(t) => {
-                    self.guard_waits += 1;
-                    return Step::WaitUntil(t.max(now));
-                }
-                GuardVerdict::WaitForResponse => {
-                    self.guard_waits += 1;
-                    return Step::WaitForResponse;
-                }
+                GuardVerdict::WaitUntil(t) => return Step::WaitUntil(t.max(now)),
+                GuardVerdict::WaitForResponse => return Step::WaitForResponse,
                 GuardVerdict::Unavailable => {
                     // Out of rotation: another provider of the group, else the next
                     // step, without using an attempt; with nowhere left, an error.

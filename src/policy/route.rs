@@ -346,6 +346,25 @@ struct Candidate {
     ewma_at: SimTime,
 }
 
+/// An index in `0..n` drawn at random in proportion to `weight` (zero weights are
+/// never drawn; when all are zero, 0).
+fn draw<R: Rng + ?Sized>(rng: &mut R, n: usize, weight: impl Fn(usize) -> f64) -> usize {
+    let total: f64 = (0..n).map(&weight).sum();
+    let mut x = rng.random::<f64>() * total;
+    let mut last = 0;
+    for i in 0..n {
+        let wi = weight(i);
+        if wi > 0.0 {
+            last = i;
+            if x < wi {
+                return i;
+            }
+        }
+        x -= wi;
+    }
+    last
+}
+
 /// A route's state during one replication.
 #[derive(Clone, Debug)]
 pub struct Router {
@@ -463,32 +482,19 @@ impl Router {
             }
         };
         let n = providers.len();
-        let mut allowed: Vec<bool> = providers.iter().map(|&p| ok(p)).collect();
+        // A group lists each provider once, so it fits (no allocation per pick).
+        let mut allowed = [false; MAX_PROVIDERS];
+        let allowed = &mut allowed[..n];
+        for (a, &p) in allowed.iter_mut().zip(providers) {
+            *a = ok(p);
+        }
         // Priority tiers: only the lowest tier with a candidate in rotation competes.
         let tier = (0..n).filter(|&i| allowed[i]).map(|i| order[i]).min()?;
         for (a, &o) in allowed.iter_mut().zip(order) {
             *a = *a && o == tier;
         }
-        let weighted = |rng: &mut R, w: &[f64]| -> usize {
-            let w: Vec<f64> = w
-                .iter()
-                .zip(&allowed)
-                .map(|(&x, &a)| if a { x } else { 0.0 })
-                .collect();
-            let total: f64 = w.iter().sum();
-            let mut x = rng.random::<f64>() * total;
-            let mut last = 0;
-            for (i, wi) in w.iter().enumerate() {
-                if *wi > 0.0 {
-                    last = i;
-                    if x < *wi {
-                        return i;
-                    }
-                }
-                x -= wi;
-            }
-            last
-        };
+        let allowed = &*allowed;
+        let masked = |w: f64, i: usize| if allowed[i] { w } else { 0.0 };
         for c in &mut self.candidates {
             Self::roll_minute(c, now);
         }
@@ -505,11 +511,11 @@ impl Router {
             )
         };
         let chosen = match pick {
-            Pick::Random => weighted(rng, weights),
+            Pick::Random => draw(rng, n, |i| masked(weights[i], i)),
             Pick::RoundRobin => {
                 let total: f64 = weights
                     .iter()
-                    .zip(&allowed)
+                    .zip(allowed)
                     .filter(|(_, &a)| a)
                     .map(|(w, _)| w)
                     .sum();
@@ -553,24 +559,20 @@ impl Router {
                     f64::INFINITY
                 }
             }),
-            Pick::PriceWeighted => {
-                let w: Vec<f64> = terms
-                    .iter()
-                    .map(|t| 1.0 / t.price_per_1k.max(1e-6).powi(2))
-                    .collect();
-                weighted(rng, &w)
-            }
+            Pick::PriceWeighted => draw(rng, n, |i| {
+                masked(1.0 / terms[i].price_per_1k.max(1e-6).powi(2), i)
+            }),
             Pick::P2cEwma => {
                 // Two distinct candidates among those allowed (in rotation, lowest tier).
-                let ok: Vec<usize> = (0..n).filter(|&i| allowed[i]).collect();
-                let m = ok.len();
+                let nth = |k: usize| (0..n).filter(|&i| allowed[i]).nth(k).expect("k < m");
+                let m = allowed.iter().filter(|&&a| a).count();
                 let x = rng.random_range(0..m);
                 let y = if m > 1 {
                     (x + 1 + rng.random_range(0..m - 1)) % m
                 } else {
                     x
                 };
-                let (a, b) = (ok[x], ok[y]);
+                let (a, b) = (nth(x), nth(y));
                 let load = |i: usize| {
                     let c = &self.candidates[i];
                     c.ewma * (c.in_flight as f64 + 1.0)
@@ -648,25 +650,14 @@ impl Router {
             Node::Loadbalance { targets, weights } => {
                 // Portkey skips targets whose circuits are all open; with none left it
                 // picks among them all.
-                let live: Vec<bool> = targets.iter().map(|t| t.any(ok)).collect();
-                let any = live.iter().any(|&l| l);
-                let w: Vec<f64> = weights
-                    .iter()
-                    .zip(&live)
-                    .map(|(&w, &l)| if l || !any { w } else { 0.0 })
-                    .collect();
-                let total: f64 = w.iter().sum();
-                let mut x = rng.random::<f64>() * total;
-                let mut chosen = 0;
-                for (i, wi) in w.iter().enumerate() {
-                    if *wi > 0.0 {
-                        chosen = i;
-                        if x < *wi {
-                            break;
-                        }
+                let any = targets.iter().any(|t| t.any(ok));
+                let chosen = draw(rng, targets.len(), |i| {
+                    if !any || targets[i].any(ok) {
+                        weights[i]
+                    } else {
+                        0.0
                     }
-                    x -= wi;
-                }
+                });
                 Self::resolve(&targets[chosen], exit, info, ok, rng, plan);
             }
             Node::Conditional {
@@ -851,6 +842,24 @@ mod tests {
         };
         assert_eq!(first(&mut r, &mut rng, 501), 1);
         assert_eq!(first(&mut r, &mut rng, 500), 0);
+    }
+
+    #[test]
+    fn comparisons_follow_portkeys_operators() {
+        let cases = [
+            (Op::Eq(3.0), [false, true, false]),
+            (Op::Ne(3.0), [true, false, true]),
+            (Op::Gt(3.0), [false, false, true]),
+            (Op::Gte(3.0), [false, true, true]),
+            (Op::Lt(3.0), [true, false, false]),
+            (Op::Lte(3.0), [true, true, false]),
+            (Op::In(vec![2.0, 4.0]), [true, false, true]),
+            (Op::Nin(vec![2.0, 4.0]), [false, true, false]),
+        ];
+        for (op, want) in cases {
+            let got = [2.0, 3.0, 4.0].map(|x| op.holds(x));
+            assert_eq!(got, want, "{op:?}");
+        }
     }
 
     #[test]

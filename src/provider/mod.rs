@@ -544,19 +544,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn queued_requests_start_in_order_as_slots_free() {
-        let mut spec = copilot(1.0);
+    /// One slot, queueing: ticket 7 in service, 8 and 9 waiting.
+    fn one_slot_with_two_waiting(spec: &mut ProviderSpec) -> Provider<'_> {
         spec.online = None;
         spec.limits.clear();
         spec.concurrency = Some(ConcurrencySpec {
             limit: 1,
             on_full: OnFull::Queue,
         });
-        let mut p = Provider::new(&spec, 1, 0, 0);
+        let mut p = Provider::new(spec, 1, 0, 0);
         assert!(matches!(p.offer(s(0), 1, 1, 7), Admission::Serve { .. }));
         assert_eq!(p.offer(s(0), 1, 1, 8), Admission::Queued);
         assert_eq!(p.offer(s(0), 1, 1, 9), Admission::Queued);
+        p
+    }
+
+    #[test]
+    fn queued_requests_start_in_order_as_slots_free() {
+        let mut spec = copilot(1.0);
+        let mut p = one_slot_with_two_waiting(&mut spec);
         assert_eq!(p.release().map(|(t, _)| t), Some(8));
         assert_eq!(p.release().map(|(t, _)| t), Some(9));
         assert_eq!(p.release(), None);
@@ -566,16 +572,7 @@ mod tests {
     #[test]
     fn a_dequeued_request_never_starts() {
         let mut spec = copilot(1.0);
-        spec.online = None;
-        spec.limits.clear();
-        spec.concurrency = Some(ConcurrencySpec {
-            limit: 1,
-            on_full: OnFull::Queue,
-        });
-        let mut p = Provider::new(&spec, 1, 0, 0);
-        assert!(matches!(p.offer(s(0), 1, 1, 7), Admission::Serve { .. }));
-        assert_eq!(p.offer(s(0), 1, 1, 8), Admission::Queued);
-        assert_eq!(p.offer(s(0), 1, 1, 9), Admission::Queued);
+        let mut p = one_slot_with_two_waiting(&mut spec);
         assert!(p.dequeue(8));
         assert!(!p.dequeue(8));
         assert_eq!(p.queued(), 1);
