@@ -4,8 +4,12 @@
 //!
 //! A policy is a state machine driven by `now`: [`PolicyState::next`] says what to do with
 //! a request that is ready to go, and [`PolicyState::on_response`] what to do after a
-//! provider answered. It never sees the engine, so the same code can drive live traffic.
+//! provider answered. [`driver::RequestDriver`] runs the whole request protocol on top of
+//! it (copies, hedges and their cancellation, quality-gate re-sends, parking, the order
+//! of the hooks) as inputs in, actions out. Neither sees the engine, so the same code
+//! drives simulated and live traffic.
 
+pub mod driver;
 pub mod guard;
 pub mod hedge;
 pub mod retry;

@@ -1,0 +1,25 @@
+//! What a run shows as it goes: the [`Observer`] hooks the engine calls (the limiter
+//! timelines of `run --out` are recorded with them), which cannot change the run.
+
+use crate::provider::{Admission, Provider};
+use crate::time::SimTime;
+
+/// Watches one replication as it runs; every method has an empty default. Used to
+/// record limiter timelines without touching the engine's logic.
+pub trait Observer {
+    /// Called before the events at `now` are handled: the providers are as they have
+    /// been since the previous event.
+    fn before(&mut self, _now: SimTime, _providers: &[Provider]) {}
+    /// A request was sent to `provider` at `now` and got `admission`.
+    fn attempt(&mut self, _now: SimTime, _provider: usize, _admission: &Admission) {}
+    /// A request moved from provider `from` to its fallback `to` at `now`.
+    fn fallback(&mut self, _now: SimTime, _from: usize, _to: usize) {}
+    /// A request on provider `from` was hedged to `to` at `now` (before the hedge's
+    /// [`Observer::attempt`]).
+    fn hedge(&mut self, _now: SimTime, _from: usize, _to: usize) {}
+}
+
+/// An observer that does nothing.
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
