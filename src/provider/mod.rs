@@ -3,6 +3,7 @@
 //! an [`Admission`]; it knows nothing of the engine that calls it.
 
 pub mod limiter;
+pub mod limits;
 mod onoff;
 
 use std::collections::VecDeque;
@@ -12,9 +13,8 @@ use rand::Rng;
 use crate::dist::Random;
 use crate::engine::rng::{stream, SimRng, Source};
 use crate::time::SimTime;
-use limiter::{
-    FixedWindow, Gcra, Limiter, LimiterState, SlidingWindow, TokenBucket, Unit, Usage, Verdict,
-};
+use limiter::{FixedWindow, Gcra, LimiterState, SlidingWindow, TokenBucket, Unit, Usage, Verdict};
+use limits::{Decision, LimitSet, Limits};
 pub use onoff::OnOff;
 
 /// One limit of a provider, as configured.
@@ -256,13 +256,15 @@ pub enum Admission {
         hint: Hint,
         /// Time until the client sees the rejection.
         latency: SimTime,
+        /// The rate limits that refused it (none for another cause).
+        refused: LimitSet,
     },
 }
 
 /// A provider's state during one replication.
 pub struct Provider<'a> {
     spec: &'a ProviderSpec,
-    limits: Vec<LimiterState>,
+    limits: Limits,
     in_flight: u32,
     /// Waiting requests: (ticket, output tokens).
     queue: VecDeque<(u64, u64)>,
@@ -278,7 +280,7 @@ impl<'a> Provider<'a> {
     pub fn new(spec: &'a ProviderSpec, seed: u64, replication: u64, index: u32) -> Self {
         Provider {
             spec,
-            limits: spec.limits.iter().map(LimitSpec::build).collect(),
+            limits: Limits::new(&spec.limits),
             in_flight: 0,
             queue: VecDeque::new(),
             outage: spec.outages.as_ref().map(|o| {
@@ -319,15 +321,19 @@ impl<'a> Provider<'a> {
                 break;
             }
             if end - start >= spec.reset_after {
-                for l in &mut self.limits {
-                    l.exhaust(end);
-                }
+                self.limits.exhaust(end);
             }
             online.downs().pop_front();
         }
     }
 
-    fn reject(&mut self, status: u16, cause: RejectCause, hint: Hint) -> Admission {
+    fn reject(
+        &mut self,
+        status: u16,
+        cause: RejectCause,
+        hint: Hint,
+        refused: LimitSet,
+    ) -> Admission {
         let latency =
             SimTime::from_secs_f64(self.spec.reject_latency.sample(&mut self.latency_rng));
         Admission::Reject {
@@ -335,6 +341,7 @@ impl<'a> Provider<'a> {
             cause,
             hint,
             latency,
+            refused,
         }
     }
 
@@ -360,49 +367,35 @@ impl<'a> Provider<'a> {
         self.advance(now);
         if let (Some(o), Some(spec)) = (self.outage.as_mut(), self.spec.outages.as_ref()) {
             if o.is_down(now) {
-                return self.reject(spec.status, RejectCause::Outage, Hint::Unknown);
+                return self.reject(
+                    spec.status,
+                    RejectCause::Outage,
+                    Hint::Unknown,
+                    LimitSet::EMPTY,
+                );
             }
         }
         if let (Some(o), Some(spec)) = (self.online.as_mut(), self.spec.online.as_ref()) {
             if o.is_down(now) {
-                return self.reject(spec.status, RejectCause::Offline, Hint::Unknown);
+                return self.reject(
+                    spec.status,
+                    RejectCause::Offline,
+                    Hint::Unknown,
+                    LimitSet::EMPTY,
+                );
             }
-        }
-        let mut verdict = Verdict::Admit;
-        for (limiter, spec) in self.limits.iter_mut().zip(&self.spec.limits) {
-            verdict = verdict.and(limiter.check(now, spec.unit.amount(input, output)));
         }
         let full = self
             .spec
             .concurrency
             .is_some_and(|c| c.on_full == OnFull::Reject && self.in_flight >= c.limit);
-        if verdict != Verdict::Admit || full {
-            let mut counted = false;
-            for (limiter, spec) in self.limits.iter_mut().zip(&self.spec.limits) {
-                if spec.count_rejected {
-                    limiter.consume(now, spec.unit.amount(input, output));
-                    counted = true;
-                }
-            }
-            if counted && verdict != Verdict::Admit {
-                // The rejected request now counts too: the hint must include it.
-                verdict = Verdict::Admit;
-                for (limiter, spec) in self.limits.iter_mut().zip(&self.spec.limits) {
-                    verdict = verdict.and(limiter.check(now, spec.unit.amount(input, output)));
-                }
-                if verdict == Verdict::Admit {
-                    verdict = Verdict::NotUntil(now);
-                }
-            }
+        if let Decision::Refuse { verdict, refused } = self.limits.admit(now, input, output, full) {
             let (cause, hint) = match verdict {
                 Verdict::Admit => (RejectCause::Concurrency, Hint::Unknown),
                 Verdict::NotUntil(t) => (RejectCause::RateLimit, Hint::At(t)),
                 Verdict::Never => (RejectCause::RateLimit, Hint::Never),
             };
-            return self.reject(self.spec.reject_status, cause, hint);
-        }
-        for (limiter, spec) in self.limits.iter_mut().zip(&self.spec.limits) {
-            limiter.consume(now, spec.unit.amount(input, output));
+            return self.reject(self.spec.reject_status, cause, hint, refused);
         }
         match self.spec.concurrency {
             Some(c) if self.in_flight >= c.limit => {
@@ -448,7 +441,7 @@ impl<'a> Provider<'a> {
     /// order of the spec's limits. Read-only: an online reset due since the last request
     /// shows from the next one.
     pub fn usage(&self, now: SimTime) -> impl Iterator<Item = Usage> + '_ {
-        self.limits.iter().map(move |l| l.usage(now))
+        self.limits.usage(now)
     }
 
     /// Requests in service.
@@ -522,7 +515,8 @@ mod tests {
                 status: 503,
                 cause: RejectCause::RateLimit,
                 hint: Hint::At(s(150)),
-                latency: SimTime::from_millis(100)
+                latency: SimTime::from_millis(100),
+                refused: LimitSet::single(0),
             }
         );
         assert!(matches!(p.offer(s(150), 1, 1, 3), Admission::Serve { .. }));

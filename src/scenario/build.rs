@@ -13,6 +13,7 @@ use crate::policy::route::Terms;
 use crate::policy::route::MAX_PROVIDERS;
 use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec};
 use crate::provider::limiter::Unit;
+use crate::provider::limits::MAX_LIMITS;
 use crate::provider::{
     ConcurrencySpec, LatencySpec, LimitKind, LimitSpec, OnFull, OnlineSpec, OutageSpec,
     ProviderSpec,
@@ -661,6 +662,12 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
                 concurrency = Some(c);
             }
         }
+    }
+    if limits.len() > MAX_LIMITS {
+        return invalid(
+            &path.key("limits"),
+            format!("at most {MAX_LIMITS} rate limits per provider"),
+        );
     }
     let latency_path = path.key("latency");
     let lat = require(

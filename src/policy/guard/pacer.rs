@@ -6,14 +6,15 @@
 //! client, an outage, an online reset) can still get a 429.
 
 use super::{Attempt, Feedback, Guard, GuardVerdict};
-use crate::provider::limiter::{Limiter, LimiterState, Unit, Verdict};
+use crate::provider::limiter::Verdict;
+use crate::provider::limits::Limits;
 use crate::provider::LimitSpec;
 use crate::time::SimTime;
 
 /// The copies of the providers' limits.
 pub struct Pacer {
     provider: Option<usize>,
-    shadows: Vec<Vec<(LimiterState, Unit)>>,
+    shadows: Vec<Limits>,
 }
 
 impl Pacer {
@@ -22,10 +23,7 @@ impl Pacer {
     pub fn new(provider: Option<usize>, limits: &[Vec<LimitSpec>]) -> Self {
         Pacer {
             provider,
-            shadows: limits
-                .iter()
-                .map(|l| l.iter().map(|s| (s.build(), s.unit)).collect())
-                .collect(),
+            shadows: limits.iter().map(|l| Limits::new(l)).collect(),
         }
     }
 
@@ -39,11 +37,7 @@ impl Guard for Pacer {
         if !self.paces(a.provider) {
             return GuardVerdict::Pass;
         }
-        let mut verdict = Verdict::Admit;
-        for (l, unit) in &mut self.shadows[a.provider] {
-            verdict = verdict.and(l.check(now, unit.amount(a.input, a.output)));
-        }
-        match verdict {
+        match self.shadows[a.provider].check(now, a.input, a.output).0 {
             Verdict::NotUntil(t) => GuardVerdict::WaitUntil(t),
             // Admit, or never: the provider will say so itself.
             _ => GuardVerdict::Pass,
@@ -52,9 +46,7 @@ impl Guard for Pacer {
 
     fn commit(&mut self, now: SimTime, a: &Attempt) {
         if self.paces(a.provider) {
-            for (l, unit) in &mut self.shadows[a.provider] {
-                l.consume(now, unit.amount(a.input, a.output));
-            }
+            self.shadows[a.provider].consume(now, a.input, a.output);
         }
     }
 
@@ -62,9 +54,7 @@ impl Guard for Pacer {
         if !self.paces(f.provider) {
             return;
         }
-        for ((l, _), usage) in self.shadows[f.provider].iter_mut().zip(f.usage) {
-            l.sync(now, usage.used);
-        }
+        self.shadows[f.provider].sync(now, f.usage);
     }
 
     fn wants_usage(&self) -> bool {
