@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
-use ratesim::run::run;
+use ratesim::runner::replicate;
 use ratesim::scenario::parse_str;
+use ratesim::stats::summary::summarize;
 
 fn main() {
     let text = r#"
@@ -33,8 +34,8 @@ fn main() {
     "#;
     let scenario = parse_str(text, Path::new("example.toml"), Path::new("."), "example")
         .expect("a valid scenario");
-    let results = run(&scenario, 0).expect("worker threads");
-    let summary = results.summary(&scenario);
+    let results = replicate(&scenario, 0).expect("worker threads");
+    let summary = summarize(&results, &scenario);
     for (i, p) in summary.policies.iter().enumerate() {
         let rej = summary.get(i, "rejections_429").unwrap().mean;
         let makespan = summary.get(i, "makespan_s").unwrap().mean;

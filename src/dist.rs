@@ -125,7 +125,7 @@ impl Random {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{stream, Source};
+    use crate::rng::{stream, Source};
 
     fn sample_mean(d: &Random, n: usize) -> f64 {
         let mut rng = stream(1, 0, Source::Arrivals);

@@ -35,29 +35,25 @@
 //! "#;
 //! let path = std::path::Path::new("example.toml");
 //! let scenario = ratesim::scenario::parse_str(text, path, std::path::Path::new("."), "example").unwrap();
-//! let results = ratesim::run::run(&scenario, 1).unwrap();
+//! let results = ratesim::runner::replicate(&scenario, 1).unwrap();
 //! // 20 jobs through 8 requests per sliding minute: the last 4 pass at t = 120 s.
 //! let makespan = results.values(0, "makespan_s").unwrap();
 //! assert!(makespan.iter().all(|&m| m == 122.0));
 //! ```
 
-pub mod app;
-pub mod bound;
 pub mod cli;
-pub mod compare;
+pub mod commands;
 pub mod dist;
 pub mod engine;
 pub mod metrics;
-pub mod plot;
+pub mod output;
 pub mod policy;
 pub mod provider;
-pub mod report;
-pub mod run;
+pub mod rng;
+pub mod runner;
 pub mod scenario;
-pub mod summary;
-pub mod sweep;
+pub mod stats;
 pub mod time;
-pub mod trace;
 pub mod workload;
 
 pub use time::SimTime;

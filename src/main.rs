@@ -8,7 +8,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = ratesim::cli::Cli::parse();
     let mut stdout = std::io::stdout().lock();
-    match ratesim::app::execute(cli, &mut stdout) {
+    match ratesim::commands::execute(cli, &mut stdout) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

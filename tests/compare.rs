@@ -3,7 +3,7 @@
 
 mod common;
 
-use ratesim::compare::{Comparison, KEY_METRICS};
+use ratesim::stats::compare::{Comparison, KEY_METRICS};
 
 const TEXT: &str = r#"
 replications = 12
@@ -63,7 +63,7 @@ fn twin_policies_are_indistinguishable_and_share_every_rank() {
 fn the_summary_carries_the_comparison_and_the_paired_means_match() {
     let s = common::scenario(TEXT);
     let r = common::results(&s);
-    let summary = r.summary(&s);
+    let summary = ratesim::stats::summary::summarize(&r, &s);
     let c = summary.comparison.as_ref().expect("a comparison");
     assert_eq!(c, &Comparison::of(&r));
     assert_eq!(c.policies, ["retry-after", "no-retry", "retry-after-twin"]);

@@ -3,8 +3,9 @@
 mod common;
 
 use common::{mean, results, scenario, values};
-use ratesim::report::{runs_csv, Exporter, SummaryCsv};
-use ratesim::run::run;
+use ratesim::output::report::{runs_csv, Exporter, SummaryCsv};
+use ratesim::runner::replicate;
+use ratesim::stats::summary::summarize;
 
 const CLAUDE: &str = r#"
 [providers.claude]
@@ -298,15 +299,15 @@ fn outputs_are_identical_for_any_thread_count() {
     let mut s = scenario(&text);
     s.replications = 12;
     let bytes = |threads| {
-        let r = run(&s, threads).unwrap();
-        (SummaryCsv.export(&r.summary(&s)), runs_csv(&r))
+        let r = replicate(&s, threads).unwrap();
+        (SummaryCsv.export(&summarize(&r, &s)), runs_csv(&r))
     };
     let one = bytes(1);
     assert_eq!(one, bytes(2));
     assert_eq!(one, bytes(3));
     let mut other_seed = s.clone();
     other_seed.seed += 1;
-    let r = run(&other_seed, 2).unwrap();
+    let r = replicate(&other_seed, 2).unwrap();
     assert_ne!(one.1, runs_csv(&r), "the seed matters");
 }
 

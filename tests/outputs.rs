@@ -4,10 +4,10 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use ratesim::compare::Comparison;
-use ratesim::metrics::stats::Estimate;
-use ratesim::report::{Exporter, Json, Markdown, Prometheus, Table};
-use ratesim::summary::{PolicySummary, Summary};
+use ratesim::output::report::{Exporter, Json, Markdown, Prometheus, Table};
+use ratesim::stats::compare::Comparison;
+use ratesim::stats::summary::{PolicySummary, Summary};
+use ratesim::stats::Estimate;
 use tempfile::TempDir;
 
 fn est(mean: f64, hw: f64, n: u64) -> Estimate {

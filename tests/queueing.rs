@@ -3,7 +3,7 @@
 mod common;
 
 use common::{results, scenario, values};
-use ratesim::metrics::stats::estimate;
+use ratesim::stats::estimate;
 
 /// Erlang C: mean wait in queue of M/M/c with arrival rate `lambda`, service rate `mu`.
 fn erlang_c_wait(c: u32, lambda: f64, mu: f64) -> f64 {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{mean, results, scenario, values};
-use ratesim::metrics::stats::estimate;
+use ratesim::stats::estimate;
 
 fn bundled(name: &str) -> String {
     std::fs::read_to_string(format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()

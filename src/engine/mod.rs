@@ -8,8 +8,8 @@
 
 mod observer;
 mod queue;
-pub mod rng;
 mod slots;
+pub mod timeline;
 
 pub use observer::{NoObserver, Observer};
 pub use queue::EventQueue;

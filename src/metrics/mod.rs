@@ -1,7 +1,12 @@
 //! What one replication of one policy measured, and the fixed list of metric names a
 //! scenario reports (so every replication yields the same columns).
 
-pub mod stats;
+pub mod bound;
+pub mod quantile;
+mod results;
+pub mod timeline;
+
+pub use results::{Results, CURVE_POINTS};
 
 use crate::policy::FailReason;
 use crate::provider::ProviderSpec;
@@ -260,7 +265,7 @@ impl Recorder {
         let cost: f64 = self.cost.iter().sum();
         let jobs = self.jobs_completed + self.failed_gave_up + self.failed_unadmittable;
         let latency_mean = ratio(self.latencies.iter().sum(), self.latencies.len() as f64);
-        let mut q = |p: f64| stats::quantile_select(&mut self.latencies, p);
+        let mut q = |p: f64| quantile::quantile_select(&mut self.latencies, p);
         let providers = &scenario.providers;
         let route = scenario.policies[policy].reachable();
         let flat: f64 = route.iter().map(|&p| providers[p].flat_monthly).sum();

@@ -15,9 +15,9 @@ pub mod hedge;
 pub mod retry;
 pub mod route;
 
-use crate::engine::rng::{stream, SimRng, Source};
 use crate::provider::limiter::Usage;
 use crate::provider::Hint;
+use crate::rng::{stream, SimRng, Source};
 use crate::time::SimTime;
 use guard::{Attempt, Feedback, Guard, GuardSpec, GuardVerdict};
 use hedge::HedgeState;

@@ -159,7 +159,7 @@ fn uniform<R: Rng + ?Sized>(rng: &mut R, lo: u64, hi: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{stream, Source};
+    use crate::rng::{stream, Source};
 
     fn spec(backoff: Backoff, jitter: Jitter) -> RetrySpec {
         RetrySpec {

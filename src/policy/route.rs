@@ -678,7 +678,7 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{stream, Source};
+    use crate::rng::{stream, Source};
 
     const FREE: Terms = Terms {
         price_per_1k: 1.0,

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use rand::Rng;
 
 use crate::dist::Random;
-use crate::engine::rng::{stream, SimRng, Source};
+use crate::rng::{stream, SimRng, Source};
 use crate::time::SimTime;
 use limiter::{FixedWindow, Gcra, LimiterState, SlidingWindow, TokenBucket, Unit, Usage, Verdict};
 use limits::{Decision, LimitSet, Limits};

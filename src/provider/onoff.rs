@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use crate::dist::Random;
-use crate::engine::rng::SimRng;
+use crate::rng::SimRng;
 use crate::time::SimTime;
 
 /// The shortest period: shorter draws are lengthened to it, so a process whose
@@ -69,7 +69,7 @@ impl OnOff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{stream, Source};
+    use crate::rng::{stream, Source};
 
     #[test]
     fn alternates_constant_periods() {

@@ -2,14 +2,14 @@
 //! zero), Poisson is open arrivals, a trace replays recorded jobs. Jobs are generated
 //! before any policy runs, from their own streams, so every policy sees the same jobs.
 
-mod trace;
+mod csv_trace;
 
 use rand_distr::{Distribution, Exp};
 
 use crate::dist::Random;
-use crate::engine::rng::{stream, Source};
+use crate::rng::{stream, Source};
 use crate::time::SimTime;
-pub use trace::{parse_trace, TraceRow};
+pub use csv_trace::{parse_trace, TraceRow};
 
 /// When jobs arrive.
 #[derive(Clone, Debug, PartialEq)]

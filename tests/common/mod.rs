@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use ratesim::run::{run, Results};
+use ratesim::metrics::Results;
+use ratesim::runner::replicate;
 use ratesim::scenario::{parse_str, Scenario};
 
 /// Parses scenario text (as if from `test.toml` in the crate root).
@@ -19,7 +20,7 @@ pub fn scenario(text: &str) -> Scenario {
 
 /// Runs a scenario on two threads.
 pub fn results(s: &Scenario) -> Results {
-    run(s, 2).expect("threads")
+    replicate(s, 2).expect("threads")
 }
 
 /// Per-replication values of `metric` for the policy named `policy`.

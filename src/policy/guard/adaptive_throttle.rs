@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use rand::Rng;
 
 use super::{Attempt, Feedback, Guard, GuardVerdict};
-use crate::engine::rng::SimRng;
+use crate::rng::SimRng;
 use crate::time::SimTime;
 
 /// The throttle's counts and its random stream.
@@ -79,8 +79,8 @@ impl Guard for AdaptiveThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{stream, Source};
     use crate::provider::Hint;
+    use crate::rng::{stream, Source};
 
     #[test]
     fn rejection_probability_follows_the_formula() {

@@ -28,9 +28,9 @@ pub use recent_failures::RecentFailures;
 pub use retry_budget::{RetryBudget, RetryBudgetStyle};
 pub use spend_budget::SpendBudget;
 
-use crate::engine::rng::{stream, Source};
 use crate::provider::limiter::Usage;
 use crate::provider::{Hint, LimitSpec};
+use crate::rng::{stream, Source};
 use crate::time::SimTime;
 
 /// A request about to be sent, as a guard sees it.

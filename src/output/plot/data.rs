@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::run::{Results, CURVE_POINTS};
-use crate::summary::Summary;
-use crate::trace::{EventRow, TimelineRow};
+use crate::metrics::timeline::{EventRow, TimelineRow};
+use crate::metrics::{Results, CURVE_POINTS};
+use crate::stats::summary::Summary;
 
 /// One point of a policy's job-latency distribution: the `quantile` of job latency,
 /// averaged over replications.

@@ -2,8 +2,10 @@
 //! Exporters and charts read only this, so they work the same on a fresh run and on a
 //! results folder read back from disk (`summary.json`).
 
-use crate::compare::{Comparison, MetricComparison};
-use crate::metrics::stats::Estimate;
+use crate::metrics::Results;
+use crate::scenario::Scenario;
+use crate::stats::compare::{Comparison, MetricComparison};
+use crate::stats::{estimate, Estimate};
 
 /// One policy's estimates, in the order of [`Summary::metrics`].
 #[derive(Clone, Debug, PartialEq)]
@@ -178,4 +180,29 @@ fn comparison_from_json(
         pareto_metrics: names(&doc["pareto_metrics"], "comparison.pareto_metrics")?,
         pareto_front: policy_numbers(&doc["pareto_front"], "comparison.pareto_front")?,
     })
+}
+
+/// Mean and 95% interval of every metric of every policy of `scenario` in `results`, with the
+/// paired comparison of the key metrics ([`Comparison`]).
+pub fn summarize(results: &Results, scenario: &Scenario) -> Summary {
+    let policies = results
+        .policies
+        .iter()
+        .zip(&results.runs)
+        .map(|(name, reps)| PolicySummary {
+            name: name.clone(),
+            estimates: (0..results.catalog.names().len())
+                .map(|m| estimate(&reps.iter().map(|r| r[m]).collect::<Vec<_>>()))
+                .collect(),
+        })
+        .collect();
+    Summary {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        seed: scenario.seed,
+        replications: scenario.replications,
+        metrics: results.catalog.names().to_vec(),
+        policies,
+        comparison: Some(Comparison::of(results)),
+    }
 }

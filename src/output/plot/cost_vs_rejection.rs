@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{color, legend_width, side_legend, span, tick, Chart, DrawResult, FONT};
-use crate::compare::pareto_front;
-use crate::summary::Summary;
+use crate::stats::compare::pareto_front;
+use crate::stats::summary::Summary;
 
 /// The chart.
 pub struct CostVsRejection<'a> {

@@ -2,11 +2,12 @@
 //! `mean ±half-width` of the 95% interval. Wide comparisons are split into blocks of
 //! policies that fit a terminal. When the summary carries a [`Comparison`], a `*` after a
 //! policy's name marks the Pareto front, and a ranking of each key metric follows the
-//! rows, `=` joining the policies of one rank (see [`crate::compare`]).
+//! rows, `=` joining the policies of one rank (see [`crate::stats::compare`]).
 
-use super::{human, Exporter};
-use crate::compare::{Comparison, MetricComparison};
-use crate::summary::Summary;
+use super::Exporter;
+use crate::output::human;
+use crate::stats::compare::{Comparison, MetricComparison};
+use crate::stats::summary::Summary;
 
 /// The table exporter; `width` is the terminal width to fit.
 pub struct Table {
@@ -27,7 +28,7 @@ impl Default for Table {
 }
 
 /// `mean ±hw`, or the mean alone when the interval is a point.
-pub fn cell(e: &crate::metrics::stats::Estimate) -> String {
+pub fn cell(e: &crate::stats::Estimate) -> String {
     if e.n == 0 {
         "-".into()
     } else if e.n == 1 || e.half_width() <= 1e-9 * e.mean.abs().max(1.0) {

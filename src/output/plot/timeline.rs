@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{tick, Chart, DrawResult, FONT};
-use crate::trace::{EventRow, TimelineRow};
+use crate::metrics::timeline::{EventRow, TimelineRow};
 
 /// Most rejection markers drawn per chart.
 const MAX_MARKS: usize = 2000;

@@ -9,7 +9,7 @@
 //! ordered pair of policies (a, b) and a metric, the difference `a - b` is taken per
 //! replication, skipping replications where either value is undefined (NaN), and its mean
 //! gets a Student-t 95% interval over those differences
-//! ([`estimate`](crate::metrics::stats::estimate)). When replications are positively
+//! ([`estimate`](crate::stats::estimate)). When replications are positively
 //! correlated (a hard workload is hard for every policy) this interval is much narrower
 //! than one built from the two policies' separate intervals.
 //!
@@ -38,8 +38,8 @@
 //! policies that fail the fewest jobs (lowest mean `jobs_failed`) take part: a policy
 //! that gives up on jobs would otherwise look fast and cheap.
 
-use crate::metrics::stats::{estimate, Estimate};
-use crate::run::Results;
+use crate::metrics::Results;
+use crate::stats::{estimate, Estimate};
 
 /// The metrics that are ranked, all "lower is better".
 pub const KEY_METRICS: [&str; 4] = [
@@ -247,7 +247,7 @@ pub fn pareto_front(points: &[Vec<f64>]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::stats::t975;
+    use crate::stats::t975;
 
     /// Replications where a "hard" draw slows every policy alike.
     fn correlated() -> (Vec<f64>, Vec<f64>) {

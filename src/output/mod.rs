@@ -1,31 +1,23 @@
-//! Exporters: each turns a finished run into bytes in one format; [`write_atomic`] is
-//! the one place that puts bytes in a file (a temporary file, then a rename, so a reader
-//! never sees half a file).
+//! Outputs: what a run's results become for people and machines. Everything here reads
+//! plain data (a [`crate::stats::summary::Summary`], the per-replication
+//! [`crate::metrics::Results`], timeline rows, a [`crate::stats::sweep::Sweep`]), never
+//! the runner or the engine, so `ratesim plot DIR` draws the same charts from files.
+//!
+//! - [`report`]: one exporter per format (table, CSV, JSON, Markdown, Prometheus);
+//! - [`plot`]: one file per chart, SVG and PNG;
+//! - [`report_md`]: `report.md`, the comparison and every chart;
+//! - [`sweep_csv`]: `sweep.csv`, written and read back.
+//!
+//! [`write_atomic`] is the one place that puts bytes in a file (a temporary file, then a
+//! rename, so a reader never sees half a file).
 
-mod csv_out;
-mod json;
-mod markdown;
-mod prometheus;
-mod report_md;
-mod table;
+pub mod plot;
+pub mod report;
+pub mod report_md;
+pub mod sweep_csv;
 
 use std::io::{self, Write};
 use std::path::Path;
-
-pub use csv_out::{runs_csv, SummaryCsv};
-pub use json::Json;
-pub use markdown::Markdown;
-pub use prometheus::Prometheus;
-pub use report_md::report_markdown;
-pub use table::Table;
-
-use crate::summary::Summary;
-
-/// One output format of a run's summary.
-pub trait Exporter {
-    /// The bytes of the summary in this format.
-    fn export(&self, summary: &Summary) -> Vec<u8>;
-}
 
 /// A number for humans: about three significant figures, no exponent.
 pub fn human(x: f64) -> String {

@@ -4,20 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{color, legend_width, side_legend, span, tick, Chart, DrawResult, FONT};
-use crate::metrics::stats::Estimate;
-
-/// One point of a sweep: a policy's estimate of a metric at one setting.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SweepRow {
-    /// The swept keys' values at this point, in `--set` order.
-    pub keys: Vec<f64>,
-    /// Policy.
-    pub policy: String,
-    /// Metric name.
-    pub metric: String,
-    /// Mean and interval.
-    pub estimate: Estimate,
-}
+use crate::stats::Estimate;
 
 /// The chart.
 pub struct SweepLines<'a> {

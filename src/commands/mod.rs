@@ -1,18 +1,22 @@
 //! The commands behind the CLI, as library functions returning errors by kind so the
 //! binary can map them to exit codes (2 for bad input).
 
+pub mod grid;
+
 use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{Cli, Command, Format, RunArgs, SweepArgs};
-use crate::plot::{draw_all, latency_cdf_rows, ChartData};
-use crate::report::{
-    report_markdown, runs_csv, write_atomic, Exporter, Json, Markdown, Prometheus, SummaryCsv,
-    Table,
-};
-use crate::run::Results;
+use crate::metrics::Results;
+use crate::output::plot::{draw_all, latency_cdf_rows, ChartData};
+use crate::output::report::{runs_csv, Exporter, Json, Markdown, Prometheus, SummaryCsv, Table};
+use crate::output::report_md::report_markdown;
+use crate::output::sweep_csv::{read_sweep_csv, sweep_csv};
+use crate::output::write_atomic;
+use crate::runner::{replicate, replicate_with};
 use crate::scenario::{self, Scenario, ScenarioError};
-use crate::summary::Summary;
+use crate::stats::summary::{summarize, Summary};
+use crate::stats::sweep::{rows_of, Sweep};
 
 /// A command's failure.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +74,7 @@ pub fn write_outputs(
     results: &Results,
     summary: &Summary,
 ) -> Result<(), AppError> {
-    use crate::plot::data::write_rows;
+    use crate::output::plot::data::write_rows;
     use anyhow::Context;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
@@ -84,7 +88,7 @@ pub fn write_outputs(
         ..ChartData::default()
     };
     for p in 0..scenario.policies.len() {
-        let (rows, events) = crate::trace::record(scenario, p, 0, TIMELINE_POINTS);
+        let (rows, events) = crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS);
         data.timeline.extend(rows);
         data.events.extend(events);
     }
@@ -105,9 +109,9 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     if let Some(s) = args.seed {
         scenario.seed = s;
     }
-    let results = crate::run::run_with(&scenario, args.threads, args.out.is_some())
-        .map_err(anyhow::Error::from)?;
-    let summary = results.summary(&scenario);
+    let results =
+        replicate_with(&scenario, args.threads, args.out.is_some()).map_err(anyhow::Error::from)?;
+    let summary = summarize(&results, &scenario);
     if let Some(dir) = &args.out {
         write_outputs(dir, &scenario, &results, &summary)?;
     }
@@ -138,9 +142,9 @@ fn plot(dir: &Path, stdout: &mut dyn Write) -> Result<(), AppError> {
             .file_name()
             .map_or("sweep".into(), |n| n.to_string_lossy().into_owned());
         let name = name.strip_prefix("sweep-").unwrap_or(&name).to_string();
-        let sweep = crate::sweep::read_sweep_csv(&bytes, &name)
+        let sweep = read_sweep_csv(&bytes, &name)
             .map_err(|e| AppError::BadInput(format!("{}: {e}", sweep_path.display())))?;
-        let drawn = crate::plot::draw_sweep(dir, &sweep)
+        let drawn = crate::output::plot::draw_sweep(dir, &sweep)
             .map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
         writeln!(stdout, "{}: {} sweep charts", dir.display(), drawn.len())
             .map_err(anyhow::Error::from)?;
@@ -178,7 +182,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     let sets = args
         .sets
         .iter()
-        .map(|s| crate::sweep::parse_set(s))
+        .map(|s| grid::parse_set(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(AppError::BadInput)?;
     let catalog = crate::metrics::Catalog::new(&base.providers);
@@ -195,8 +199,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
             )));
         }
     }
-    let points =
-        crate::sweep::scenarios(&text, &args.scenario, &sets).map_err(AppError::BadInput)?;
+    let points = grid::scenarios(&text, &args.scenario, &sets).map_err(AppError::BadInput)?;
     let out = args
         .out
         .clone()
@@ -213,7 +216,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         .expect("a valid template")
         .progress_chars("=> "),
     );
-    let mut result = crate::sweep::Sweep {
+    let mut result = Sweep {
         keys: sets.iter().map(|s| s.key.clone()).collect(),
         metrics: metrics.clone(),
         policies: base.policies.iter().map(|p| p.name.clone()).collect(),
@@ -234,11 +237,10 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         if let Some(s) = args.seed {
             sc.seed = s;
         }
-        let results = crate::run::run(&sc, args.threads).map_err(anyhow::Error::from)?;
-        result.rows.extend(crate::sweep::rows_of(
-            &sets,
-            &point,
-            &results.summary(&sc),
+        let results = replicate(&sc, args.threads).map_err(anyhow::Error::from)?;
+        result.rows.extend(rows_of(
+            &grid::point_keys(&sets, &point),
+            &summarize(&results, &sc),
             &metrics,
         ));
         bar.inc(1);
@@ -246,8 +248,8 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     bar.finish_and_clear();
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create output folder {}", out.display()))?;
-    write_file(&out.join("sweep.csv"), &crate::sweep::sweep_csv(&result))?;
-    let drawn = crate::plot::draw_sweep(&out, &result)
+    write_file(&out.join("sweep.csv"), &sweep_csv(&result))?;
+    let drawn = crate::output::plot::draw_sweep(&out, &result)
         .map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
     writeln!(
         stdout,

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{color, span, tick, whisker, Chart, DrawResult, FONT};
-use crate::summary::Summary;
+use crate::stats::summary::Summary;
 
 /// The chart.
 pub struct MakespanCost<'a> {
@@ -116,7 +116,7 @@ impl Chart for MakespanCost<'_> {
                 }
                 chart.draw_series([EmptyElement::at((e.mean, y))
                     + Text::new(
-                        crate::report::human(e.mean),
+                        crate::output::human(e.mean),
                         (6, -22),
                         (FONT, 13).into_font(),
                     )])?;

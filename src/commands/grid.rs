@@ -10,9 +10,6 @@ use std::path::Path;
 
 use toml::{Table, Value};
 
-use crate::metrics::stats::Estimate;
-use crate::plot::SweepRow;
-use crate::report::exact;
 use crate::scenario::{parse_str, Scenario, Seg};
 use crate::time::SimTime;
 
@@ -226,21 +223,6 @@ fn set_in(root: &mut Value, key: &str, path: &[Seg], value: Value) -> Result<(),
     }
 }
 
-/// The result of a sweep: one row per point, policy and metric.
-#[derive(Clone, Debug, Default)]
-pub struct Sweep {
-    /// Swept keys in `--set` order.
-    pub keys: Vec<String>,
-    /// Metrics tabulated.
-    pub metrics: Vec<String>,
-    /// Policies in scenario order.
-    pub policies: Vec<String>,
-    /// Scenario name.
-    pub scenario: String,
-    /// Rows.
-    pub rows: Vec<SweepRow>,
-}
-
 /// Every point of the grid, as one value index per key (the last key varies fastest).
 pub fn grid(sets: &[SetSpec]) -> Vec<Vec<usize>> {
     let mut points = vec![Vec::new()];
@@ -292,129 +274,12 @@ pub fn scenarios(
     Ok(out)
 }
 
-/// Tabulates one point's summary into sweep rows.
-pub fn rows_of(
-    sets: &[SetSpec],
-    point: &[usize],
-    summary: &crate::summary::Summary,
-    metrics: &[String],
-) -> Vec<SweepRow> {
-    let keys: Vec<f64> = sets
-        .iter()
+/// The swept keys' values at grid point `point`, in `--set` order.
+pub fn point_keys(sets: &[SetSpec], point: &[usize]) -> Vec<f64> {
+    sets.iter()
         .zip(point)
         .map(|(s, &i)| s.values[i].x)
-        .collect();
-    let mut rows = Vec::new();
-    for (pi, p) in summary.policies.iter().enumerate() {
-        for m in metrics {
-            if let Some(e) = summary.get(pi, m) {
-                rows.push(SweepRow {
-                    keys: keys.clone(),
-                    policy: p.name.clone(),
-                    metric: m.clone(),
-                    estimate: *e,
-                });
-            }
-        }
-    }
-    rows
-}
-
-/// `sweep.csv`: one row per point and policy: the keys, the policy, then each metric's
-/// mean, `_ci_low`, `_ci_high` and `_n`.
-pub fn sweep_csv(sweep: &Sweep) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = sweep.keys.clone();
-    header.push("policy".into());
-    for m in &sweep.metrics {
-        header.extend([
-            m.clone(),
-            format!("{m}_ci_low"),
-            format!("{m}_ci_high"),
-            format!("{m}_n"),
-        ]);
-    }
-    w.write_record(&header).expect("writing to memory");
-    let mut i = 0;
-    while i < sweep.rows.len() {
-        let first = &sweep.rows[i];
-        let mut record: Vec<String> = first.keys.iter().map(|&k| exact(k)).collect();
-        record.push(first.policy.clone());
-        for m in &sweep.metrics {
-            match sweep.rows[i..]
-                .iter()
-                .take_while(|r| r.keys == first.keys && r.policy == first.policy)
-                .find(|r| &r.metric == m)
-            {
-                Some(r) => record.extend([
-                    exact(r.estimate.mean),
-                    exact(r.estimate.ci_low),
-                    exact(r.estimate.ci_high),
-                    r.estimate.n.to_string(),
-                ]),
-                None => record.extend([String::new(), String::new(), String::new(), "0".into()]),
-            }
-        }
-        w.write_record(&record).expect("writing to memory");
-        i += sweep.rows[i..]
-            .iter()
-            .take_while(|r| r.keys == first.keys && r.policy == first.policy)
-            .count();
-    }
-    w.into_inner().expect("writing to memory")
-}
-
-/// Reads `sweep.csv` back (for `ratesim plot`).
-pub fn read_sweep_csv(bytes: &[u8], scenario: &str) -> Result<Sweep, String> {
-    let mut r = csv::Reader::from_reader(bytes);
-    let header: Vec<String> = r
-        .headers()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(String::from)
-        .collect();
-    let pcol = header
-        .iter()
-        .position(|h| h == "policy")
-        .ok_or("sweep.csv has no `policy` column")?;
-    let keys = header[..pcol].to_vec();
-    let metrics: Vec<String> = header[pcol + 1..].chunks(4).map(|c| c[0].clone()).collect();
-    let num = |s: &str| {
-        if s.is_empty() {
-            f64::NAN
-        } else {
-            s.parse().unwrap_or(f64::NAN)
-        }
-    };
-    let mut sweep = Sweep {
-        keys,
-        metrics: metrics.clone(),
-        scenario: scenario.into(),
-        ..Sweep::default()
-    };
-    for rec in r.records() {
-        let rec = rec.map_err(|e| e.to_string())?;
-        let keys: Vec<f64> = (0..pcol).map(|i| num(&rec[i])).collect();
-        let policy = rec[pcol].to_string();
-        if !sweep.policies.contains(&policy) {
-            sweep.policies.push(policy.clone());
-        }
-        for (j, m) in metrics.iter().enumerate() {
-            let c = pcol + 1 + 4 * j;
-            sweep.rows.push(SweepRow {
-                keys: keys.clone(),
-                policy: policy.clone(),
-                metric: m.clone(),
-                estimate: Estimate {
-                    mean: num(&rec[c]),
-                    ci_low: num(&rec[c + 1]),
-                    ci_high: num(&rec[c + 2]),
-                    n: rec[c + 3].parse().unwrap_or(0),
-                },
-            });
-        }
-    }
-    Ok(sweep)
+        .collect()
 }
 
 #[cfg(test)]

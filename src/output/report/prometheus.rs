@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::Exporter;
-use crate::summary::Summary;
+use crate::stats::summary::Summary;
 
 /// The Prometheus exporter.
 pub struct Prometheus;

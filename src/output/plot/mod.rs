@@ -20,10 +20,10 @@ pub use cost_vs_rejection::CostVsRejection;
 pub use data::{latency_cdf_rows, CdfRow, ChartData};
 pub use latency_cdf::LatencyCdf;
 pub use makespan_cost::MakespanCost;
-pub use sweep_lines::{SweepLines, SweepRow};
+pub use sweep_lines::SweepLines;
 pub use timeline::Timeline;
 
-use crate::report::write_atomic;
+use crate::output::write_atomic;
 
 /// What drawing a chart can fail with.
 pub type DrawResult = Result<(), Box<dyn Error>>;
@@ -45,7 +45,7 @@ static FONT_ONCE: Once = Once::new();
 
 fn register_font() {
     FONT_ONCE.call_once(|| {
-        let bytes: &'static [u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+        let bytes: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
         if plotters::style::register_font(FONT, FontStyle::Normal, bytes).is_err() {
             panic!("the bundled font does not load");
         }
@@ -218,8 +218,8 @@ pub fn draw_all(dir: &Path, data: &ChartData) -> Result<Vec<Drawn>, Box<dyn Erro
                 let failed = summary.get(i, "jobs_failed").map_or(f64::NAN, |e| e.mean);
                 format!(
                     "({} of {})",
-                    crate::report::human(done),
-                    crate::report::human(done + failed)
+                    crate::output::human(done),
+                    crate::output::human(done + failed)
                 )
             })
             .collect();
@@ -255,13 +255,17 @@ pub fn draw_all(dir: &Path, data: &ChartData) -> Result<Vec<Drawn>, Box<dyn Erro
 
 /// Draws one sweep chart per metric (and per combination of the keys after the first)
 /// into `dir`: the metric against the first key, a line per policy.
-pub fn draw_sweep(dir: &Path, sweep: &crate::sweep::Sweep) -> Result<Vec<Drawn>, Box<dyn Error>> {
+pub fn draw_sweep(
+    dir: &Path,
+    sweep: &crate::stats::sweep::Sweep,
+) -> Result<Vec<Drawn>, Box<dyn Error>> {
     let mut drawn = Vec::new();
     let Some(x_key) = sweep.keys.first() else {
         return Ok(drawn);
     };
     for metric in &sweep.metrics {
-        let rows: Vec<&SweepRow> = sweep.rows.iter().filter(|r| &r.metric == metric).collect();
+        let rows: Vec<&crate::stats::sweep::SweepRow> =
+            sweep.rows.iter().filter(|r| &r.metric == metric).collect();
         // Combinations of the other keys, in order of appearance.
         let mut others: Vec<Vec<f64>> = Vec::new();
         for r in &rows {

@@ -65,7 +65,7 @@ fn mix(mut z: u64) -> u64 {
 /// The stream for `source` in replication `replication` of a scenario with `seed`.
 ///
 /// ```
-/// use ratesim::engine::rng::{stream, Source};
+/// use ratesim::rng::{stream, Source};
 /// use rand::Rng;
 /// let a: u64 = stream(7, 0, Source::Arrivals).random();
 /// let b: u64 = stream(7, 0, Source::Arrivals).random();

@@ -2,9 +2,10 @@
 //! the stable format scripts read) and `runs.csv` (one row per replication and policy,
 //! metrics as columns).
 
-use super::{exact, Exporter};
-use crate::run::Results;
-use crate::summary::Summary;
+use super::Exporter;
+use crate::metrics::Results;
+use crate::output::exact;
+use crate::stats::summary::Summary;
 
 /// `summary.csv`.
 pub struct SummaryCsv;

@@ -1,13 +1,14 @@
 //! A Markdown table, metrics as rows and policies as columns, ready for a PR comment.
 //! When the summary carries a [`Comparison`], a first row marks the Pareto front, and a
 //! ranking table and a table of paired differences against each key metric's best policy
-//! follow (see [`crate::compare`]).
+//! follow (see [`crate::stats::compare`]).
 
 use super::table::cell;
-use super::{human, Exporter};
-use crate::compare::Comparison;
-use crate::metrics::stats::Estimate;
-use crate::summary::Summary;
+use super::Exporter;
+use crate::output::human;
+use crate::stats::compare::Comparison;
+use crate::stats::summary::Summary;
+use crate::stats::Estimate;
 
 /// The Markdown exporter.
 pub struct Markdown;

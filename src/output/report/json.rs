@@ -12,7 +12,7 @@
 //!                                  "differences": [[ESTIMATE, ...], ...] } ] } }
 //! ```
 //! Undefined values are `null`. `comparison` (added within version 1; absent from older
-//! files) is described in [`crate::compare`]: `P` is a policy number (its position in
+//! files) is described in [`crate::stats::compare`]: `P` is a policy number (its position in
 //! `policies`), `ranking` lists the ranks best first, each with its leader first, and
 //! `differences[a][b]` is the paired difference policy `a` minus policy `b`, an ESTIMATE
 //! object like a metric's (`mean`, `ci_low`, `ci_high`, `n`).
@@ -20,9 +20,9 @@
 use serde_json::{json, Map, Value};
 
 use super::Exporter;
-use crate::compare::Comparison;
-use crate::metrics::stats::Estimate;
-use crate::summary::Summary;
+use crate::stats::compare::Comparison;
+use crate::stats::summary::Summary;
+use crate::stats::Estimate;
 
 /// The JSON exporter.
 pub struct Json;

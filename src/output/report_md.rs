@@ -1,9 +1,9 @@
 //! `report.md`: the comparison table and the charts, ready to paste into a PR or a
 //! design document.
 
-use super::{Exporter, Markdown};
-use crate::plot::Drawn;
-use crate::summary::Summary;
+use crate::output::plot::Drawn;
+use crate::output::report::{Exporter, Markdown};
+use crate::stats::summary::Summary;
 
 /// The report's bytes; `charts` are linked by their PNG files beside it.
 pub fn report_markdown(summary: &Summary, charts: &[Drawn]) -> Vec<u8> {

@@ -1,50 +1,15 @@
-//! Limiter timelines: what each provider's limits held over time in one replication of
-//! one policy, and where requests were rejected or fell back. This is the data behind
-//! the chart that shows *why* 429s happen.
-
-use serde::{Deserialize, Serialize};
+//! The timeline observer: records what each provider's limits held over time in one
+//! replication of one policy, and where requests were rejected, fell back or were hedged
+//! ([`crate::metrics::timeline`] rows), without changing the run.
 
 use crate::engine::{simulate, simulate_observed, Observer};
+use crate::metrics::timeline::{EventRow, TimelineRow};
 use crate::metrics::Catalog;
 use crate::provider::{Admission, Provider};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
-/// One sample of one series: `value` of `series` (a limit of `provider`) at `t_s`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TimelineRow {
-    /// Policy.
-    pub policy: String,
-    /// Provider.
-    pub provider: String,
-    /// The limit, e.g. `sliding 8/60s requests`, or `in service`.
-    pub series: String,
-    /// The limit's capacity (empty for a series without one).
-    pub capacity: Option<f64>,
-    /// Seconds from the start.
-    pub t_s: f64,
-    /// Amount in use.
-    pub value: f64,
-}
-
-/// Something that happened to a request.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EventRow {
-    /// Policy.
-    pub policy: String,
-    /// Seconds from the start.
-    pub t_s: f64,
-    /// Provider the request went to (or fell back from).
-    pub provider: String,
-    /// `served`, `queued`, `rejected`, `fallback` or `hedge`.
-    pub event: String,
-    /// HTTP status of a rejection.
-    pub status: Option<u16>,
-    /// Provider a fallback moved to, or a hedge went to.
-    pub to: Option<String>,
-}
-
-struct Recorder<'a> {
+struct TimelineRecorder<'a> {
     scenario: &'a Scenario,
     policy: &'a str,
     reach: Vec<usize>,
@@ -54,7 +19,7 @@ struct Recorder<'a> {
     events: Vec<EventRow>,
 }
 
-impl Recorder<'_> {
+impl TimelineRecorder<'_> {
     fn sample(&mut self, t: SimTime, providers: &[Provider]) {
         for &p in &self.reach {
             let spec = &self.scenario.providers[p];
@@ -90,7 +55,7 @@ impl Recorder<'_> {
     }
 }
 
-impl Observer for Recorder<'_> {
+impl Observer for TimelineRecorder<'_> {
     fn before(&mut self, now: SimTime, providers: &[Provider]) {
         while self.next < now {
             let t = self.next;
@@ -155,7 +120,7 @@ pub fn record(
         .map_or(1.0, |m| plain.metrics[m])
         .max(1e-3);
     let step = SimTime::from_secs_f64(makespan / points.max(1) as f64).max(SimTime(1_000));
-    let mut rec = Recorder {
+    let mut rec = TimelineRecorder {
         scenario,
         policy: &scenario.policies[policy].name,
         reach: scenario.policies[policy].reachable(),

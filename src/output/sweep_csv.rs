@@ -1,0 +1,102 @@
+//! `sweep.csv`, written from a [`Sweep`] and read back (for `ratesim plot`).
+
+use crate::output::exact;
+use crate::stats::sweep::{Sweep, SweepRow};
+use crate::stats::Estimate;
+
+/// `sweep.csv`: one row per point and policy: the keys, the policy, then each metric's
+/// mean, `_ci_low`, `_ci_high` and `_n`.
+pub fn sweep_csv(sweep: &Sweep) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = sweep.keys.clone();
+    header.push("policy".into());
+    for m in &sweep.metrics {
+        header.extend([
+            m.clone(),
+            format!("{m}_ci_low"),
+            format!("{m}_ci_high"),
+            format!("{m}_n"),
+        ]);
+    }
+    w.write_record(&header).expect("writing to memory");
+    let mut i = 0;
+    while i < sweep.rows.len() {
+        let first = &sweep.rows[i];
+        let mut record: Vec<String> = first.keys.iter().map(|&k| exact(k)).collect();
+        record.push(first.policy.clone());
+        for m in &sweep.metrics {
+            match sweep.rows[i..]
+                .iter()
+                .take_while(|r| r.keys == first.keys && r.policy == first.policy)
+                .find(|r| &r.metric == m)
+            {
+                Some(r) => record.extend([
+                    exact(r.estimate.mean),
+                    exact(r.estimate.ci_low),
+                    exact(r.estimate.ci_high),
+                    r.estimate.n.to_string(),
+                ]),
+                None => record.extend([String::new(), String::new(), String::new(), "0".into()]),
+            }
+        }
+        w.write_record(&record).expect("writing to memory");
+        i += sweep.rows[i..]
+            .iter()
+            .take_while(|r| r.keys == first.keys && r.policy == first.policy)
+            .count();
+    }
+    w.into_inner().expect("writing to memory")
+}
+
+/// Reads `sweep.csv` back (for `ratesim plot`).
+pub fn read_sweep_csv(bytes: &[u8], scenario: &str) -> Result<Sweep, String> {
+    let mut r = csv::Reader::from_reader(bytes);
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(String::from)
+        .collect();
+    let pcol = header
+        .iter()
+        .position(|h| h == "policy")
+        .ok_or("sweep.csv has no `policy` column")?;
+    let keys = header[..pcol].to_vec();
+    let metrics: Vec<String> = header[pcol + 1..].chunks(4).map(|c| c[0].clone()).collect();
+    let num = |s: &str| {
+        if s.is_empty() {
+            f64::NAN
+        } else {
+            s.parse().unwrap_or(f64::NAN)
+        }
+    };
+    let mut sweep = Sweep {
+        keys,
+        metrics: metrics.clone(),
+        scenario: scenario.into(),
+        ..Sweep::default()
+    };
+    for rec in r.records() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        let keys: Vec<f64> = (0..pcol).map(|i| num(&rec[i])).collect();
+        let policy = rec[pcol].to_string();
+        if !sweep.policies.contains(&policy) {
+            sweep.policies.push(policy.clone());
+        }
+        for (j, m) in metrics.iter().enumerate() {
+            let c = pcol + 1 + 4 * j;
+            sweep.rows.push(SweepRow {
+                keys: keys.clone(),
+                policy: policy.clone(),
+                metric: m.clone(),
+                estimate: Estimate {
+                    mean: num(&rec[c]),
+                    ci_low: num(&rec[c + 1]),
+                    ci_high: num(&rec[c + 2]),
+                    n: rec[c + 3].parse().unwrap_or(0),
+                },
+            });
+        }
+    }
+    Ok(sweep)
+}
