@@ -18,7 +18,7 @@ pub struct ThreadError {
 }
 
 fn curve(mut xs: Vec<f64>) -> Vec<f64> {
-    xs.sort_by(f64::total_cmp);
+    xs.sort_unstable_by(f64::total_cmp);
     (0..=CURVE_POINTS)
         .map(|i| crate::metrics::quantile::quantile_sorted(&xs, i as f64 / CURVE_POINTS as f64))
         .collect()

@@ -87,8 +87,13 @@ pub fn write_outputs(
         cdf: latency_cdf_rows(results),
         ..ChartData::default()
     };
+    let makespan = results
+        .catalog
+        .index("makespan_s")
+        .expect("a catalog metric");
     for p in 0..scenario.policies.len() {
-        let (rows, events) = crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS);
+        let made = results.runs[p][0][makespan];
+        let (rows, events) = crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS, made);
         data.timeline.extend(rows);
         data.events.extend(events);
     }

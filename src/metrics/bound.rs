@@ -131,7 +131,7 @@ pub fn makespan_bound(scenario: &Scenario, jobs: &Jobs) -> f64 {
                 .iter()
                 .map(|r| min_service(p, r.output))
                 .collect();
-            times.sort_by(f64::total_cmp);
+            times.sort_unstable_by(f64::total_cmp);
             let shortest = times.first().copied().unwrap_or(0.0).max(0.0);
             let prefix = p.concurrency.map(|_| {
                 let mut sum = 0.0;
