@@ -4,17 +4,40 @@
 //! under these LLM providers' rate limits, which routing and retry policy gives the
 //! lowest 429 probability, the shortest makespan and the lowest cost?*
 //!
-//! Data flows one way:
+//! Data flows one way, and the modules follow it (none uses a module further down; a
+//! test checks the graph has no cycle):
 //!
 //! ```text
-//! scenario file --parse--> raw serde structs --validate--> typed Scenario   (scenario)
-//!     --> engine: workload + providers + policy, one replication, one thread (engine)
-//!     --> per-replication metrics --> means with 95% intervals               (run, metrics)
-//!     --> exporters: table, CSV, JSON, Markdown                              (report)
+//! scenario file --parse--> raw serde structs --validate--> typed Scenario      scenario
+//!   model: workload (jobs), provider (limits, latency, outages), policy        workload, provider, policy
+//!   --> one replication of one policy, one thread; observers watch it          engine
+//!   --> per-replication records: metrics, capacity bound, timeline rows        metrics
+//!   --> every replication, in parallel, collected in order                     runner
+//!   --> estimates with 95% intervals, paired comparison, summary, sweeps       stats
+//!   --> exporters, charts, report.md, sweep.csv (plain data in, bytes out)     output
+//!   --> the CLI's commands                                                      commands (cli: clap only)
 //! ```
 //!
-//! Limiters ([`provider::limiter`]) and policies ([`policy`]) take `now` and return
-//! decisions; they know nothing of the engine, so the same code can serve live traffic.
+//! [`time`] (virtual time), [`rng`] (one random stream per source) and [`dist`]
+//! (distributions) are leaves that everything may use.
+//!
+//! The decisions are IO-free: limiters ([`provider::limiter`]) and a provider's admission
+//! rule ([`provider::limits`]) take `now` and return verdicts; a policy
+//! ([`policy::PolicyState`]) decides each send and retry; and each job's
+//! [`policy::driver::RequestDriver`] runs the request protocol (copies, hedges and their
+//! cancellation, quality-gate re-sends, parking) as inputs in, actions out. The engine
+//! only turns those actions into events, so the same code can drive live traffic.
+//!
+//! Where to add things:
+//! - a rate-limiter algorithm: a file in `provider/limiter/`, registered in its `mod.rs`;
+//! - a client-side guard: a file in `policy/guard/`, registered in its `mod.rs`;
+//! - a routing pick or route kind: `policy/route.rs` and `scenario/route.rs`;
+//! - an output format: a file in `output/report/` implementing [`output::report::Exporter`];
+//! - a chart: a file in `output/plot/` implementing [`output::plot::Chart`], drawn by
+//!   [`output::plot::draw_all`];
+//! - a metric: its name in [`metrics::Catalog`] and its value in the recorder.
+//!
+//! The README's design notes list the exact lines each takes.
 //!
 //! ```
 //! let text = r#"
