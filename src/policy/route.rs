@@ -1,47 +1,14 @@
 //! Routes: which provider a request goes to first, and which ones follow when it gives
 //! up on a provider. A weighted route (a LiteLLM "model group") picks among its
-//! candidates with a strategy; the strategies that learn (least busy, latency, usage,
-//! peak EWMA) keep their state in [`Router`], fed by the policy's sends and responses.
-
-use std::collections::VecDeque;
+//! candidates with a strategy ([`Pick`], one file each in `policy/pick/`); what the
+//! strategies learn (requests in flight, latency, usage, peak EWMA) is kept in
+//! [`Router`], fed by the policy's sends and responses.
 
 use rand::Rng;
 
+use super::pick::{draw, Candidate, Group};
+pub use super::pick::{Pick, Terms};
 use crate::time::SimTime;
-
-/// How a weighted route picks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pick {
-    /// At random, in proportion to the weights (LiteLLM's simple-shuffle).
-    Random,
-    /// Smooth weighted round-robin (nginx): exact shares, deterministic.
-    RoundRobin,
-    /// Fewest requests in flight from this client (LiteLLM least-busy).
-    LeastBusy,
-    /// Lowest mean latency per output token over the last 10 responses; untried first
-    /// (LiteLLM latency-based-routing).
-    LatencyBased,
-    /// Lowest tokens sent this minute, skipping candidates whose minute would go over
-    /// their published requests or tokens per minute (LiteLLM usage-based-routing-v2).
-    UsageBased,
-    /// Cheapest candidate not over its per-minute limits (LiteLLM cost-based-routing).
-    CostBased,
-    /// At random with weight 1/price^2 (OpenRouter's price-weighted load balancing).
-    PriceWeighted,
-    /// Power of two choices on peak-EWMA latency times load (Helicone gateway, Finagle).
-    P2cEwma,
-}
-
-/// What a strategy knows of a candidate from its published terms.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Terms {
-    /// USD per 1,000 tokens (input and output prices added).
-    pub price_per_1k: f64,
-    /// Requests per minute its limits allow (infinite when unlimited).
-    pub rpm: f64,
-    /// Tokens per minute its limits allow (infinite when unlimited).
-    pub tpm: f64,
-}
 
 /// The most provider steps one request can take (its pick and every fallback).
 pub const MAX_STEPS: usize = 16;
@@ -334,37 +301,6 @@ pub const FAILURE_LATENCY_S: f64 = 60.0;
 /// The decay time of the peak-EWMA latency (Finagle's default: 10 s).
 const EWMA_TAU_S: f64 = 10.0;
 
-#[derive(Clone, Debug, Default)]
-struct Candidate {
-    in_flight: u32,
-    /// Seconds per output token of the last 10 responses.
-    latencies: VecDeque<f64>,
-    minute: u64,
-    minute_requests: f64,
-    minute_tokens: f64,
-    ewma: f64,
-    ewma_at: SimTime,
-}
-
-/// An index in `0..n` drawn at random in proportion to `weight` (zero weights are
-/// never drawn; when all are zero, 0).
-fn draw<R: Rng + ?Sized>(rng: &mut R, n: usize, weight: impl Fn(usize) -> f64) -> usize {
-    let total: f64 = (0..n).map(&weight).sum();
-    let mut x = rng.random::<f64>() * total;
-    let mut last = 0;
-    for i in 0..n {
-        let wi = weight(i);
-        if wi > 0.0 {
-            last = i;
-            if x < wi {
-                return i;
-            }
-        }
-        x -= wi;
-    }
-    last
-}
-
 /// A route's state during one replication.
 #[derive(Clone, Debug)]
 pub struct Router {
@@ -493,97 +429,20 @@ impl Router {
         for (a, &o) in allowed.iter_mut().zip(order) {
             *a = *a && o == tier;
         }
-        let allowed = &*allowed;
-        let masked = |w: f64, i: usize| if allowed[i] { w } else { 0.0 };
         for c in &mut self.candidates {
             Self::roll_minute(c, now);
         }
-        let under_limits = |i: usize, c: &Candidate| {
-            c.minute_requests + 1.0 <= terms[i].rpm
-                && c.minute_tokens + tokens as f64 <= terms[i].tpm
+        let first_allowed = allowed.iter().position(|&a| a).expect("one is allowed");
+        let mut group = Group {
+            allowed,
+            first_allowed,
+            weights,
+            terms,
+            candidates: &self.candidates,
+            current: &mut self.current,
+            tokens,
         };
-        // Lowest key wins among the allowed; ties go to the earlier candidate.
-        let first_ok = allowed.iter().position(|&a| a).expect("one is allowed");
-        let argmin = |key: &dyn Fn(usize) -> f64| -> usize {
-            (0..n).filter(|&i| allowed[i]).fold(
-                first_ok,
-                |best, i| if key(i) < key(best) { i } else { best },
-            )
-        };
-        let chosen = match pick {
-            Pick::Random => draw(rng, n, |i| masked(weights[i], i)),
-            Pick::RoundRobin => {
-                let total: f64 = weights
-                    .iter()
-                    .zip(allowed)
-                    .filter(|(_, &a)| a)
-                    .map(|(w, _)| w)
-                    .sum();
-                let mut best_value = f64::NEG_INFINITY;
-                let mut best = first_ok;
-                for (i, (c, w)) in self.current.iter_mut().zip(weights).enumerate() {
-                    if !allowed[i] {
-                        continue;
-                    }
-                    *c += w;
-                    if *c > best_value {
-                        best = i;
-                        best_value = *c;
-                    }
-                }
-                self.current[best] -= total;
-                best
-            }
-            Pick::LeastBusy => argmin(&|i| self.candidates[i].in_flight as f64),
-            Pick::LatencyBased => argmin(&|i| {
-                let l = &self.candidates[i].latencies;
-                if l.is_empty() {
-                    f64::NEG_INFINITY
-                } else {
-                    l.iter().sum::<f64>() / l.len() as f64
-                }
-            }),
-            Pick::UsageBased => argmin(&|i| {
-                let c = &self.candidates[i];
-                if under_limits(i, c) {
-                    c.minute_tokens
-                } else {
-                    f64::INFINITY
-                }
-            }),
-            Pick::CostBased => argmin(&|i| {
-                let c = &self.candidates[i];
-                if under_limits(i, c) {
-                    terms[i].price_per_1k
-                } else {
-                    f64::INFINITY
-                }
-            }),
-            Pick::PriceWeighted => draw(rng, n, |i| {
-                masked(1.0 / terms[i].price_per_1k.max(1e-6).powi(2), i)
-            }),
-            Pick::P2cEwma => {
-                // Two distinct candidates among those allowed (in rotation, lowest tier).
-                let nth = |k: usize| (0..n).filter(|&i| allowed[i]).nth(k).expect("k < m");
-                let m = allowed.iter().filter(|&&a| a).count();
-                let x = rng.random_range(0..m);
-                let y = if m > 1 {
-                    (x + 1 + rng.random_range(0..m - 1)) % m
-                } else {
-                    x
-                };
-                let (a, b) = (nth(x), nth(y));
-                let load = |i: usize| {
-                    let c = &self.candidates[i];
-                    c.ewma * (c.in_flight as f64 + 1.0)
-                };
-                if load(b) < load(a) {
-                    b
-                } else {
-                    a
-                }
-            }
-        };
+        let chosen = pick.choose(&mut group, rng);
         Some(providers[chosen])
     }
 

@@ -171,7 +171,7 @@ fn weighted(
     let weights = match &r.weights {
         // LiteLLM's simple-shuffle without weights weighs by the deployments' rpm, else
         // their tpm (here from each provider's limits), else picks uniformly.
-        None if matches!(pick_name, "random" | "simple-shuffle") => {
+        None if Pick::from_name(pick_name).is_some_and(Pick::weights_from_limits) => {
             if terms.iter().all(|t| t.rpm.is_finite()) {
                 terms.iter().map(|t| t.rpm).collect()
             } else if terms.iter().all(|t| t.tpm.is_finite()) {
@@ -202,25 +202,15 @@ fn weighted(
                 .collect::<R<Vec<_>>>()?
         }
     };
-    let pick = match pick_name {
-        "random" | "simple-shuffle" => Pick::Random,
-        "round_robin" => Pick::RoundRobin,
-        "least-busy" => Pick::LeastBusy,
-        "latency-based-routing" => Pick::LatencyBased,
-        "usage-based-routing-v2" => Pick::UsageBased,
-        "cost-based-routing" => Pick::CostBased,
-        "price-weighted" => Pick::PriceWeighted,
-        "p2c-peak-ewma" => Pick::P2cEwma,
-        other => {
-            return invalid(
-                &rp.key("pick"),
-                format!("unknown pick `{other}`; expected \"random\" (= \"simple-shuffle\"), \"round_robin\", \"least-busy\", \"latency-based-routing\", \"usage-based-routing-v2\", \"cost-based-routing\", \"price-weighted\" or \"p2c-peak-ewma\""),
-            )
-        }
+    let Some(pick) = Pick::from_name(pick_name) else {
+        return invalid(
+            &rp.key("pick"),
+            format!("unknown pick `{pick_name}`; expected {}", Pick::expected()),
+        );
     };
     // Round-robin shares stay on the pick; the other strategies pick again for every
     // retry, as LiteLLM's router does.
-    let sticky = r.sticky.unwrap_or(pick == Pick::RoundRobin);
+    let sticky = r.sticky.unwrap_or(pick.sticky_by_default());
     let fallbacks = match &r.fallbacks {
         None => Vec::new(),
         Some(f) if f.is_empty() => Vec::new(),
