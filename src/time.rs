@@ -147,6 +147,87 @@ impl fmt::Display for SimTime {
     }
 }
 
+/// Where `now` comes from. The request driver, the policies and the limiters take `now`
+/// as an argument; a clock supplies it: [`VirtualClock`] for the discrete-event engine
+/// (time jumps from event to event) and [`WallClock`] for live traffic (real time since
+/// a start, optionally scaled).
+pub trait Clock {
+    /// The current time since the clock's start.
+    fn now(&self) -> SimTime;
+}
+
+/// Virtual time, moved only by its owner (the engine sets it to each event's time).
+///
+/// ```
+/// use ratesim::time::{Clock, SimTime, VirtualClock};
+/// let mut clock = VirtualClock::default();
+/// clock.advance_to(SimTime::from_secs(5));
+/// assert_eq!(clock.now(), SimTime::from_secs(5));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VirtualClock {
+    now: SimTime,
+}
+
+impl VirtualClock {
+    /// Moves the clock to `t`, which must not be before its current time: virtual time
+    /// never goes backwards (the engine's event queue yields times in order).
+    ///
+    /// # Panics
+    /// In debug builds, when `t` is earlier than the current time.
+    #[inline]
+    pub fn advance_to(&mut self, t: SimTime) {
+        debug_assert!(
+            t >= self.now,
+            "virtual time went backwards: {t} < {}",
+            self.now
+        );
+        self.now = t;
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> SimTime {
+        self.now
+    }
+}
+
+/// Real time since the clock was started, times `scale` (2.0 runs the scenario's time
+/// twice as fast as the wall clock), for a live server or load driver.
+#[derive(Clone, Copy, Debug)]
+pub struct WallClock {
+    start: std::time::Instant,
+    scale: f64,
+}
+
+impl WallClock {
+    /// A clock at zero now, running `scale` times as fast as real time (`scale` must be
+    /// finite and positive; anything else runs at real time).
+    pub fn start(scale: f64) -> Self {
+        WallClock {
+            start: std::time::Instant::now(),
+            scale: if scale.is_finite() && scale > 0.0 {
+                scale
+            } else {
+                1.0
+            },
+        }
+    }
+
+    /// The real time until the clock reads `t` (zero when it already does), for a
+    /// sleep until a virtual deadline.
+    pub fn until(&self, t: SimTime) -> std::time::Duration {
+        let ahead = t.saturating_sub(self.now()).as_secs_f64() / self.scale;
+        std::time::Duration::try_from_secs_f64(ahead).unwrap_or(std::time::Duration::MAX)
+    }
+}
+
+impl Clock for WallClock {
+    fn now(&self) -> SimTime {
+        SimTime::from_secs_f64(self.start.elapsed().as_secs_f64() * self.scale)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +250,32 @@ mod tests {
         ] {
             assert_eq!(SimTime::parse(bad), None, "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn a_virtual_clock_only_moves_forward() {
+        let mut c = VirtualClock::default();
+        c.advance_to(SimTime::from_secs(1));
+        c.advance_to(SimTime::from_secs(1));
+        assert_eq!(c.now(), SimTime::from_secs(1));
+        if cfg!(debug_assertions) {
+            let back = std::panic::catch_unwind(move || c.advance_to(SimTime::ZERO));
+            assert!(back.is_err(), "moving back must panic");
+        }
+    }
+
+    #[test]
+    fn a_wall_clock_scales_real_time() {
+        let c = WallClock::start(1000.0);
+        let a = c.now();
+        let b = c.now();
+        assert!(b >= a, "a wall clock never runs backwards");
+        // 1000x: one virtual hour is 3.6 real seconds away, at most.
+        let wait = c.until(a + SimTime::from_secs(3600));
+        assert!(wait <= std::time::Duration::from_millis(3600), "{wait:?}");
+        assert_eq!(c.until(SimTime::ZERO), std::time::Duration::ZERO);
+        // A bad scale runs at real time.
+        assert_eq!(WallClock::start(f64::NAN).scale, 1.0);
     }
 
     #[test]
