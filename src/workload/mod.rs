@@ -102,6 +102,21 @@ impl WorkloadSpec {
     /// Generates the jobs of replication `replication`.
     pub fn generate(&self, seed: u64, replication: u64) -> Jobs {
         let mut jobs = Jobs::default();
+        // Room for the jobs when their number is known (a bounded guess: a run is never
+        // worse off than growing the vectors).
+        let known = match &self.arrivals {
+            Arrivals::Batch { jobs: n } | Arrivals::Poisson { jobs: Some(n), .. } => *n as usize,
+            Arrivals::Poisson { jobs: None, .. } => 0,
+            Arrivals::Trace { rows, .. } => rows.len(),
+        }
+        .min(1 << 20);
+        jobs.arrivals.reserve(known);
+        jobs.offsets.reserve(known + 1);
+        jobs.requests.reserve(
+            known
+                .saturating_mul(self.requests_per_job as usize)
+                .min(1 << 22),
+        );
         jobs.offsets.push(0);
         let mut input_rng = stream(seed, replication, Source::InputTokens);
         let mut output_rng = stream(seed, replication, Source::OutputTokens);
