@@ -5,6 +5,10 @@ use std::path::Path;
 
 use toml::Value;
 
+use super::keys::{bounded_int, duration, non_negative, one_of, positive_duration, Keys};
+pub(super) use super::keys::{
+    invalid, positive, positive_int, provider_list, provider_ref, require, status, R,
+};
 use super::raw::*;
 use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
@@ -12,30 +16,13 @@ use crate::policy::guard::{GuardSpec, RetryBudgetStyle, WhileOut};
 use crate::policy::route::Terms;
 use crate::policy::route::MAX_PROVIDERS;
 use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec};
-use crate::provider::limiter::Unit;
+use crate::provider::limiter::{self, Unit};
 use crate::provider::limits::MAX_LIMITS;
 use crate::provider::{
-    ConcurrencySpec, LatencySpec, LimitKind, LimitSpec, OnFull, OnlineSpec, OutageSpec,
-    ProviderSpec,
+    ConcurrencySpec, LatencySpec, LimitSpec, OnFull, OnlineSpec, OutageSpec, ProviderSpec,
 };
 use crate::time::SimTime;
 use crate::workload::{parse_trace, Arrivals, WorkloadSpec};
-
-pub(super) type R<T> = Result<T, Invalid>;
-
-pub(super) fn invalid<T>(path: &KeyPath, message: impl Into<String>) -> R<T> {
-    Err(Invalid {
-        path: path.clone(),
-        message: message.into(),
-    })
-}
-
-pub(super) fn require<T>(v: Option<T>, path: &KeyPath, what: &str) -> R<T> {
-    match v {
-        Some(v) => Ok(v),
-        None => invalid(path, format!("missing; {what}")),
-    }
-}
 
 /// Errors if a key that does not belong to `kind` is set.
 pub(super) fn only(
@@ -58,27 +45,6 @@ pub(super) fn only(
     Ok(())
 }
 
-pub(super) fn positive_int(v: i64, path: &KeyPath, what: &str) -> R<u64> {
-    if v <= 0 {
-        invalid(
-            path,
-            format!("{what} must be a positive whole number (got {v})"),
-        )
-    } else {
-        Ok(v as u64)
-    }
-}
-
-/// A positive whole number that fits `max`.
-pub(super) fn bounded_int(v: i64, path: &KeyPath, what: &str, max: u64) -> R<u64> {
-    let v = positive_int(v, path, what)?;
-    if v > max {
-        invalid(path, format!("{what} must be at most {max} (got {v})"))
-    } else {
-        Ok(v)
-    }
-}
-
 /// A random period length that must average at least a millisecond.
 fn period(v: &Value, path: &KeyPath) -> R<Random> {
     let r = random(v, path, true)?;
@@ -86,58 +52,6 @@ fn period(v: &Value, path: &KeyPath) -> R<Random> {
         return invalid(path, "periods must average at least 1ms");
     }
     Ok(r)
-}
-
-fn non_negative(v: f64, path: &KeyPath, what: &str) -> R<f64> {
-    if !v.is_finite() || v < 0.0 {
-        invalid(path, format!("{what} must be a number >= 0 (got {v})"))
-    } else {
-        Ok(v)
-    }
-}
-
-pub(super) fn positive(v: f64, path: &KeyPath, what: &str) -> R<f64> {
-    if !v.is_finite() || v <= 0.0 {
-        invalid(path, format!("{what} must be a number > 0 (got {v})"))
-    } else {
-        Ok(v)
-    }
-}
-
-pub(super) fn status(v: i64, path: &KeyPath) -> R<u16> {
-    if (100..=599).contains(&v) {
-        Ok(v as u16)
-    } else {
-        invalid(
-            path,
-            format!("an HTTP status code from 100 to 599 (got {v})"),
-        )
-    }
-}
-
-const DURATION_HELP: &str =
-    "a duration string with a unit: \"250ms\", \"1.5s\", \"60s\", \"5m\", \"2h\"";
-
-fn duration(v: &Value, path: &KeyPath) -> R<SimTime> {
-    match v {
-        Value::String(s) => match SimTime::parse(s) {
-            Some(t) => Ok(t),
-            None => invalid(path, format!("`{s}` is not {DURATION_HELP}")),
-        },
-        other => invalid(
-            path,
-            format!("expected {DURATION_HELP}, found {}", other.type_str()),
-        ),
-    }
-}
-
-fn positive_duration(v: &Value, path: &KeyPath) -> R<SimTime> {
-    let t = duration(v, path)?;
-    if t == SimTime::ZERO {
-        invalid(path, format!("must be longer than zero; {DURATION_HELP}"))
-    } else {
-        Ok(t)
-    }
 }
 
 const DIST_HELP: &str = "a plain value, or a table with dist = \"constant\" (value), \"uniform\" (min, max), \"exponential\" (mean), \"lognormal\" (median, p95), \"normal\" (mean, sd) or \"empirical\" (values)";
@@ -494,149 +408,32 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
     })
 }
 
-fn unit(v: Option<&String>, path: &KeyPath) -> R<Unit> {
-    let v = require(
-        v,
-        path,
-        "what the limit counts: \"requests\", \"tokens\", \"input_tokens\" or \"output_tokens\"",
+/// The `kind` of a provider's concurrency cap, which sits in its `limits` list.
+const CONCURRENCY: &str = "concurrency";
+
+/// `{ kind = "concurrency", limit, on_full }`: a cap on requests in service, not a rate
+/// limit.
+fn concurrency(k: &Keys) -> R<ConcurrencySpec> {
+    k.only(CONCURRENCY, &["limit", "on_full"])?;
+    let limit = k.require(
+        k.positive_int("limit")?,
+        "limit",
+        "the most requests in service at once",
     )?;
-    Ok(match v.as_str() {
-        "requests" => Unit::Requests,
-        "tokens" => Unit::Tokens,
-        "input_tokens" => Unit::InputTokens,
-        "output_tokens" => Unit::OutputTokens,
+    let on_full = match k.str("on_full")?.unwrap_or("reject") {
+        "reject" => OnFull::Reject,
+        "queue" => OnFull::Queue,
         other => {
-            return invalid(
-                path,
-                format!("unknown unit `{other}`; expected \"requests\", \"tokens\", \"input_tokens\" or \"output_tokens\""),
+            return k.invalid(
+                "on_full",
+                format!("unknown `{other}`; expected \"reject\" or \"queue\""),
             )
         }
+    };
+    Ok(ConcurrencySpec {
+        limit: limit.min(u32::MAX as u64) as u32,
+        on_full,
     })
-}
-
-enum BuiltLimit {
-    Rate(LimitSpec),
-    Concurrency(ConcurrencySpec),
-}
-
-fn limit(l: &RawLimit, path: &KeyPath) -> R<BuiltLimit> {
-    let present = [
-        ("unit", l.unit.is_some()),
-        ("window", l.window.is_some()),
-        ("limit", l.limit.is_some()),
-        ("capacity", l.capacity.is_some()),
-        ("refill_per_s", l.refill_per_s.is_some()),
-        ("fill_interval", l.fill_interval.is_some()),
-        ("period", l.period.is_some()),
-        ("burst", l.burst.is_some()),
-        ("on_full", l.on_full.is_some()),
-        ("count_rejected", l.count_rejected.is_some()),
-    ];
-    let count_rejected = l.count_rejected.unwrap_or(false);
-    let int = |v: Option<i64>, key: &str, what: &str| -> R<u64> {
-        positive_int(require(v, &path.key(key), what)?, &path.key(key), key)
-    };
-    let window = |key: &str| -> R<SimTime> {
-        let v = if key == "window" {
-            &l.window
-        } else {
-            &l.period
-        };
-        positive_duration(
-            require(v.as_ref(), &path.key(key), DURATION_HELP)?,
-            &path.key(key),
-        )
-    };
-    let kind = match l.kind.as_str() {
-        "sliding_window" | "fixed_window" => {
-            only(path, &l.kind, &present, &["unit", "window", "limit", "count_rejected"])?;
-            let window = window("window")?;
-            let limit = int(l.limit, "limit", "the most a window may hold")?;
-            if l.kind == "sliding_window" {
-                LimitKind::SlidingWindow { window, limit }
-            } else {
-                LimitKind::FixedWindow { window, limit }
-            }
-        }
-        "token_bucket" => {
-            only(
-                path,
-                "token_bucket",
-                &present,
-                &["unit", "capacity", "refill_per_s", "fill_interval", "count_rejected"],
-            )?;
-            let capacity = positive(
-                require(l.capacity, &path.key("capacity"), "the bucket size")?,
-                &path.key("capacity"),
-                "capacity",
-            )?;
-            let refill_per_s = positive(
-                require(l.refill_per_s, &path.key("refill_per_s"), "tokens added per second")?,
-                &path.key("refill_per_s"),
-                "refill_per_s",
-            )?;
-            let fill_interval = l
-                .fill_interval
-                .as_ref()
-                .map(|v| positive_duration(v, &path.key("fill_interval")))
-                .transpose()?;
-            LimitKind::TokenBucket {
-                capacity,
-                refill_per_s,
-                fill_interval,
-            }
-        }
-        "gcra" => {
-            only(path, "gcra", &present, &["unit", "limit", "period", "burst", "count_rejected"])?;
-            let limit = int(l.limit, "limit", "cells per period")?;
-            let period = window("period")?;
-            let burst = l
-                .burst
-                .map(|b| positive_int(b, &path.key("burst"), "burst"))
-                .transpose()?
-                .unwrap_or(limit);
-            if period.0 / limit == 0 {
-                return invalid(&path.key("limit"), "limit per period is finer than 1 ns");
-            }
-            if (period.0 / limit).checked_mul(burst).is_none() {
-                return invalid(&path.key("burst"), format!("burst {burst} is too large for this rate"));
-            }
-            LimitKind::Gcra {
-                limit,
-                period,
-                burst,
-            }
-        }
-        "concurrency" => {
-            only(path, "concurrency", &present, &["limit", "on_full"])?;
-            let limit = int(l.limit, "limit", "the most requests in service at once")?;
-            let on_full = match l.on_full.as_deref().unwrap_or("reject") {
-                "reject" => OnFull::Reject,
-                "queue" => OnFull::Queue,
-                other => {
-                    return invalid(
-                        &path.key("on_full"),
-                        format!("unknown `{other}`; expected \"reject\" or \"queue\""),
-                    )
-                }
-            };
-            return Ok(BuiltLimit::Concurrency(ConcurrencySpec {
-                limit: limit.min(u32::MAX as u64) as u32,
-                on_full,
-            }));
-        }
-        other => {
-            return invalid(
-                &path.key("kind"),
-                format!("unknown limit kind `{other}`; expected \"sliding_window\", \"fixed_window\", \"token_bucket\", \"gcra\" or \"concurrency\""),
-            )
-        }
-    };
-    Ok(BuiltLimit::Rate(LimitSpec {
-        kind,
-        unit: unit(l.unit.as_ref(), &path.key("unit"))?,
-        count_rejected,
-    }))
 }
 
 fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
@@ -649,17 +446,25 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
     }
     let mut limits = Vec::new();
     let mut concurrency: Option<ConcurrencySpec> = None;
+    let mut kinds = limiter::KINDS.to_vec();
+    kinds.push(CONCURRENCY);
     for (i, l) in p.limits.iter().enumerate() {
-        match limit(l, &path.key("limits").index(i))? {
-            BuiltLimit::Rate(spec) => limits.push(spec),
-            BuiltLimit::Concurrency(c) => {
-                if concurrency.is_some() {
-                    return invalid(
-                        &path.key("limits").index(i),
-                        "only one concurrency limit per provider",
-                    );
-                }
-                concurrency = Some(c);
+        let k = Keys::new(l, path.key("limits").index(i));
+        let kind = k.kind(&kinds)?;
+        if kind == CONCURRENCY {
+            if concurrency.is_some() {
+                return invalid(k.path(), "only one concurrency limit per provider");
+            }
+            concurrency = Some(self::concurrency(&k)?);
+            continue;
+        }
+        match LimitSpec::parse(kind, &k) {
+            Some(spec) => limits.push(spec?),
+            None => {
+                return k.invalid(
+                    "kind",
+                    format!("unknown limit kind `{kind}`; expected {}", one_of(&kinds)),
+                )
             }
         }
     }
@@ -779,37 +584,6 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
         pass_rate,
         local: p.local.unwrap_or(false),
     })
-}
-
-pub(super) fn provider_ref(name: &str, path: &KeyPath, names: &[&str]) -> R<usize> {
-    names.iter().position(|n| *n == name).map_or_else(
-        || {
-            invalid(
-                path,
-                format!(
-                    "no provider named `{name}`; defined providers: {}",
-                    names.join(", ")
-                ),
-            )
-        },
-        Ok,
-    )
-}
-
-pub(super) fn provider_list(
-    v: Option<&Vec<String>>,
-    path: &KeyPath,
-    names: &[&str],
-    what: &str,
-) -> R<Vec<usize>> {
-    let v = require(v, path, what)?;
-    if v.is_empty() {
-        return invalid(path, format!("empty provider list; {what}"));
-    }
-    v.iter()
-        .enumerate()
-        .map(|(i, n)| provider_ref(n, &path.index(i), names))
-        .collect()
 }
 
 fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
@@ -960,14 +734,7 @@ pub(super) fn terms_of(p: &ProviderSpec) -> Terms {
     let mut rpm = f64::INFINITY;
     let mut tpm = f64::INFINITY;
     for l in &p.limits {
-        let per_minute = match l.kind {
-            LimitKind::SlidingWindow { window, limit }
-            | LimitKind::FixedWindow { window, limit } => {
-                limit as f64 * 60.0 / window.as_secs_f64()
-            }
-            LimitKind::TokenBucket { refill_per_s, .. } => refill_per_s * 60.0,
-            LimitKind::Gcra { limit, period, .. } => limit as f64 * 60.0 / period.as_secs_f64(),
-        };
+        let per_minute = l.kind.per_minute();
         match l.unit {
             Unit::Requests => rpm = rpm.min(per_minute),
             _ => tpm = tpm.min(per_minute),

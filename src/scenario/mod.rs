@@ -3,6 +3,7 @@
 //! the key path, and says what would be valid.
 
 mod build;
+pub(crate) mod keys;
 mod locate;
 pub mod raw;
 mod route;

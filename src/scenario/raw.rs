@@ -1,9 +1,11 @@
 //! Serde structs mirroring the scenario file. Unknown keys are errors; values are checked
-//! and typed in `build`, which reports the key path of any bad one.
+//! and typed in `build`, which reports the key path of any bad one. The tables of kinds
+//! with their own settings (rate limits) stay TOML tables here: each kind's
+//! file reads and checks its own keys.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
-use toml::Value;
+use toml::{Table, Value};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -42,8 +44,10 @@ pub struct RawWorkload {
 #[serde(deny_unknown_fields)]
 pub struct RawProvider {
     pub description: Option<String>,
+    /// Each limit's table, read by its kind (`provider::limiter`, or the concurrency
+    /// cap in `build`).
     #[serde(default)]
-    pub limits: Vec<RawLimit>,
+    pub limits: Vec<Table>,
     pub reject_status: Option<i64>,
     pub reject_latency: Option<Value>,
     pub latency: Option<RawLatency>,
@@ -54,23 +58,6 @@ pub struct RawProvider {
     pub online: Option<RawOnline>,
     pub pass_rate: Option<f64>,
     pub local: Option<bool>,
-}
-
-/// One entry of `limits`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLimit {
-    pub kind: String,
-    pub unit: Option<String>,
-    pub window: Option<Value>,
-    pub limit: Option<i64>,
-    pub capacity: Option<f64>,
-    pub refill_per_s: Option<f64>,
-    pub fill_interval: Option<Value>,
-    pub period: Option<Value>,
-    pub burst: Option<i64>,
-    pub on_full: Option<String>,
-    pub count_rejected: Option<bool>,
 }
 
 /// `latency = { ... }`.
