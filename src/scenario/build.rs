@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use toml::Value;
+use toml::{Table, Value};
 
 use super::keys::{bounded_int, duration, non_negative, one_of, positive_duration, Keys};
 pub(super) use super::keys::{
@@ -12,7 +12,7 @@ pub(super) use super::keys::{
 use super::raw::*;
 use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
-use crate::policy::guard::{GuardSpec, RetryBudgetStyle, WhileOut};
+use crate::policy::guard::{GuardContext, GuardSpec};
 use crate::policy::route::Terms;
 use crate::policy::route::MAX_PROVIDERS;
 use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec};
@@ -790,28 +790,23 @@ fn policy(
         let i = provider_ref(pname, &rpath, names)?;
         retries[i] = retry(r, &default, &rpath)?;
     }
+    let cx = GuardContext {
+        names,
+        providers,
+        route_size: route.providers().len(),
+    };
     let mut guards = Vec::new();
     for (i, g) in p.guards.iter().flatten().enumerate() {
-        guards.push(guard(
-            g,
-            &path.key("guards").index(i),
-            names,
-            providers,
-            route.providers().len(),
-        )?);
+        let keys = Keys::new(g, path.key("guards").index(i));
+        guards.push(GuardSpec::parse(&keys, &cx)?);
     }
     if p.guards.is_none() {
+        // A preset's guards take their defaults; an error in one is the preset's.
         for kind in preset.as_ref().map_or(&[][..], |g| g.guards) {
-            let raw = RawGuard {
-                kind: kind.to_string(),
-                ..RawGuard::default()
-            };
-            guards.push(guard(
-                &raw,
-                &path.key("preset"),
-                names,
-                providers,
-                route.providers().len(),
+            let table = Table::from_iter([("kind".to_string(), Value::from(*kind))]);
+            guards.push(GuardSpec::parse(
+                &Keys::new(&table, path.key("preset")),
+                &cx,
             )?);
         }
     }
@@ -899,359 +894,4 @@ fn hedge(h: &RawHedge, path: &KeyPath, names: &[&str]) -> R<HedgeSpec> {
         )?,
     };
     Ok(HedgeSpec { delay, to })
-}
-
-fn guard(
-    g: &RawGuard,
-    path: &KeyPath,
-    names: &[&str],
-    providers: &[ProviderSpec],
-    route_size: usize,
-) -> R<GuardSpec> {
-    let present = [
-        ("provider", g.provider.is_some()),
-        ("providers", g.providers.is_some()),
-        ("limit", g.limit.is_some()),
-        ("ttl", g.ttl.is_some()),
-        ("rate", g.rate.is_some()),
-        ("capacity", g.capacity.is_some()),
-        ("tick", g.tick.is_some()),
-        ("cost", g.cost.is_some()),
-        ("k", g.k.is_some()),
-        ("window", g.window.is_some()),
-        ("style", g.style.is_some()),
-        ("ratio", g.ratio.is_some()),
-        ("min", g.min.is_some()),
-        ("every", g.every.is_some()),
-        ("length", g.length.is_some()),
-        ("budget_usd", g.budget_usd.is_some()),
-        ("threshold", g.threshold.is_some()),
-        ("allowed_fails", g.allowed_fails.is_some()),
-        ("cooldown_time", g.cooldown_time.is_some()),
-        ("immediate_on_429", g.immediate_on_429.is_some()),
-        ("failure_rate", g.failure_rate.is_some()),
-        ("min_requests", g.min_requests.is_some()),
-        ("while_out", g.while_out.is_some()),
-        ("failure_threshold", g.failure_threshold.is_some()),
-        (
-            "failure_threshold_percentage",
-            g.failure_threshold_percentage.is_some(),
-        ),
-        ("minimum_requests", g.minimum_requests.is_some()),
-        ("cooldown_interval", g.cooldown_interval.is_some()),
-        ("on_status_codes", g.on_status_codes.is_some()),
-        ("default", g.default.is_some()),
-        ("initial", g.initial.is_some()),
-        ("max", g.max.is_some()),
-        ("backoff_ratio", g.backoff_ratio.is_some()),
-        ("bypass_when_all_open", g.bypass_when_all_open.is_some()),
-    ];
-    let provider = g
-        .provider
-        .as_ref()
-        .map(|n| provider_ref(n, &path.key("provider"), names))
-        .transpose()?;
-    let dur = |v: &Option<Value>, key: &str, default: SimTime| -> R<SimTime> {
-        v.as_ref()
-            .map(|v| positive_duration(v, &path.key(key)))
-            .transpose()
-            .map(|d| d.unwrap_or(default))
-    };
-    let count = |v: Option<i64>, key: &str, default: u64| -> R<u32> {
-        v.map(|l| bounded_int(l, &path.key(key), key, u32::MAX as u64))
-            .transpose()
-            .map(|c| c.unwrap_or(default) as u32)
-    };
-    let share = |v: Option<f64>, key: &str, default: f64, max: f64| -> R<f64> {
-        let x = v.unwrap_or(default);
-        if !(0.0..=max).contains(&x) {
-            return invalid(
-                &path.key(key),
-                format!("{key} must be from 0 to {max} (got {x})"),
-            );
-        }
-        Ok(x)
-    };
-    let while_out = || -> R<WhileOut> {
-        match g.while_out.as_deref().unwrap_or("skip") {
-            "skip" => Ok(WhileOut::Skip),
-            "wait" => Ok(WhileOut::Wait),
-            other => invalid(
-                &path.key("while_out"),
-                format!("unknown `{other}`; expected \"skip\" (move on, as the gateways do) or \"wait\" (for the earliest recovery)"),
-            ),
-        }
-    };
-    const KINDS: &str = "\"predictive\", \"token_bucket\", \"adaptive_throttle\", \"retry_budget\", \"pause\", \"spend_budget\", \"cooldown\", \"circuit_breaker\", \"eject_on_429\", \"skip_recent_failures\", \"aimd\" or \"pacer\"";
-    match g.kind.as_str() {
-        "predictive" => {
-            only(path, "predictive", &present, &["provider", "limit", "ttl"])?;
-            Ok(GuardSpec::Predictive {
-                provider: require(
-                    provider,
-                    &path.key("provider"),
-                    "the provider whose 429s it predicts",
-                )?,
-                limit: count(g.limit, "limit", 8)?,
-                ttl: dur(&g.ttl, "ttl", SimTime::from_secs(60))?,
-            })
-        }
-        "token_bucket" => {
-            only(
-                path,
-                "token_bucket",
-                &present,
-                &["provider", "rate", "capacity", "tick", "cost"],
-            )?;
-            Ok(GuardSpec::ClientBucket {
-                provider,
-                rate: positive(g.rate.unwrap_or(5.0), &path.key("rate"), "rate")?,
-                capacity: positive(
-                    g.capacity.unwrap_or(50.0),
-                    &path.key("capacity"),
-                    "capacity",
-                )?,
-                tick: dur(&g.tick, "tick", SimTime::from_secs(1))?,
-                cost: count(g.cost, "cost", 1)? as u64,
-            })
-        }
-        "adaptive_throttle" => {
-            only(
-                path,
-                "adaptive_throttle",
-                &present,
-                &["provider", "k", "window"],
-            )?;
-            Ok(GuardSpec::AdaptiveThrottle {
-                provider,
-                k: positive(g.k.unwrap_or(2.0), &path.key("k"), "k")?,
-                window: dur(&g.window, "window", SimTime::from_secs(120))?,
-            })
-        }
-        "retry_budget" => {
-            only(
-                path,
-                "retry_budget",
-                &present,
-                &["style", "ratio", "min", "ttl"],
-            )?;
-            let style = match g.style.as_deref().unwrap_or("finagle") {
-                "finagle" => RetryBudgetStyle::Finagle,
-                "envoy" => RetryBudgetStyle::Envoy,
-                other => {
-                    return invalid(
-                        &path.key("style"),
-                        format!("unknown style `{other}`; expected \"finagle\" or \"envoy\""),
-                    )
-                }
-            };
-            let default_min = if style == RetryBudgetStyle::Finagle {
-                10.0
-            } else {
-                3.0
-            };
-            Ok(GuardSpec::RetryBudget {
-                style,
-                ratio: share(g.ratio, "ratio", 0.2, 1.0)?,
-                min: non_negative(g.min.unwrap_or(default_min), &path.key("min"), "min")?,
-                ttl: dur(&g.ttl, "ttl", SimTime::from_secs(10))?,
-            })
-        }
-        "pause" => {
-            only(path, "pause", &present, &["every", "length"])?;
-            let every = dur(&g.every, "every", SimTime::from_secs(55))?;
-            let length = dur(&g.length, "length", SimTime::from_secs(2))?;
-            if length >= every {
-                return invalid(
-                    &path.key("length"),
-                    "the pause must be shorter than its period `every`",
-                );
-            }
-            Ok(GuardSpec::Pause { every, length })
-        }
-        "spend_budget" => {
-            only(
-                path,
-                "spend_budget",
-                &present,
-                &["budget_usd", "threshold", "providers"],
-            )?;
-            Ok(GuardSpec::SpendBudget {
-                budget_usd: positive(
-                    require(
-                        g.budget_usd,
-                        &path.key("budget_usd"),
-                        "the spend budget in USD",
-                    )?,
-                    &path.key("budget_usd"),
-                    "budget_usd",
-                )?,
-                threshold: share(g.threshold, "threshold", 0.8, 1.0)?,
-                providers: provider_list(
-                    g.providers.as_ref(),
-                    &path.key("providers"),
-                    names,
-                    "the cheap providers kept once the threshold is reached",
-                )?,
-            })
-        }
-        "cooldown" => {
-            only(
-                path,
-                "cooldown",
-                &present,
-                &[
-                    "allowed_fails",
-                    "cooldown_time",
-                    "immediate_on_429",
-                    "failure_rate",
-                    "min_requests",
-                    "while_out",
-                ],
-            )?;
-            Ok(GuardSpec::Cooldown {
-                allowed_fails: match g.allowed_fails {
-                    None => 3,
-                    Some(a) if (0..=u32::MAX as i64).contains(&a) => a as u32,
-                    Some(a) => {
-                        return invalid(
-                            &path.key("allowed_fails"),
-                            format!("a whole number >= 0 (got {a})"),
-                        )
-                    }
-                },
-                cooldown_time: dur(&g.cooldown_time, "cooldown_time", SimTime::from_secs(5))?,
-                immediate_on_429: g.immediate_on_429.unwrap_or(true),
-                failure_rate: share(g.failure_rate, "failure_rate", 0.5, 1.0)?,
-                min_requests: count(g.min_requests, "min_requests", 5)?,
-                multi: route_size > 1,
-                while_out: while_out()?,
-            })
-        }
-        "circuit_breaker" => {
-            only(
-                path,
-                "circuit_breaker",
-                &present,
-                &[
-                    "failure_threshold",
-                    "failure_threshold_percentage",
-                    "minimum_requests",
-                    "cooldown_interval",
-                    "on_status_codes",
-                    "while_out",
-                    "bypass_when_all_open",
-                ],
-            )?;
-            let cooldown_interval = dur(
-                &g.cooldown_interval,
-                "cooldown_interval",
-                SimTime::from_secs(30),
-            )?;
-            if cooldown_interval < SimTime::from_secs(30) {
-                return invalid(
-                    &path.key("cooldown_interval"),
-                    "Portkey's cooldown_interval is at least 30s",
-                );
-            }
-            let failure_threshold = g
-                .failure_threshold
-                .map(|f| {
-                    bounded_int(
-                        f,
-                        &path.key("failure_threshold"),
-                        "failure_threshold",
-                        u32::MAX as u64,
-                    )
-                })
-                .transpose()?
-                .unwrap_or(5) as u32;
-            Ok(GuardSpec::CircuitBreaker {
-                failure_threshold,
-                failure_threshold_percentage: share(
-                    g.failure_threshold_percentage,
-                    "failure_threshold_percentage",
-                    0.0,
-                    100.0,
-                )?,
-                minimum_requests: count(g.minimum_requests, "minimum_requests", 5)?,
-                cooldown_interval,
-                on_status_codes: match &g.on_status_codes {
-                    None => vec![429, 500, 502, 503, 504],
-                    Some(list) => list
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| status(*c, &path.key("on_status_codes").index(i)))
-                        .collect::<R<Vec<_>>>()?,
-                },
-                while_out: while_out()?,
-                bypass_when_all_open: g.bypass_when_all_open.unwrap_or(true),
-            })
-        }
-        "eject_on_429" => {
-            only(path, "eject_on_429", &present, &["default", "while_out"])?;
-            Ok(GuardSpec::Eject {
-                default: dur(&g.default, "default", SimTime::from_secs(30))?,
-                while_out: while_out()?,
-            })
-        }
-        "skip_recent_failures" => {
-            only(path, "skip_recent_failures", &present, &["window"])?;
-            Ok(GuardSpec::RecentFailures {
-                window: dur(&g.window, "window", SimTime::from_secs(30))?,
-            })
-        }
-        "aimd" => {
-            only(
-                path,
-                "aimd",
-                &present,
-                &["initial", "min", "max", "backoff_ratio"],
-            )?;
-            let min = positive(g.min.unwrap_or(20.0), &path.key("min"), "min")?;
-            let max = positive(g.max.unwrap_or(200.0), &path.key("max"), "max")?;
-            if max < min {
-                return invalid(
-                    &path.key("max"),
-                    format!("max ({max}) must be >= min ({min})"),
-                );
-            }
-            let ratio = g.backoff_ratio.unwrap_or(0.9);
-            if !(ratio > 0.0 && ratio < 1.0) {
-                return invalid(
-                    &path.key("backoff_ratio"),
-                    format!("a factor between 0 and 1, exclusive (got {ratio})"),
-                );
-            }
-            Ok(GuardSpec::Aimd {
-                initial: {
-                    let initial =
-                        positive(g.initial.unwrap_or(20.0), &path.key("initial"), "initial")?;
-                    if initial < min || initial > max {
-                        return invalid(
-                            &path.key("initial"),
-                            format!(
-                                "initial ({initial}) must be within [min, max] = [{min}, {max}]"
-                            ),
-                        );
-                    }
-                    initial
-                },
-                min,
-                max,
-                backoff_ratio: ratio,
-            })
-        }
-        "pacer" => {
-            only(path, "pacer", &present, &["provider"])?;
-            Ok(GuardSpec::Pacer {
-                provider,
-                limits: providers.iter().map(|p| p.limits.clone()).collect(),
-            })
-        }
-        other => invalid(
-            &path.key("kind"),
-            format!("unknown guard kind `{other}`; expected {KINDS}"),
-        ),
-    }
 }

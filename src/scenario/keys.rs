@@ -254,10 +254,47 @@ impl<'a> Keys<'a> {
         }
     }
 
+    /// An array of whole numbers.
+    pub(crate) fn ints(&self, key: &str) -> R<Option<Vec<i64>>> {
+        self.array(key, |v, path| match v {
+            Value::Integer(i) => Ok(*i),
+            v => wrong_type(v, path, "a whole number"),
+        })
+    }
+
+    /// An array of strings.
+    pub(crate) fn strings(&self, key: &str) -> R<Option<Vec<String>>> {
+        self.array(key, |v, path| match v {
+            Value::String(s) => Ok(s.clone()),
+            v => wrong_type(v, path, "a string"),
+        })
+    }
+
+    fn array<T>(&self, key: &str, item: impl Fn(&Value, &KeyPath) -> R<T>) -> R<Option<Vec<T>>> {
+        let path = self.at(key);
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| item(v, &path.index(i)))
+                .collect::<R<Vec<T>>>()
+                .map(Some),
+            Some(v) => wrong_type(v, &path, "an array [...]"),
+        }
+    }
+
     /// A positive whole number.
     pub(crate) fn positive_int(&self, key: &str) -> R<Option<u64>> {
         self.int(key)?
             .map(|v| positive_int(v, &self.at(key), key))
+            .transpose()
+    }
+
+    /// A positive whole number that fits a `u32`.
+    pub(crate) fn count(&self, key: &str) -> R<Option<u32>> {
+        self.int(key)?
+            .map(|v| bounded_int(v, &self.at(key), key, u32::MAX as u64).map(|c| c as u32))
             .transpose()
     }
 
@@ -268,12 +305,53 @@ impl<'a> Keys<'a> {
             .transpose()
     }
 
+    /// A finite number >= 0.
+    pub(crate) fn non_negative(&self, key: &str) -> R<Option<f64>> {
+        self.float(key)?
+            .map(|v| non_negative(v, &self.at(key), key))
+            .transpose()
+    }
+
+    /// A number from 0 to `max`, `default` when unset.
+    pub(crate) fn share(&self, key: &str, default: f64, max: f64) -> R<f64> {
+        let x = self.float(key)?.unwrap_or(default);
+        if !(0.0..=max).contains(&x) {
+            return self.invalid(key, format!("{key} must be from 0 to {max} (got {x})"));
+        }
+        Ok(x)
+    }
+
     /// A duration longer than zero.
     pub(crate) fn duration(&self, key: &str) -> R<Option<SimTime>> {
         self.table
             .get(key)
             .map(|v| positive_duration(v, &self.at(key)))
             .transpose()
+    }
+
+    /// HTTP status codes.
+    pub(crate) fn statuses(&self, key: &str) -> R<Option<Vec<u16>>> {
+        let path = self.at(key);
+        let Some(list) = self.ints(key)? else {
+            return Ok(None);
+        };
+        list.iter()
+            .enumerate()
+            .map(|(i, c)| status(*c, &path.index(i)))
+            .collect::<R<Vec<_>>>()
+            .map(Some)
+    }
+
+    /// The index of the provider named by `key`, among `names`.
+    pub(crate) fn provider(&self, key: &str, names: &[&str]) -> R<Option<usize>> {
+        self.str(key)?
+            .map(|n| provider_ref(n, &self.at(key), names))
+            .transpose()
+    }
+
+    /// A non-empty list of providers among `names`; `what` says what it is for.
+    pub(crate) fn providers(&self, key: &str, names: &[&str], what: &str) -> R<Vec<usize>> {
+        provider_list(self.strings(key)?.as_ref(), &self.at(key), names, what)
     }
 }
 
@@ -296,7 +374,7 @@ mod tests {
 
     #[test]
     fn a_type_error_names_the_path_and_the_expected_type() {
-        let t = table("limit = \"8\"\nrate = true\nwindow = 60");
+        let t = table("limit = \"8\"\nrate = true\nwindow = 60\ncodes = [429, \"500\"]");
         let k = keys(&t);
         assert_eq!(
             error(k.int("limit")),
@@ -310,6 +388,7 @@ mod tests {
             "invalid type: boolean `true`, expected a number"
         );
         assert!(error(k.duration("window")).1.contains("found integer"));
+        assert_eq!(error(k.statuses("codes")).0, "limits[0].codes[1]");
     }
 
     #[test]
@@ -327,7 +406,8 @@ mod tests {
     fn unset_keys_are_none_and_required_ones_say_what_they_are() {
         let t = table("kind = \"x\"");
         let k = keys(&t);
-        assert_eq!(k.positive_int("limit").unwrap(), None);
+        assert_eq!(k.count("limit").unwrap(), None);
+        assert_eq!(k.share("ratio", 0.2, 1.0).unwrap(), 0.2);
         assert_eq!(
             error(k.require(k.duration("ttl").unwrap(), "ttl", "how long")),
             ("limits[0].ttl".into(), "missing; how long".into())
