@@ -277,6 +277,79 @@ impl OutUntil {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::{Invalid, KeyPath};
+
+    fn parse(text: &str, route_size: usize) -> Result<GuardSpec, Invalid> {
+        let t: toml::Table = text.parse().expect("valid TOML");
+        let cx = GuardContext {
+            names: &["claude", "local"],
+            providers: &[],
+            route_size,
+        };
+        GuardSpec::parse(&Keys::new(&t, KeyPath::default().key("g")), &cx)
+    }
+
+    #[test]
+    fn every_registered_kind_parses_with_its_defaults() {
+        for kind in KINDS {
+            let extra = match *kind {
+                "predictive" => "provider = \"claude\"",
+                "spend_budget" => "budget_usd = 10\nproviders = [\"local\"]",
+                _ => "",
+            };
+            let spec = parse(&format!("kind = \"{kind}\"\n{extra}"), 2)
+                .unwrap_or_else(|e| panic!("{kind}: {}", e.message));
+            assert_eq!(spec.name(), *kind);
+        }
+        let GuardSpec::Cooldown(c) = parse("kind = \"cooldown\"", 1).unwrap() else {
+            panic!("a cooldown")
+        };
+        assert_eq!((c.allowed_fails, c.min_requests, c.multi), (3, 5, false));
+        assert_eq!(c.cooldown_time, SimTime::from_secs(5));
+        let GuardSpec::RetryBudget(b) =
+            parse("kind = \"retry_budget\"\nstyle = \"envoy\"", 1).unwrap()
+        else {
+            panic!("a retry budget")
+        };
+        assert_eq!((b.ratio, b.min), (0.2, 3.0));
+    }
+
+    #[test]
+    fn a_key_of_another_kind_is_refused_with_this_kinds_keys() {
+        let e = parse("kind = \"pause\"\nprovider = \"claude\"", 1).unwrap_err();
+        assert_eq!(e.path.to_string(), "g.provider");
+        assert_eq!(
+            e.message,
+            "not a setting of kind = \"pause\"; it takes: every, length"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let e = parse(
+            "kind = \"circuit_breaker\"\non_status_codes = [429, \"500\"]",
+            1,
+        )
+        .unwrap_err();
+        assert_eq!(e.path.to_string(), "g.on_status_codes[1]");
+        assert_eq!(
+            e.message,
+            "invalid type: string \"500\", expected a whole number"
+        );
+        let e = parse("kind = \"predictive\"\nprovider = \"claud\"", 1).unwrap_err();
+        assert_eq!(e.path.to_string(), "g.provider");
+        assert!(e.message.starts_with("no provider named `claud`"));
+    }
+
+    #[test]
+    fn an_unknown_kind_lists_the_registered_ones() {
+        let e = parse("kind = \"nope\"", 1).unwrap_err();
+        assert_eq!(e.path.to_string(), "g.kind");
+        assert!(e
+            .message
+            .starts_with("unknown guard kind `nope`; expected \"predictive\", \"token_bucket\""));
+        assert!(e.message.ends_with("\"aimd\" or \"pacer\""));
+    }
 
     #[test]
     fn overlapping_outages_count_once() {
