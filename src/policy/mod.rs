@@ -12,6 +12,7 @@
 pub mod driver;
 pub mod guard;
 pub mod hedge;
+pub mod preset;
 pub mod retry;
 pub mod route;
 

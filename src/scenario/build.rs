@@ -13,6 +13,7 @@ use super::raw::*;
 use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
 use crate::policy::guard::{GuardContext, GuardSpec};
+use crate::policy::preset;
 use crate::policy::route::Terms;
 use crate::policy::route::MAX_PROVIDERS;
 use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec};
@@ -664,70 +665,6 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
     Ok(out)
 }
 
-/// A gateway preset: a named bundle of parts. A policy's own `retry` keys override the
-/// preset's retry rule one by one, its `pick` replaces the preset's, and its `guards`
-/// list, when given, replaces the preset's guards.
-struct GatewayPreset {
-    retry: RetrySpec,
-    pick: Option<&'static str>,
-    max_fallbacks: Option<u32>,
-    guards: &'static [&'static str],
-}
-
-fn gateway_preset(name: &str) -> Option<GatewayPreset> {
-    let retries = |n: u32| RetrySpec {
-        max_attempts: n,
-        ..RetrySpec::default()
-    };
-    Some(match name {
-        // LiteLLM router: simple-shuffle, num_retries = 2 (assumed; the SDKs' default),
-        // no delay while another deployment of the group is healthy, else exponential
-        // backoff honouring retry-after; deployment cooldowns with LiteLLM's defaults.
-        "litellm" => GatewayPreset {
-            retry: RetrySpec {
-                backoff: Backoff::Exponential,
-                honor_retry_after: true,
-                ..retries(3)
-            },
-            pick: Some("simple-shuffle"),
-            // LiteLLM's router stops after 5 fallbacks (`max_fallbacks`).
-            max_fallbacks: Some(5),
-            guards: &["cooldown"],
-        },
-        // Portkey: its retry rule and a circuit breaker with default thresholds.
-        "portkey" => GatewayPreset {
-            retry: crate::policy::retry::preset("portkey").expect("known preset"),
-            pick: None,
-            max_fallbacks: None,
-            guards: &["circuit_breaker"],
-        },
-        // OpenRouter: price-weighted picks, providers that failed in 30 s skipped; a
-        // failed request goes on to the other providers (3 attempts, picked again).
-        "openrouter" => GatewayPreset {
-            retry: retries(3),
-            pick: Some("price-weighted"),
-            max_fallbacks: None,
-            guards: &["skip_recent_failures"],
-        },
-        // Helicone gateway: P2C on peak-EWMA latency, a 429 ejects for its retry-after
-        // and the request is retried on another provider (3 attempts, picked again).
-        "helicone" => GatewayPreset {
-            retry: retries(3),
-            pick: Some("p2c-peak-ewma"),
-            max_fallbacks: None,
-            guards: &["eject_on_429"],
-        },
-        // The official SDKs' retry alone.
-        "sdk" => GatewayPreset {
-            retry: crate::policy::retry::preset("anthropic-sdk").expect("known preset"),
-            pick: None,
-            max_fallbacks: None,
-            guards: &[],
-        },
-        _ => return None,
-    })
-}
-
 /// A provider's published terms for the routing strategies: price per 1k tokens and
 /// requests / tokens per minute from its limits (infinite when it has none).
 pub(super) fn terms_of(p: &ProviderSpec) -> Terms {
@@ -758,10 +695,11 @@ fn policy(
         .preset
         .as_deref()
         .map(|n| {
-            gateway_preset(n).ok_or_else(|| Invalid {
+            preset::gateway(n).ok_or_else(|| Invalid {
                 path: path.key("preset"),
                 message: format!(
-                    "unknown preset `{n}`; expected \"litellm\", \"portkey\", \"openrouter\", \"helicone\" or \"sdk\""
+                    "unknown preset `{n}`; expected {}",
+                    one_of(&preset::names().collect::<Vec<_>>())
                 ),
             })
         })
