@@ -68,6 +68,7 @@ pub mod cli;
 pub mod commands;
 pub mod dist;
 pub mod engine;
+pub mod keys;
 pub mod metrics;
 pub mod output;
 pub mod policy;

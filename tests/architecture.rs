@@ -110,7 +110,7 @@ fn top_level_modules_form_no_cycle() {
 #[test]
 fn foundations_depend_on_nothing_and_outputs_read_plain_data() {
     let graph = dependencies();
-    for leaf in ["time", "rng", "dist"] {
+    for leaf in ["time", "rng", "dist", "keys"] {
         let deps = &graph[leaf];
         assert!(
             deps.iter().all(|d| d == "time"),

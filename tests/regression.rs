@@ -6,7 +6,7 @@ use std::path::Path;
 
 use common::{results, scenario, values};
 use ratesim::dist::Random;
-use ratesim::provider::limiter::Unit;
+use ratesim::provider::limiter::{SlidingWindowParams, TokenBucketParams, Unit};
 use ratesim::provider::{
     Admission, Hint, LatencySpec, LimitKind, LimitSpec, OnlineSpec, Provider, ProviderSpec,
 };
@@ -81,10 +81,9 @@ fn counted_rejection_hint_includes_the_rejected_request() {
     let spec = ProviderSpec {
         name: "api".into(),
         limits: vec![LimitSpec {
-            kind: LimitKind::SlidingWindow {
-                window: SimTime::from_secs(60),
-                limit: 1,
-            },
+            kind: LimitKind::SlidingWindow(
+                SlidingWindowParams::new(SimTime::from_secs(60), 1).unwrap(),
+            ),
             unit: Unit::Requests,
             count_rejected: true,
         }],
@@ -130,11 +129,7 @@ fn a_long_offline_period_leaves_no_quota_at_reconnection() {
     let spec = ProviderSpec {
         name: "copilot".into(),
         limits: vec![LimitSpec {
-            kind: LimitKind::TokenBucket {
-                capacity: 12.0,
-                refill_per_s: 2.0,
-                fill_interval: None,
-            },
+            kind: LimitKind::TokenBucket(TokenBucketParams::new(12.0, 2.0, None).unwrap()),
             unit: Unit::Requests,
             count_rejected: false,
         }],

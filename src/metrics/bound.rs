@@ -16,7 +16,7 @@
 //! policy comes to it.
 
 use crate::provider::limiter::Unit;
-use crate::provider::{LatencySpec, LimitKind, ProviderSpec};
+use crate::provider::{LatencySpec, ProviderSpec};
 use crate::scenario::Scenario;
 use crate::workload::{Jobs, RequestSize};
 
@@ -60,36 +60,6 @@ impl Prefix {
     /// Requests (smallest first) whose amounts fit in `budget`.
     fn fit(&self, budget: f64) -> f64 {
         self.0.partition_point(|&s| s <= budget + 1e-9) as f64
-    }
-}
-
-/// Most of `unit` a limit can admit within `[0, t]`.
-fn admissible(kind: &LimitKind, t: f64) -> f64 {
-    match *kind {
-        LimitKind::SlidingWindow { window, limit } | LimitKind::FixedWindow { window, limit } => {
-            limit as f64 * ((t / window.as_secs_f64()).floor() + 1.0)
-        }
-        LimitKind::TokenBucket {
-            capacity,
-            refill_per_s,
-            fill_interval: None,
-        } => capacity + refill_per_s * t,
-        LimitKind::TokenBucket {
-            capacity,
-            refill_per_s,
-            fill_interval: Some(i),
-        } => {
-            let i = i.as_secs_f64();
-            capacity + refill_per_s * i * (t / i).floor()
-        }
-        LimitKind::Gcra {
-            limit,
-            period,
-            burst,
-        } => {
-            let emission = (period.0 / limit) as f64 / 1e9;
-            burst as f64 + (t / emission).floor()
-        }
     }
 }
 
@@ -158,7 +128,7 @@ pub fn makespan_bound(scenario: &Scenario, jobs: &Jobs) -> f64 {
                 }
                 let mut cap = f64::INFINITY;
                 for l in &p.limits {
-                    let budget = admissible(&l.kind, admit_by);
+                    let budget = l.kind.admissible(admit_by);
                     let u = units
                         .iter()
                         .position(|&u| u == l.unit)

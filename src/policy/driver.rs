@@ -434,7 +434,7 @@ impl RequestDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::guard::GuardSpec;
+    use crate::policy::guard::{AimdParams, GuardSpec};
     use crate::policy::{Backoff, HedgeDelay, HedgeSpec, PolicySpec, RetrySpec, RouteSpec};
 
     fn s(x: u64) -> SimTime {
@@ -646,12 +646,12 @@ mod tests {
     #[test]
     fn a_full_concurrency_limit_parks_until_a_response() {
         let mut spec = spec(vec![0]);
-        spec.guards = vec![GuardSpec::Aimd {
+        spec.guards = vec![GuardSpec::Aimd(AimdParams {
             initial: 1.0,
             min: 1.0,
             max: 10.0,
             backoff_ratio: 0.9,
-        }];
+        })];
         let mut policy = PolicyState::new(&spec, 1, 0, 0);
         let (mut a, mut b) = (RequestDriver::new(), RequestDriver::new());
         let ca = send(a.start(s(0), &mut policy, 1, 1)).copy;

@@ -13,6 +13,7 @@ pub mod driver;
 pub mod guard;
 pub mod hedge;
 pub mod pick;
+pub mod preset;
 pub mod retry;
 pub mod route;
 

@@ -160,6 +160,7 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::limiter::SlidingWindowParams;
     use crate::provider::LimitKind;
 
     fn s(x: u64) -> SimTime {
@@ -168,10 +169,7 @@ mod tests {
 
     fn window(limit: u64, unit: Unit, count_rejected: bool) -> LimitSpec {
         LimitSpec {
-            kind: LimitKind::SlidingWindow {
-                window: s(60),
-                limit,
-            },
+            kind: LimitKind::SlidingWindow(SlidingWindowParams::new(s(60), limit).expect("valid")),
             unit,
             count_rejected,
         }

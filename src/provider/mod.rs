@@ -13,101 +13,10 @@ use rand::Rng;
 use crate::dist::Random;
 use crate::rng::{stream, SimRng, Source};
 use crate::time::SimTime;
-use limiter::{FixedWindow, Gcra, LimiterState, SlidingWindow, TokenBucket, Unit, Usage, Verdict};
+pub use limiter::{LimitKind, LimitSpec};
+use limiter::{Usage, Verdict};
 use limits::{Decision, LimitSet, Limits};
 pub use onoff::OnOff;
-
-/// One limit of a provider, as configured.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LimitSpec {
-    /// The algorithm and its parameters.
-    pub kind: LimitKind,
-    /// What the limit counts.
-    pub unit: Unit,
-    /// Whether a rejected request still uses up this limit.
-    pub count_rejected: bool,
-}
-
-/// Limiter algorithms and their parameters.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LimitKind {
-    /// Exact sliding log over `window`.
-    SlidingWindow {
-        /// Window length.
-        window: SimTime,
-        /// Most held in any window.
-        limit: u64,
-    },
-    /// Fixed windows aligned at zero.
-    FixedWindow {
-        /// Window length.
-        window: SimTime,
-        /// Most per window.
-        limit: u64,
-    },
-    /// Token bucket, starting full.
-    TokenBucket {
-        /// Bucket size.
-        capacity: f64,
-        /// Refill rate per second.
-        refill_per_s: f64,
-        /// Discrete fills at this interval; `None` for continuous refill.
-        fill_interval: Option<SimTime>,
-    },
-    /// GCRA (governor semantics).
-    Gcra {
-        /// Cells per period.
-        limit: u64,
-        /// The period.
-        period: SimTime,
-        /// Burst size.
-        burst: u64,
-    },
-}
-
-impl LimitSpec {
-    /// A fresh limiter, in its initial state.
-    pub fn build(&self) -> LimiterState {
-        match self.kind {
-            LimitKind::SlidingWindow { window, limit } => {
-                LimiterState::SlidingWindow(SlidingWindow::new(window, limit))
-            }
-            LimitKind::FixedWindow { window, limit } => {
-                LimiterState::FixedWindow(FixedWindow::new(window, limit))
-            }
-            LimitKind::TokenBucket {
-                capacity,
-                refill_per_s,
-                fill_interval: None,
-            } => LimiterState::TokenBucket(TokenBucket::continuous(capacity, refill_per_s)),
-            LimitKind::TokenBucket {
-                capacity,
-                refill_per_s,
-                fill_interval: Some(i),
-            } => LimiterState::TokenBucket(TokenBucket::discrete(capacity, refill_per_s, i)),
-            LimitKind::Gcra {
-                limit,
-                period,
-                burst,
-            } => LimiterState::Gcra(Gcra::new(limit, period, burst)),
-        }
-    }
-
-    /// A short label, e.g. `sliding_window 60s requests`.
-    pub fn label(&self) -> String {
-        let kind = match &self.kind {
-            LimitKind::SlidingWindow { window, limit } => format!("sliding {limit}/{window}"),
-            LimitKind::FixedWindow { window, limit } => format!("fixed {limit}/{window}"),
-            LimitKind::TokenBucket {
-                capacity,
-                refill_per_s,
-                ..
-            } => format!("bucket {capacity}+{refill_per_s}/s"),
-            LimitKind::Gcra { limit, period, .. } => format!("gcra {limit}/{period}"),
-        };
-        format!("{kind} {}", self.unit.name())
-    }
-}
 
 /// What a full concurrency cap does with one more request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -458,16 +367,15 @@ impl<'a> Provider<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use limiter::{TokenBucketParams, Unit};
 
     fn copilot(offline_for: f64) -> ProviderSpec {
         ProviderSpec {
             name: "copilot".into(),
             limits: vec![LimitSpec {
-                kind: LimitKind::TokenBucket {
-                    capacity: 100.0,
-                    refill_per_s: 0.05,
-                    fill_interval: None,
-                },
+                kind: LimitKind::TokenBucket(
+                    TokenBucketParams::new(100.0, 0.05, None).expect("valid"),
+                ),
                 unit: Unit::Requests,
                 count_rejected: false,
             }],

@@ -3,39 +3,27 @@
 
 use std::path::Path;
 
-use toml::Value;
+use toml::{Table, Value};
 
 use super::raw::*;
 use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
-use crate::policy::guard::{GuardSpec, RetryBudgetStyle, WhileOut};
+use crate::keys::{bounded_int, duration, non_negative, one_of, positive_duration, Keys};
+pub(super) use crate::keys::{
+    invalid, positive, positive_int, provider_list, provider_ref, require, status, R,
+};
+use crate::policy::guard::{GuardContext, GuardSpec};
+use crate::policy::preset;
 use crate::policy::route::Terms;
 use crate::policy::route::MAX_PROVIDERS;
 use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec};
-use crate::provider::limiter::Unit;
+use crate::provider::limiter::{self, Unit};
 use crate::provider::limits::MAX_LIMITS;
 use crate::provider::{
-    ConcurrencySpec, LatencySpec, LimitKind, LimitSpec, OnFull, OnlineSpec, OutageSpec,
-    ProviderSpec,
+    ConcurrencySpec, LatencySpec, LimitSpec, OnFull, OnlineSpec, OutageSpec, ProviderSpec,
 };
 use crate::time::SimTime;
 use crate::workload::{parse_trace, Arrivals, WorkloadSpec};
-
-pub(super) type R<T> = Result<T, Invalid>;
-
-pub(super) fn invalid<T>(path: &KeyPath, message: impl Into<String>) -> R<T> {
-    Err(Invalid {
-        path: path.clone(),
-        message: message.into(),
-    })
-}
-
-pub(super) fn require<T>(v: Option<T>, path: &KeyPath, what: &str) -> R<T> {
-    match v {
-        Some(v) => Ok(v),
-        None => invalid(path, format!("missing; {what}")),
-    }
-}
 
 /// Errors if a key that does not belong to `kind` is set.
 pub(super) fn only(
@@ -58,27 +46,6 @@ pub(super) fn only(
     Ok(())
 }
 
-pub(super) fn positive_int(v: i64, path: &KeyPath, what: &str) -> R<u64> {
-    if v <= 0 {
-        invalid(
-            path,
-            format!("{what} must be a positive whole number (got {v})"),
-        )
-    } else {
-        Ok(v as u64)
-    }
-}
-
-/// A positive whole number that fits `max`.
-pub(super) fn bounded_int(v: i64, path: &KeyPath, what: &str, max: u64) -> R<u64> {
-    let v = positive_int(v, path, what)?;
-    if v > max {
-        invalid(path, format!("{what} must be at most {max} (got {v})"))
-    } else {
-        Ok(v)
-    }
-}
-
 /// A random period length that must average at least a millisecond.
 fn period(v: &Value, path: &KeyPath) -> R<Random> {
     let r = random(v, path, true)?;
@@ -86,58 +53,6 @@ fn period(v: &Value, path: &KeyPath) -> R<Random> {
         return invalid(path, "periods must average at least 1ms");
     }
     Ok(r)
-}
-
-fn non_negative(v: f64, path: &KeyPath, what: &str) -> R<f64> {
-    if !v.is_finite() || v < 0.0 {
-        invalid(path, format!("{what} must be a number >= 0 (got {v})"))
-    } else {
-        Ok(v)
-    }
-}
-
-pub(super) fn positive(v: f64, path: &KeyPath, what: &str) -> R<f64> {
-    if !v.is_finite() || v <= 0.0 {
-        invalid(path, format!("{what} must be a number > 0 (got {v})"))
-    } else {
-        Ok(v)
-    }
-}
-
-pub(super) fn status(v: i64, path: &KeyPath) -> R<u16> {
-    if (100..=599).contains(&v) {
-        Ok(v as u16)
-    } else {
-        invalid(
-            path,
-            format!("an HTTP status code from 100 to 599 (got {v})"),
-        )
-    }
-}
-
-const DURATION_HELP: &str =
-    "a duration string with a unit: \"250ms\", \"1.5s\", \"60s\", \"5m\", \"2h\"";
-
-fn duration(v: &Value, path: &KeyPath) -> R<SimTime> {
-    match v {
-        Value::String(s) => match SimTime::parse(s) {
-            Some(t) => Ok(t),
-            None => invalid(path, format!("`{s}` is not {DURATION_HELP}")),
-        },
-        other => invalid(
-            path,
-            format!("expected {DURATION_HELP}, found {}", other.type_str()),
-        ),
-    }
-}
-
-fn positive_duration(v: &Value, path: &KeyPath) -> R<SimTime> {
-    let t = duration(v, path)?;
-    if t == SimTime::ZERO {
-        invalid(path, format!("must be longer than zero; {DURATION_HELP}"))
-    } else {
-        Ok(t)
-    }
 }
 
 const DIST_HELP: &str = "a plain value, or a table with dist = \"constant\" (value), \"uniform\" (min, max), \"exponential\" (mean), \"lognormal\" (median, p95), \"normal\" (mean, sd) or \"empirical\" (values)";
@@ -494,149 +409,32 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
     })
 }
 
-fn unit(v: Option<&String>, path: &KeyPath) -> R<Unit> {
-    let v = require(
-        v,
-        path,
-        "what the limit counts: \"requests\", \"tokens\", \"input_tokens\" or \"output_tokens\"",
+/// The `kind` of a provider's concurrency cap, which sits in its `limits` list.
+const CONCURRENCY: &str = "concurrency";
+
+/// `{ kind = "concurrency", limit, on_full }`: a cap on requests in service, not a rate
+/// limit.
+fn concurrency(k: &Keys) -> R<ConcurrencySpec> {
+    k.only(CONCURRENCY, &["limit", "on_full"])?;
+    let limit = k.require(
+        k.positive_int("limit")?,
+        "limit",
+        "the most requests in service at once",
     )?;
-    Ok(match v.as_str() {
-        "requests" => Unit::Requests,
-        "tokens" => Unit::Tokens,
-        "input_tokens" => Unit::InputTokens,
-        "output_tokens" => Unit::OutputTokens,
+    let on_full = match k.str("on_full")?.unwrap_or("reject") {
+        "reject" => OnFull::Reject,
+        "queue" => OnFull::Queue,
         other => {
-            return invalid(
-                path,
-                format!("unknown unit `{other}`; expected \"requests\", \"tokens\", \"input_tokens\" or \"output_tokens\""),
+            return k.invalid(
+                "on_full",
+                format!("unknown `{other}`; expected \"reject\" or \"queue\""),
             )
         }
+    };
+    Ok(ConcurrencySpec {
+        limit: limit.min(u32::MAX as u64) as u32,
+        on_full,
     })
-}
-
-enum BuiltLimit {
-    Rate(LimitSpec),
-    Concurrency(ConcurrencySpec),
-}
-
-fn limit(l: &RawLimit, path: &KeyPath) -> R<BuiltLimit> {
-    let present = [
-        ("unit", l.unit.is_some()),
-        ("window", l.window.is_some()),
-        ("limit", l.limit.is_some()),
-        ("capacity", l.capacity.is_some()),
-        ("refill_per_s", l.refill_per_s.is_some()),
-        ("fill_interval", l.fill_interval.is_some()),
-        ("period", l.period.is_some()),
-        ("burst", l.burst.is_some()),
-        ("on_full", l.on_full.is_some()),
-        ("count_rejected", l.count_rejected.is_some()),
-    ];
-    let count_rejected = l.count_rejected.unwrap_or(false);
-    let int = |v: Option<i64>, key: &str, what: &str| -> R<u64> {
-        positive_int(require(v, &path.key(key), what)?, &path.key(key), key)
-    };
-    let window = |key: &str| -> R<SimTime> {
-        let v = if key == "window" {
-            &l.window
-        } else {
-            &l.period
-        };
-        positive_duration(
-            require(v.as_ref(), &path.key(key), DURATION_HELP)?,
-            &path.key(key),
-        )
-    };
-    let kind = match l.kind.as_str() {
-        "sliding_window" | "fixed_window" => {
-            only(path, &l.kind, &present, &["unit", "window", "limit", "count_rejected"])?;
-            let window = window("window")?;
-            let limit = int(l.limit, "limit", "the most a window may hold")?;
-            if l.kind == "sliding_window" {
-                LimitKind::SlidingWindow { window, limit }
-            } else {
-                LimitKind::FixedWindow { window, limit }
-            }
-        }
-        "token_bucket" => {
-            only(
-                path,
-                "token_bucket",
-                &present,
-                &["unit", "capacity", "refill_per_s", "fill_interval", "count_rejected"],
-            )?;
-            let capacity = positive(
-                require(l.capacity, &path.key("capacity"), "the bucket size")?,
-                &path.key("capacity"),
-                "capacity",
-            )?;
-            let refill_per_s = positive(
-                require(l.refill_per_s, &path.key("refill_per_s"), "tokens added per second")?,
-                &path.key("refill_per_s"),
-                "refill_per_s",
-            )?;
-            let fill_interval = l
-                .fill_interval
-                .as_ref()
-                .map(|v| positive_duration(v, &path.key("fill_interval")))
-                .transpose()?;
-            LimitKind::TokenBucket {
-                capacity,
-                refill_per_s,
-                fill_interval,
-            }
-        }
-        "gcra" => {
-            only(path, "gcra", &present, &["unit", "limit", "period", "burst", "count_rejected"])?;
-            let limit = int(l.limit, "limit", "cells per period")?;
-            let period = window("period")?;
-            let burst = l
-                .burst
-                .map(|b| positive_int(b, &path.key("burst"), "burst"))
-                .transpose()?
-                .unwrap_or(limit);
-            if period.0 / limit == 0 {
-                return invalid(&path.key("limit"), "limit per period is finer than 1 ns");
-            }
-            if (period.0 / limit).checked_mul(burst).is_none() {
-                return invalid(&path.key("burst"), format!("burst {burst} is too large for this rate"));
-            }
-            LimitKind::Gcra {
-                limit,
-                period,
-                burst,
-            }
-        }
-        "concurrency" => {
-            only(path, "concurrency", &present, &["limit", "on_full"])?;
-            let limit = int(l.limit, "limit", "the most requests in service at once")?;
-            let on_full = match l.on_full.as_deref().unwrap_or("reject") {
-                "reject" => OnFull::Reject,
-                "queue" => OnFull::Queue,
-                other => {
-                    return invalid(
-                        &path.key("on_full"),
-                        format!("unknown `{other}`; expected \"reject\" or \"queue\""),
-                    )
-                }
-            };
-            return Ok(BuiltLimit::Concurrency(ConcurrencySpec {
-                limit: limit.min(u32::MAX as u64) as u32,
-                on_full,
-            }));
-        }
-        other => {
-            return invalid(
-                &path.key("kind"),
-                format!("unknown limit kind `{other}`; expected \"sliding_window\", \"fixed_window\", \"token_bucket\", \"gcra\" or \"concurrency\""),
-            )
-        }
-    };
-    Ok(BuiltLimit::Rate(LimitSpec {
-        kind,
-        unit: unit(l.unit.as_ref(), &path.key("unit"))?,
-        count_rejected,
-    }))
 }
 
 fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
@@ -649,17 +447,25 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
     }
     let mut limits = Vec::new();
     let mut concurrency: Option<ConcurrencySpec> = None;
+    let mut kinds = limiter::KINDS.to_vec();
+    kinds.push(CONCURRENCY);
     for (i, l) in p.limits.iter().enumerate() {
-        match limit(l, &path.key("limits").index(i))? {
-            BuiltLimit::Rate(spec) => limits.push(spec),
-            BuiltLimit::Concurrency(c) => {
-                if concurrency.is_some() {
-                    return invalid(
-                        &path.key("limits").index(i),
-                        "only one concurrency limit per provider",
-                    );
-                }
-                concurrency = Some(c);
+        let k = Keys::new(l, path.key("limits").index(i));
+        let kind = k.kind(&kinds)?;
+        if kind == CONCURRENCY {
+            if concurrency.is_some() {
+                return invalid(k.path(), "only one concurrency limit per provider");
+            }
+            concurrency = Some(self::concurrency(&k)?);
+            continue;
+        }
+        match LimitSpec::parse(kind, &k) {
+            Some(spec) => limits.push(spec?),
+            None => {
+                return k.invalid(
+                    "kind",
+                    format!("unknown limit kind `{kind}`; expected {}", one_of(&kinds)),
+                )
             }
         }
     }
@@ -781,37 +587,6 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
     })
 }
 
-pub(super) fn provider_ref(name: &str, path: &KeyPath, names: &[&str]) -> R<usize> {
-    names.iter().position(|n| *n == name).map_or_else(
-        || {
-            invalid(
-                path,
-                format!(
-                    "no provider named `{name}`; defined providers: {}",
-                    names.join(", ")
-                ),
-            )
-        },
-        Ok,
-    )
-}
-
-pub(super) fn provider_list(
-    v: Option<&Vec<String>>,
-    path: &KeyPath,
-    names: &[&str],
-    what: &str,
-) -> R<Vec<usize>> {
-    let v = require(v, path, what)?;
-    if v.is_empty() {
-        return invalid(path, format!("empty provider list; {what}"));
-    }
-    v.iter()
-        .enumerate()
-        .map(|(i, n)| provider_ref(n, &path.index(i), names))
-        .collect()
-}
-
 fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
     let mut out = match &r.preset {
         None => base.clone(),
@@ -890,84 +665,13 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
     Ok(out)
 }
 
-/// A gateway preset: a named bundle of parts. A policy's own `retry` keys override the
-/// preset's retry rule one by one, its `pick` replaces the preset's, and its `guards`
-/// list, when given, replaces the preset's guards.
-struct GatewayPreset {
-    retry: RetrySpec,
-    pick: Option<&'static str>,
-    max_fallbacks: Option<u32>,
-    guards: &'static [&'static str],
-}
-
-fn gateway_preset(name: &str) -> Option<GatewayPreset> {
-    let retries = |n: u32| RetrySpec {
-        max_attempts: n,
-        ..RetrySpec::default()
-    };
-    Some(match name {
-        // LiteLLM router: simple-shuffle, num_retries = 2 (assumed; the SDKs' default),
-        // no delay while another deployment of the group is healthy, else exponential
-        // backoff honouring retry-after; deployment cooldowns with LiteLLM's defaults.
-        "litellm" => GatewayPreset {
-            retry: RetrySpec {
-                backoff: Backoff::Exponential,
-                honor_retry_after: true,
-                ..retries(3)
-            },
-            pick: Some("simple-shuffle"),
-            // LiteLLM's router stops after 5 fallbacks (`max_fallbacks`).
-            max_fallbacks: Some(5),
-            guards: &["cooldown"],
-        },
-        // Portkey: its retry rule and a circuit breaker with default thresholds.
-        "portkey" => GatewayPreset {
-            retry: crate::policy::retry::preset("portkey").expect("known preset"),
-            pick: None,
-            max_fallbacks: None,
-            guards: &["circuit_breaker"],
-        },
-        // OpenRouter: price-weighted picks, providers that failed in 30 s skipped; a
-        // failed request goes on to the other providers (3 attempts, picked again).
-        "openrouter" => GatewayPreset {
-            retry: retries(3),
-            pick: Some("price-weighted"),
-            max_fallbacks: None,
-            guards: &["skip_recent_failures"],
-        },
-        // Helicone gateway: P2C on peak-EWMA latency, a 429 ejects for its retry-after
-        // and the request is retried on another provider (3 attempts, picked again).
-        "helicone" => GatewayPreset {
-            retry: retries(3),
-            pick: Some("p2c-peak-ewma"),
-            max_fallbacks: None,
-            guards: &["eject_on_429"],
-        },
-        // The official SDKs' retry alone.
-        "sdk" => GatewayPreset {
-            retry: crate::policy::retry::preset("anthropic-sdk").expect("known preset"),
-            pick: None,
-            max_fallbacks: None,
-            guards: &[],
-        },
-        _ => return None,
-    })
-}
-
 /// A provider's published terms for the routing strategies: price per 1k tokens and
 /// requests / tokens per minute from its limits (infinite when it has none).
 pub(super) fn terms_of(p: &ProviderSpec) -> Terms {
     let mut rpm = f64::INFINITY;
     let mut tpm = f64::INFINITY;
     for l in &p.limits {
-        let per_minute = match l.kind {
-            LimitKind::SlidingWindow { window, limit }
-            | LimitKind::FixedWindow { window, limit } => {
-                limit as f64 * 60.0 / window.as_secs_f64()
-            }
-            LimitKind::TokenBucket { refill_per_s, .. } => refill_per_s * 60.0,
-            LimitKind::Gcra { limit, period, .. } => limit as f64 * 60.0 / period.as_secs_f64(),
-        };
+        let per_minute = l.kind.per_minute();
         match l.unit {
             Unit::Requests => rpm = rpm.min(per_minute),
             _ => tpm = tpm.min(per_minute),
@@ -991,10 +695,11 @@ fn policy(
         .preset
         .as_deref()
         .map(|n| {
-            gateway_preset(n).ok_or_else(|| Invalid {
+            preset::gateway(n).ok_or_else(|| Invalid {
                 path: path.key("preset"),
                 message: format!(
-                    "unknown preset `{n}`; expected \"litellm\", \"portkey\", \"openrouter\", \"helicone\" or \"sdk\""
+                    "unknown preset `{n}`; expected {}",
+                    one_of(&preset::names().collect::<Vec<_>>())
                 ),
             })
         })
@@ -1023,28 +728,23 @@ fn policy(
         let i = provider_ref(pname, &rpath, names)?;
         retries[i] = retry(r, &default, &rpath)?;
     }
+    let cx = GuardContext {
+        names,
+        providers,
+        route_size: route.providers().len(),
+    };
     let mut guards = Vec::new();
     for (i, g) in p.guards.iter().flatten().enumerate() {
-        guards.push(guard(
-            g,
-            &path.key("guards").index(i),
-            names,
-            providers,
-            route.providers().len(),
-        )?);
+        let keys = Keys::new(g, path.key("guards").index(i));
+        guards.push(GuardSpec::parse(&keys, &cx)?);
     }
     if p.guards.is_none() {
+        // A preset's guards take their defaults; an error in one is the preset's.
         for kind in preset.as_ref().map_or(&[][..], |g| g.guards) {
-            let raw = RawGuard {
-                kind: kind.to_string(),
-                ..RawGuard::default()
-            };
-            guards.push(guard(
-                &raw,
-                &path.key("preset"),
-                names,
-                providers,
-                route.providers().len(),
+            let table = Table::from_iter([("kind".to_string(), Value::from(*kind))]);
+            guards.push(GuardSpec::parse(
+                &Keys::new(&table, path.key("preset")),
+                &cx,
             )?);
         }
     }
@@ -1132,359 +832,4 @@ fn hedge(h: &RawHedge, path: &KeyPath, names: &[&str]) -> R<HedgeSpec> {
         )?,
     };
     Ok(HedgeSpec { delay, to })
-}
-
-fn guard(
-    g: &RawGuard,
-    path: &KeyPath,
-    names: &[&str],
-    providers: &[ProviderSpec],
-    route_size: usize,
-) -> R<GuardSpec> {
-    let present = [
-        ("provider", g.provider.is_some()),
-        ("providers", g.providers.is_some()),
-        ("limit", g.limit.is_some()),
-        ("ttl", g.ttl.is_some()),
-        ("rate", g.rate.is_some()),
-        ("capacity", g.capacity.is_some()),
-        ("tick", g.tick.is_some()),
-        ("cost", g.cost.is_some()),
-        ("k", g.k.is_some()),
-        ("window", g.window.is_some()),
-        ("style", g.style.is_some()),
-        ("ratio", g.ratio.is_some()),
-        ("min", g.min.is_some()),
-        ("every", g.every.is_some()),
-        ("length", g.length.is_some()),
-        ("budget_usd", g.budget_usd.is_some()),
-        ("threshold", g.threshold.is_some()),
-        ("allowed_fails", g.allowed_fails.is_some()),
-        ("cooldown_time", g.cooldown_time.is_some()),
-        ("immediate_on_429", g.immediate_on_429.is_some()),
-        ("failure_rate", g.failure_rate.is_some()),
-        ("min_requests", g.min_requests.is_some()),
-        ("while_out", g.while_out.is_some()),
-        ("failure_threshold", g.failure_threshold.is_some()),
-        (
-            "failure_threshold_percentage",
-            g.failure_threshold_percentage.is_some(),
-        ),
-        ("minimum_requests", g.minimum_requests.is_some()),
-        ("cooldown_interval", g.cooldown_interval.is_some()),
-        ("on_status_codes", g.on_status_codes.is_some()),
-        ("default", g.default.is_some()),
-        ("initial", g.initial.is_some()),
-        ("max", g.max.is_some()),
-        ("backoff_ratio", g.backoff_ratio.is_some()),
-        ("bypass_when_all_open", g.bypass_when_all_open.is_some()),
-    ];
-    let provider = g
-        .provider
-        .as_ref()
-        .map(|n| provider_ref(n, &path.key("provider"), names))
-        .transpose()?;
-    let dur = |v: &Option<Value>, key: &str, default: SimTime| -> R<SimTime> {
-        v.as_ref()
-            .map(|v| positive_duration(v, &path.key(key)))
-            .transpose()
-            .map(|d| d.unwrap_or(default))
-    };
-    let count = |v: Option<i64>, key: &str, default: u64| -> R<u32> {
-        v.map(|l| bounded_int(l, &path.key(key), key, u32::MAX as u64))
-            .transpose()
-            .map(|c| c.unwrap_or(default) as u32)
-    };
-    let share = |v: Option<f64>, key: &str, default: f64, max: f64| -> R<f64> {
-        let x = v.unwrap_or(default);
-        if !(0.0..=max).contains(&x) {
-            return invalid(
-                &path.key(key),
-                format!("{key} must be from 0 to {max} (got {x})"),
-            );
-        }
-        Ok(x)
-    };
-    let while_out = || -> R<WhileOut> {
-        match g.while_out.as_deref().unwrap_or("skip") {
-            "skip" => Ok(WhileOut::Skip),
-            "wait" => Ok(WhileOut::Wait),
-            other => invalid(
-                &path.key("while_out"),
-                format!("unknown `{other}`; expected \"skip\" (move on, as the gateways do) or \"wait\" (for the earliest recovery)"),
-            ),
-        }
-    };
-    const KINDS: &str = "\"predictive\", \"token_bucket\", \"adaptive_throttle\", \"retry_budget\", \"pause\", \"spend_budget\", \"cooldown\", \"circuit_breaker\", \"eject_on_429\", \"skip_recent_failures\", \"aimd\" or \"pacer\"";
-    match g.kind.as_str() {
-        "predictive" => {
-            only(path, "predictive", &present, &["provider", "limit", "ttl"])?;
-            Ok(GuardSpec::Predictive {
-                provider: require(
-                    provider,
-                    &path.key("provider"),
-                    "the provider whose 429s it predicts",
-                )?,
-                limit: count(g.limit, "limit", 8)?,
-                ttl: dur(&g.ttl, "ttl", SimTime::from_secs(60))?,
-            })
-        }
-        "token_bucket" => {
-            only(
-                path,
-                "token_bucket",
-                &present,
-                &["provider", "rate", "capacity", "tick", "cost"],
-            )?;
-            Ok(GuardSpec::ClientBucket {
-                provider,
-                rate: positive(g.rate.unwrap_or(5.0), &path.key("rate"), "rate")?,
-                capacity: positive(
-                    g.capacity.unwrap_or(50.0),
-                    &path.key("capacity"),
-                    "capacity",
-                )?,
-                tick: dur(&g.tick, "tick", SimTime::from_secs(1))?,
-                cost: count(g.cost, "cost", 1)? as u64,
-            })
-        }
-        "adaptive_throttle" => {
-            only(
-                path,
-                "adaptive_throttle",
-                &present,
-                &["provider", "k", "window"],
-            )?;
-            Ok(GuardSpec::AdaptiveThrottle {
-                provider,
-                k: positive(g.k.unwrap_or(2.0), &path.key("k"), "k")?,
-                window: dur(&g.window, "window", SimTime::from_secs(120))?,
-            })
-        }
-        "retry_budget" => {
-            only(
-                path,
-                "retry_budget",
-                &present,
-                &["style", "ratio", "min", "ttl"],
-            )?;
-            let style = match g.style.as_deref().unwrap_or("finagle") {
-                "finagle" => RetryBudgetStyle::Finagle,
-                "envoy" => RetryBudgetStyle::Envoy,
-                other => {
-                    return invalid(
-                        &path.key("style"),
-                        format!("unknown style `{other}`; expected \"finagle\" or \"envoy\""),
-                    )
-                }
-            };
-            let default_min = if style == RetryBudgetStyle::Finagle {
-                10.0
-            } else {
-                3.0
-            };
-            Ok(GuardSpec::RetryBudget {
-                style,
-                ratio: share(g.ratio, "ratio", 0.2, 1.0)?,
-                min: non_negative(g.min.unwrap_or(default_min), &path.key("min"), "min")?,
-                ttl: dur(&g.ttl, "ttl", SimTime::from_secs(10))?,
-            })
-        }
-        "pause" => {
-            only(path, "pause", &present, &["every", "length"])?;
-            let every = dur(&g.every, "every", SimTime::from_secs(55))?;
-            let length = dur(&g.length, "length", SimTime::from_secs(2))?;
-            if length >= every {
-                return invalid(
-                    &path.key("length"),
-                    "the pause must be shorter than its period `every`",
-                );
-            }
-            Ok(GuardSpec::Pause { every, length })
-        }
-        "spend_budget" => {
-            only(
-                path,
-                "spend_budget",
-                &present,
-                &["budget_usd", "threshold", "providers"],
-            )?;
-            Ok(GuardSpec::SpendBudget {
-                budget_usd: positive(
-                    require(
-                        g.budget_usd,
-                        &path.key("budget_usd"),
-                        "the spend budget in USD",
-                    )?,
-                    &path.key("budget_usd"),
-                    "budget_usd",
-                )?,
-                threshold: share(g.threshold, "threshold", 0.8, 1.0)?,
-                providers: provider_list(
-                    g.providers.as_ref(),
-                    &path.key("providers"),
-                    names,
-                    "the cheap providers kept once the threshold is reached",
-                )?,
-            })
-        }
-        "cooldown" => {
-            only(
-                path,
-                "cooldown",
-                &present,
-                &[
-                    "allowed_fails",
-                    "cooldown_time",
-                    "immediate_on_429",
-                    "failure_rate",
-                    "min_requests",
-                    "while_out",
-                ],
-            )?;
-            Ok(GuardSpec::Cooldown {
-                allowed_fails: match g.allowed_fails {
-                    None => 3,
-                    Some(a) if (0..=u32::MAX as i64).contains(&a) => a as u32,
-                    Some(a) => {
-                        return invalid(
-                            &path.key("allowed_fails"),
-                            format!("a whole number >= 0 (got {a})"),
-                        )
-                    }
-                },
-                cooldown_time: dur(&g.cooldown_time, "cooldown_time", SimTime::from_secs(5))?,
-                immediate_on_429: g.immediate_on_429.unwrap_or(true),
-                failure_rate: share(g.failure_rate, "failure_rate", 0.5, 1.0)?,
-                min_requests: count(g.min_requests, "min_requests", 5)?,
-                multi: route_size > 1,
-                while_out: while_out()?,
-            })
-        }
-        "circuit_breaker" => {
-            only(
-                path,
-                "circuit_breaker",
-                &present,
-                &[
-                    "failure_threshold",
-                    "failure_threshold_percentage",
-                    "minimum_requests",
-                    "cooldown_interval",
-                    "on_status_codes",
-                    "while_out",
-                    "bypass_when_all_open",
-                ],
-            )?;
-            let cooldown_interval = dur(
-                &g.cooldown_interval,
-                "cooldown_interval",
-                SimTime::from_secs(30),
-            )?;
-            if cooldown_interval < SimTime::from_secs(30) {
-                return invalid(
-                    &path.key("cooldown_interval"),
-                    "Portkey's cooldown_interval is at least 30s",
-                );
-            }
-            let failure_threshold = g
-                .failure_threshold
-                .map(|f| {
-                    bounded_int(
-                        f,
-                        &path.key("failure_threshold"),
-                        "failure_threshold",
-                        u32::MAX as u64,
-                    )
-                })
-                .transpose()?
-                .unwrap_or(5) as u32;
-            Ok(GuardSpec::CircuitBreaker {
-                failure_threshold,
-                failure_threshold_percentage: share(
-                    g.failure_threshold_percentage,
-                    "failure_threshold_percentage",
-                    0.0,
-                    100.0,
-                )?,
-                minimum_requests: count(g.minimum_requests, "minimum_requests", 5)?,
-                cooldown_interval,
-                on_status_codes: match &g.on_status_codes {
-                    None => vec![429, 500, 502, 503, 504],
-                    Some(list) => list
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| status(*c, &path.key("on_status_codes").index(i)))
-                        .collect::<R<Vec<_>>>()?,
-                },
-                while_out: while_out()?,
-                bypass_when_all_open: g.bypass_when_all_open.unwrap_or(true),
-            })
-        }
-        "eject_on_429" => {
-            only(path, "eject_on_429", &present, &["default", "while_out"])?;
-            Ok(GuardSpec::Eject {
-                default: dur(&g.default, "default", SimTime::from_secs(30))?,
-                while_out: while_out()?,
-            })
-        }
-        "skip_recent_failures" => {
-            only(path, "skip_recent_failures", &present, &["window"])?;
-            Ok(GuardSpec::RecentFailures {
-                window: dur(&g.window, "window", SimTime::from_secs(30))?,
-            })
-        }
-        "aimd" => {
-            only(
-                path,
-                "aimd",
-                &present,
-                &["initial", "min", "max", "backoff_ratio"],
-            )?;
-            let min = positive(g.min.unwrap_or(20.0), &path.key("min"), "min")?;
-            let max = positive(g.max.unwrap_or(200.0), &path.key("max"), "max")?;
-            if max < min {
-                return invalid(
-                    &path.key("max"),
-                    format!("max ({max}) must be >= min ({min})"),
-                );
-            }
-            let ratio = g.backoff_ratio.unwrap_or(0.9);
-            if !(ratio > 0.0 && ratio < 1.0) {
-                return invalid(
-                    &path.key("backoff_ratio"),
-                    format!("a factor between 0 and 1, exclusive (got {ratio})"),
-                );
-            }
-            Ok(GuardSpec::Aimd {
-                initial: {
-                    let initial =
-                        positive(g.initial.unwrap_or(20.0), &path.key("initial"), "initial")?;
-                    if initial < min || initial > max {
-                        return invalid(
-                            &path.key("initial"),
-                            format!(
-                                "initial ({initial}) must be within [min, max] = [{min}, {max}]"
-                            ),
-                        );
-                    }
-                    initial
-                },
-                min,
-                max,
-                backoff_ratio: ratio,
-            })
-        }
-        "pacer" => {
-            only(path, "pacer", &present, &["provider"])?;
-            Ok(GuardSpec::Pacer {
-                provider,
-                limits: providers.iter().map(|p| p.limits.clone()).collect(),
-            })
-        }
-        other => invalid(
-            &path.key("kind"),
-            format!("unknown guard kind `{other}`; expected {KINDS}"),
-        ),
-    }
 }

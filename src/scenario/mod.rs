@@ -10,6 +10,8 @@ mod route;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::keys::Invalid;
+pub use crate::keys::{KeyPath, Seg};
 use crate::policy::PolicySpec;
 use crate::provider::ProviderSpec;
 use crate::workload::WorkloadSpec;
@@ -47,48 +49,6 @@ impl Scenario {
     }
 }
 
-/// One step of a key path: a table key or an array index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Seg {
-    /// `.key`
-    Key(String),
-    /// `[i]`
-    Index(usize),
-}
-
-/// A dotted key path such as `providers.claude.limits[0].window`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KeyPath(pub Vec<Seg>);
-
-impl KeyPath {
-    /// This path extended by a key.
-    pub fn key(&self, k: &str) -> KeyPath {
-        let mut v = self.0.clone();
-        v.push(Seg::Key(k.to_string()));
-        KeyPath(v)
-    }
-
-    /// This path extended by an index.
-    pub fn index(&self, i: usize) -> KeyPath {
-        let mut v = self.0.clone();
-        v.push(Seg::Index(i));
-        KeyPath(v)
-    }
-}
-
-impl fmt::Display for KeyPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, seg) in self.0.iter().enumerate() {
-            match seg {
-                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
-                Seg::Key(k) => write!(f, ".{k}")?,
-                Seg::Index(n) => write!(f, "[{n}]")?,
-            }
-        }
-        Ok(())
-    }
-}
-
 /// A scenario that cannot be used, and where.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub struct ScenarioError {
@@ -119,13 +79,6 @@ impl fmt::Display for ScenarioError {
         }
         write!(f, "{}", self.message)
     }
-}
-
-/// A validation error before it is placed in the file.
-#[derive(Clone, Debug)]
-pub(crate) struct Invalid {
-    pub path: KeyPath,
-    pub message: String,
 }
 
 /// Reads and checks a scenario file. Relative paths inside it (a trace) are resolved

@@ -1,9 +1,11 @@
 //! Serde structs mirroring the scenario file. Unknown keys are errors; values are checked
-//! and typed in `build`, which reports the key path of any bad one.
+//! and typed in `build`, which reports the key path of any bad one. The tables of kinds
+//! with their own settings (rate limits, guards) stay TOML tables here: each kind's
+//! file reads and checks its own keys.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
-use toml::Value;
+use toml::{Table, Value};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -42,8 +44,10 @@ pub struct RawWorkload {
 #[serde(deny_unknown_fields)]
 pub struct RawProvider {
     pub description: Option<String>,
+    /// Each limit's table, read by its kind (`provider::limiter`, or the concurrency
+    /// cap in `build`).
     #[serde(default)]
-    pub limits: Vec<RawLimit>,
+    pub limits: Vec<Table>,
     pub reject_status: Option<i64>,
     pub reject_latency: Option<Value>,
     pub latency: Option<RawLatency>,
@@ -54,23 +58,6 @@ pub struct RawProvider {
     pub online: Option<RawOnline>,
     pub pass_rate: Option<f64>,
     pub local: Option<bool>,
-}
-
-/// One entry of `limits`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLimit {
-    pub kind: String,
-    pub unit: Option<String>,
-    pub window: Option<Value>,
-    pub limit: Option<i64>,
-    pub capacity: Option<f64>,
-    pub refill_per_s: Option<f64>,
-    pub fill_interval: Option<Value>,
-    pub period: Option<Value>,
-    pub burst: Option<i64>,
-    pub on_full: Option<String>,
-    pub count_rejected: Option<bool>,
 }
 
 /// `latency = { ... }`.
@@ -112,7 +99,8 @@ pub struct RawPolicy {
     pub retry: Option<RawRetry>,
     #[serde(default)]
     pub retry_by_provider: IndexMap<String, RawRetry>,
-    pub guards: Option<Vec<RawGuard>>,
+    /// Each guard's table, read by its kind (`policy::guard`).
+    pub guards: Option<Vec<Table>>,
     pub quality_gate: Option<RawQualityGate>,
     pub hedge: Option<RawHedge>,
 }
@@ -178,44 +166,4 @@ pub struct RawRetry {
     pub retry_after_max: Option<Value>,
     pub retry_on: Option<Vec<i64>>,
     pub retry_after_budget: Option<Value>,
-}
-
-/// One entry of `guards`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawGuard {
-    pub kind: String,
-    pub provider: Option<String>,
-    pub providers: Option<Vec<String>>,
-    pub limit: Option<i64>,
-    pub ttl: Option<Value>,
-    pub rate: Option<f64>,
-    pub capacity: Option<f64>,
-    pub tick: Option<Value>,
-    pub cost: Option<i64>,
-    pub k: Option<f64>,
-    pub window: Option<Value>,
-    pub style: Option<String>,
-    pub ratio: Option<f64>,
-    pub min: Option<f64>,
-    pub every: Option<Value>,
-    pub length: Option<Value>,
-    pub budget_usd: Option<f64>,
-    pub threshold: Option<f64>,
-    pub allowed_fails: Option<i64>,
-    pub cooldown_time: Option<Value>,
-    pub immediate_on_429: Option<bool>,
-    pub failure_rate: Option<f64>,
-    pub min_requests: Option<i64>,
-    pub while_out: Option<String>,
-    pub failure_threshold: Option<i64>,
-    pub failure_threshold_percentage: Option<f64>,
-    pub minimum_requests: Option<i64>,
-    pub cooldown_interval: Option<Value>,
-    pub on_status_codes: Option<Vec<i64>>,
-    pub default: Option<Value>,
-    pub initial: Option<f64>,
-    pub max: Option<f64>,
-    pub backoff_ratio: Option<f64>,
-    pub bypass_when_all_open: Option<bool>,
 }

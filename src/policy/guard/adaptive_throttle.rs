@@ -8,9 +8,46 @@ use std::collections::VecDeque;
 
 use rand::Rng;
 
-use super::{Attempt, Feedback, Guard, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use crate::keys::{Keys, R};
 use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "adaptive_throttle"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdaptiveThrottleParams {
+    /// Provider guarded; `None`: every provider, counted together.
+    pub provider: Option<usize>,
+    /// Multiplier K on accepts.
+    pub k: f64,
+    /// Window the counts cover.
+    pub window: SimTime,
+}
+
+impl AdaptiveThrottleParams {
+    /// Reads `provider` (every one), `k` (2) and `window` (120 s).
+    pub(crate) fn parse(keys: &Keys, cx: &GuardContext) -> R<Self> {
+        Ok(AdaptiveThrottleParams {
+            provider: keys.provider("provider", cx.names)?,
+            k: keys.positive("k")?.unwrap_or(2.0),
+            window: keys.duration("window")?.unwrap_or(SimTime::from_secs(120)),
+        })
+    }
+}
+
+impl GuardParams for AdaptiveThrottleParams {
+    const NAME: &'static str = "adaptive_throttle";
+    const KEYS: &'static [&'static str] = &["provider", "k", "window"];
+
+    fn build(&self, rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(AdaptiveThrottle::new(
+            self.provider,
+            self.k,
+            self.window,
+            rng(),
+        ))
+    }
+}
 
 /// The throttle's counts and its random stream.
 pub struct AdaptiveThrottle {

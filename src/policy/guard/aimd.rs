@@ -4,8 +4,69 @@
 //! at least half the limit is in use (`inflight * 2 >= L`) adds one. A request that
 //! finds the limit full waits for the next response.
 
-use super::{Attempt, Feedback, Guard, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use crate::keys::{Keys, R};
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "aimd"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AimdParams {
+    /// Starting limit.
+    pub initial: f64,
+    /// Lowest limit.
+    pub min: f64,
+    /// Highest limit.
+    pub max: f64,
+    /// Factor applied on a rejection.
+    pub backoff_ratio: f64,
+}
+
+impl AimdParams {
+    /// Reads `AIMDLimit`'s settings with its defaults: `initial` 20, `min` 20, `max` 200
+    /// and `backoff_ratio` 0.9.
+    pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
+        let min = keys.positive("min")?.unwrap_or(20.0);
+        let max = keys.positive("max")?.unwrap_or(200.0);
+        if max < min {
+            return keys.invalid("max", format!("max ({max}) must be >= min ({min})"));
+        }
+        let ratio = keys.float("backoff_ratio")?.unwrap_or(0.9);
+        if !(ratio > 0.0 && ratio < 1.0) {
+            return keys.invalid(
+                "backoff_ratio",
+                format!("a factor between 0 and 1, exclusive (got {ratio})"),
+            );
+        }
+        let initial = keys.positive("initial")?.unwrap_or(20.0);
+        if initial < min || initial > max {
+            return keys.invalid(
+                "initial",
+                format!("initial ({initial}) must be within [min, max] = [{min}, {max}]"),
+            );
+        }
+        Ok(AimdParams {
+            initial,
+            min,
+            max,
+            backoff_ratio: ratio,
+        })
+    }
+}
+
+impl GuardParams for AimdParams {
+    const NAME: &'static str = "aimd";
+    const KEYS: &'static [&'static str] = &["initial", "min", "max", "backoff_ratio"];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(Aimd::new(
+            self.initial,
+            self.min,
+            self.max,
+            self.backoff_ratio,
+        ))
+    }
+}
 
 /// The limit and what is in flight.
 pub struct Aimd {

@@ -5,8 +5,87 @@
 //! waited for) for `cooldown_interval` (Portkey's minimum is 30 s); then it closes
 //! with fresh counts.
 
-use super::{Attempt, Feedback, Guard, GuardVerdict, OutUntil, WhileOut};
+use super::{
+    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, WhileOut,
+};
+use crate::keys::{Keys, R};
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "circuit_breaker"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CircuitBreakerParams {
+    /// Failures that open the circuit (0: off).
+    pub failure_threshold: u32,
+    /// Failure share that opens it (0: off).
+    pub failure_threshold_percentage: f64,
+    /// Requests needed before the share counts.
+    pub minimum_requests: u32,
+    /// How long it stays open.
+    pub cooldown_interval: SimTime,
+    /// Statuses that count as failures.
+    pub on_status_codes: Vec<u16>,
+    /// Skip or wait while open.
+    pub while_out: WhileOut,
+    /// When every remaining target's circuit is open, send anyway (Portkey).
+    pub bypass_when_all_open: bool,
+}
+
+impl CircuitBreakerParams {
+    /// Reads Portkey's settings with its defaults: `failure_threshold` 5,
+    /// `failure_threshold_percentage` 0 (off), `minimum_requests` 5,
+    /// `cooldown_interval` 30 s (its minimum), `on_status_codes` 429 and 5xx,
+    /// `while_out` (skip) and `bypass_when_all_open` true.
+    pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
+        let cooldown_interval = keys
+            .duration("cooldown_interval")?
+            .unwrap_or(SimTime::from_secs(30));
+        if cooldown_interval < SimTime::from_secs(30) {
+            return keys.invalid(
+                "cooldown_interval",
+                "Portkey's cooldown_interval is at least 30s",
+            );
+        }
+        Ok(CircuitBreakerParams {
+            failure_threshold: keys.count("failure_threshold")?.unwrap_or(5),
+            failure_threshold_percentage: keys.share("failure_threshold_percentage", 0.0, 100.0)?,
+            minimum_requests: keys.count("minimum_requests")?.unwrap_or(5),
+            cooldown_interval,
+            on_status_codes: keys
+                .statuses("on_status_codes")?
+                .unwrap_or_else(|| vec![429, 500, 502, 503, 504]),
+            while_out: super::while_out(keys)?,
+            bypass_when_all_open: keys.bool("bypass_when_all_open")?.unwrap_or(true),
+        })
+    }
+}
+
+impl GuardParams for CircuitBreakerParams {
+    const NAME: &'static str = "circuit_breaker";
+    const KEYS: &'static [&'static str] = &[
+        "failure_threshold",
+        "failure_threshold_percentage",
+        "minimum_requests",
+        "cooldown_interval",
+        "on_status_codes",
+        "while_out",
+        "bypass_when_all_open",
+    ];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(
+            CircuitBreaker::new(
+                self.failure_threshold,
+                self.failure_threshold_percentage,
+                self.minimum_requests,
+                self.cooldown_interval,
+                self.on_status_codes.clone(),
+                self.while_out,
+            )
+            .bypassed_when_all_open(self.bypass_when_all_open),
+        )
+    }
+}
 
 #[derive(Clone, Copy, Default)]
 struct Counts {

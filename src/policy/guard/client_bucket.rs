@@ -2,9 +2,50 @@
 //! a background thread adding `rate` tokens once per tick (capped at capacity), and a
 //! non-blocking `consume(n)`. A request that finds it empty waits for the next tick.
 
-use super::{Attempt, Guard, GuardVerdict};
-use crate::provider::limiter::{Limiter, TokenBucket, Verdict};
+use super::{Attempt, Guard, GuardContext, GuardParams, GuardVerdict};
+use crate::keys::{Keys, R};
+use crate::provider::limiter::{LimitParams, Limiter, TokenBucket, TokenBucketParams, Verdict};
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "token_bucket"` (a client-side bucket, not a provider's limit).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientBucketParams {
+    /// Provider guarded; `None` guards every provider.
+    pub provider: Option<usize>,
+    /// The bucket: `rate` tokens per tick as a discrete refill every tick, starting full.
+    pub bucket: TokenBucketParams,
+    /// Tokens one request takes.
+    pub cost: u64,
+}
+
+impl ClientBucketParams {
+    /// Reads `provider` (every one), `rate` (5 per tick), `capacity` (50), `tick` (1 s)
+    /// and `cost` (1).
+    pub(crate) fn parse(keys: &Keys, cx: &GuardContext) -> R<Self> {
+        let provider = keys.provider("provider", cx.names)?;
+        let rate = keys.positive("rate")?.unwrap_or(5.0);
+        let capacity = keys.positive("capacity")?.unwrap_or(50.0);
+        let tick = keys.duration("tick")?.unwrap_or(SimTime::from_secs(1));
+        let cost = keys.count("cost")?.unwrap_or(1) as u64;
+        let bucket = TokenBucketParams::new(capacity, rate / tick.as_secs_f64(), Some(tick))
+            .or_else(|e| keys.invalid("rate", e.to_string()))?;
+        Ok(ClientBucketParams {
+            provider,
+            bucket,
+            cost,
+        })
+    }
+}
+
+impl GuardParams for ClientBucketParams {
+    const NAME: &'static str = "token_bucket";
+    const KEYS: &'static [&'static str] = &["provider", "rate", "capacity", "tick", "cost"];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(ClientBucket::new(self.provider, &self.bucket, self.cost))
+    }
+}
 
 /// The bucket and the provider it guards.
 #[derive(Clone, Debug)]
@@ -15,17 +56,12 @@ pub struct ClientBucket {
 }
 
 impl ClientBucket {
-    /// `rate` tokens every `tick`, capacity `capacity`, `cost` per request.
-    pub fn new(
-        provider: Option<usize>,
-        rate: f64,
-        capacity: f64,
-        tick: SimTime,
-        cost: u64,
-    ) -> Self {
+    /// A full `bucket` guarding `provider` (every provider when `None`), `cost` per
+    /// request.
+    pub fn new(provider: Option<usize>, bucket: &TokenBucketParams, cost: u64) -> Self {
         ClientBucket {
             provider,
-            bucket: TokenBucket::discrete(capacity, rate / tick.as_secs_f64(), tick),
+            bucket: bucket.build(),
             cost,
         }
     }
@@ -69,7 +105,9 @@ mod tests {
 
     #[test]
     fn fifty_pass_at_once_then_five_per_tick() {
-        let mut b = ClientBucket::new(None, 5.0, 50.0, SimTime::from_secs(1), 1);
+        let tick = SimTime::from_secs(1);
+        let bucket = TokenBucketParams::new(50.0, 5.0, Some(tick)).unwrap();
+        let mut b = ClientBucket::new(None, &bucket, 1);
         let t0 = SimTime::from_millis(10);
         for _ in 0..50 {
             assert_eq!(b.check(t0, &A), GuardVerdict::Pass);

@@ -5,8 +5,79 @@
 //! While cooling it is skipped (LiteLLM errors when every deployment cools) or, with
 //! `while_out = "wait"`, waited for.
 
-use super::{Attempt, Feedback, Guard, GuardVerdict, OutUntil, WhileOut};
+use super::{
+    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, WhileOut,
+};
+use crate::keys::{Keys, R};
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "cooldown"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CooldownParams {
+    /// Failures allowed in a minute before a cooldown.
+    pub allowed_fails: u32,
+    /// Cooldown length.
+    pub cooldown_time: SimTime,
+    /// A 429 cools the provider at once when the route has more than one provider.
+    pub immediate_on_429: bool,
+    /// Cool when failures exceed this share of the minute's requests...
+    pub failure_rate: f64,
+    /// ...and the minute has at least this many requests.
+    pub min_requests: u32,
+    /// Several providers in the route.
+    pub multi: bool,
+    /// Skip or wait while cooling.
+    pub while_out: WhileOut,
+}
+
+impl CooldownParams {
+    /// Reads LiteLLM's settings with its defaults: `allowed_fails` 3, `cooldown_time`
+    /// 5 s, `immediate_on_429` true, `failure_rate` 0.5, `min_requests` 5, and
+    /// `while_out` (skip).
+    pub(crate) fn parse(keys: &Keys, cx: &GuardContext) -> R<Self> {
+        Ok(CooldownParams {
+            allowed_fails: match keys.int("allowed_fails")? {
+                None => 3,
+                Some(a) if (0..=u32::MAX as i64).contains(&a) => a as u32,
+                Some(a) => {
+                    return keys.invalid("allowed_fails", format!("a whole number >= 0 (got {a})"))
+                }
+            },
+            cooldown_time: keys
+                .duration("cooldown_time")?
+                .unwrap_or(SimTime::from_secs(5)),
+            immediate_on_429: keys.bool("immediate_on_429")?.unwrap_or(true),
+            failure_rate: keys.share("failure_rate", 0.5, 1.0)?,
+            min_requests: keys.count("min_requests")?.unwrap_or(5),
+            multi: cx.route_size > 1,
+            while_out: super::while_out(keys)?,
+        })
+    }
+}
+
+impl GuardParams for CooldownParams {
+    const NAME: &'static str = "cooldown";
+    const KEYS: &'static [&'static str] = &[
+        "allowed_fails",
+        "cooldown_time",
+        "immediate_on_429",
+        "failure_rate",
+        "min_requests",
+        "while_out",
+    ];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(Cooldown::new(
+            self.allowed_fails,
+            self.cooldown_time,
+            self.immediate_on_429 && self.multi,
+            self.failure_rate,
+            self.min_requests,
+            self.while_out,
+        ))
+    }
+}
 
 #[derive(Clone, Copy, Default)]
 struct Minute {

@@ -1,9 +1,41 @@
 //! The Helicone gateway's rate-limit handling: a 429 ejects the provider until its
 //! retry-after hint (30 s when the response carries none).
 
-use super::{Attempt, Feedback, Guard, GuardVerdict, OutUntil, WhileOut};
+use super::{
+    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, WhileOut,
+};
+use crate::keys::{Keys, R};
 use crate::provider::Hint;
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "eject_on_429"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EjectParams {
+    /// Ejection when the 429 carries no hint.
+    pub default: SimTime,
+    /// Skip or wait while ejected.
+    pub while_out: WhileOut,
+}
+
+impl EjectParams {
+    /// Reads `default` (30 s) and `while_out` (skip).
+    pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
+        Ok(EjectParams {
+            default: keys.duration("default")?.unwrap_or(SimTime::from_secs(30)),
+            while_out: super::while_out(keys)?,
+        })
+    }
+}
+
+impl GuardParams for EjectParams {
+    const NAME: &'static str = "eject_on_429";
+    const KEYS: &'static [&'static str] = &["default", "while_out"];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(Eject::new(self.default, self.while_out))
+    }
+}
 
 /// Ejected providers.
 pub struct Eject {

@@ -1,6 +1,9 @@
 //! Client-side admission guards: checks a policy runs, in order, before it sends a
 //! request. A guard can let the request pass, make it wait, or refuse it locally; it
-//! learns from every response. One file per guard; [`GuardSpec::build`] registers them.
+//! learns from every response. One file per guard, owning its settings
+//! ([`GuardParams`]), their parsing and defaults, and its behaviour; the `registry!`
+//! invocation below lists them once, and from it come [`GuardSpec`] and [`KINDS`].
+//! Adding a guard is a new file, its `mod` and `pub use` lines and one registry line.
 
 mod adaptive_throttle;
 mod aimd;
@@ -15,22 +18,23 @@ mod recent_failures;
 mod retry_budget;
 mod spend_budget;
 
-pub use adaptive_throttle::AdaptiveThrottle;
-pub use aimd::Aimd;
-pub use circuit_breaker::CircuitBreaker;
-pub use client_bucket::ClientBucket;
-pub use cooldown::Cooldown;
-pub use eject::Eject;
-pub use pacer::Pacer;
-pub use pause::Pause;
-pub use predictive::PredictiveGuard;
-pub use recent_failures::RecentFailures;
-pub use retry_budget::{RetryBudget, RetryBudgetStyle};
-pub use spend_budget::SpendBudget;
+pub use adaptive_throttle::{AdaptiveThrottle, AdaptiveThrottleParams};
+pub use aimd::{Aimd, AimdParams};
+pub use circuit_breaker::{CircuitBreaker, CircuitBreakerParams};
+pub use client_bucket::{ClientBucket, ClientBucketParams};
+pub use cooldown::{Cooldown, CooldownParams};
+pub use eject::{Eject, EjectParams};
+pub use pacer::{Pacer, PacerParams};
+pub use pause::{Pause, PauseParams};
+pub use predictive::{PredictiveGuard, PredictiveParams};
+pub use recent_failures::{RecentFailures, RecentFailuresParams};
+pub use retry_budget::{RetryBudget, RetryBudgetParams, RetryBudgetStyle};
+pub use spend_budget::{SpendBudget, SpendBudgetParams};
 
+use crate::keys::{one_of, Keys, R};
 use crate::provider::limiter::Usage;
-use crate::provider::{Hint, LimitSpec};
-use crate::rng::{stream, Source};
+use crate::provider::{Hint, ProviderSpec};
+use crate::rng::{stream, SimRng, Source};
 use crate::time::SimTime;
 
 /// A request about to be sent, as a guard sees it.
@@ -117,218 +121,115 @@ pub enum WhileOut {
     Wait,
 }
 
-/// A guard, as configured.
-#[derive(Clone, Debug, PartialEq)]
-pub enum GuardSpec {
-    /// The article's predictive 429 guard (a TTLCache counter).
-    Predictive {
-        /// Provider guarded.
-        provider: usize,
-        /// Refuse when the counter is at least this.
-        limit: u32,
-        /// The cache entry's time to live, reset on every write.
-        ttl: SimTime,
-    },
-    /// The article's client token bucket (discrete ticks).
-    ClientBucket {
-        /// Provider guarded; `None` guards every provider.
-        provider: Option<usize>,
-        /// Tokens added per tick.
-        rate: f64,
-        /// Bucket size (starts full).
-        capacity: f64,
-        /// Tick length.
-        tick: SimTime,
-        /// Tokens one request takes.
-        cost: u64,
-    },
-    /// Google SRE client-side adaptive throttling.
-    AdaptiveThrottle {
-        /// Provider guarded; `None`: every provider, counted together.
-        provider: Option<usize>,
-        /// Multiplier K on accepts.
-        k: f64,
-        /// Window the counts cover.
-        window: SimTime,
-    },
-    /// A retry budget (Finagle or Envoy style).
-    RetryBudget {
-        /// How the budget is kept.
-        style: RetryBudgetStyle,
-        /// Share of requests (Finagle) or of active requests (Envoy) retries may be.
-        ratio: f64,
-        /// Finagle: retries per second always allowed; Envoy: retries always allowed
-        /// in flight.
-        min: f64,
-        /// Finagle: how long deposits and withdrawals count.
-        ttl: SimTime,
-    },
-    /// The article's tip: force a pause of `length` every `every`.
-    Pause {
-        /// Period.
-        every: SimTime,
-        /// Pause at the start of each period after the first.
-        length: SimTime,
-    },
-    /// Stop using `providers` once spend reaches `threshold` of `budget_usd`.
-    SpendBudget {
-        /// Spend budget, USD.
-        budget_usd: f64,
-        /// Share of the budget at which traffic shifts (the article's 80 %).
-        threshold: f64,
-        /// Providers left once the threshold is reached.
-        providers: Vec<usize>,
-    },
-    /// LiteLLM's deployment cooldowns.
-    Cooldown {
-        /// Failures allowed in a minute before a cooldown.
-        allowed_fails: u32,
-        /// Cooldown length.
-        cooldown_time: SimTime,
-        /// A 429 cools the provider at once when the route has more than one provider.
-        immediate_on_429: bool,
-        /// Cool when failures exceed this share of the minute's requests...
-        failure_rate: f64,
-        /// ...and the minute has at least this many requests.
-        min_requests: u32,
-        /// Several providers in the route.
-        multi: bool,
-        /// Skip or wait while cooling.
-        while_out: WhileOut,
-    },
-    /// Portkey's circuit breaker.
-    CircuitBreaker {
-        /// Failures that open the circuit (0: off).
-        failure_threshold: u32,
-        /// Failure share that opens it (0: off).
-        failure_threshold_percentage: f64,
-        /// Requests needed before the share counts.
-        minimum_requests: u32,
-        /// How long it stays open.
-        cooldown_interval: SimTime,
-        /// Statuses that count as failures.
-        on_status_codes: Vec<u16>,
-        /// Skip or wait while open.
-        while_out: WhileOut,
-        /// When every remaining target's circuit is open, send anyway (Portkey).
-        bypass_when_all_open: bool,
-    },
-    /// Helicone: a 429 ejects the provider for its retry-after (or `default`).
-    Eject {
-        /// Ejection when the 429 carries no hint.
-        default: SimTime,
-        /// Skip or wait while ejected.
-        while_out: WhileOut,
-    },
-    /// OpenRouter: skip providers that failed within `window`.
-    RecentFailures {
-        /// How long a failure counts.
-        window: SimTime,
-    },
-    /// AIMD adaptive concurrency (Netflix concurrency-limits).
-    Aimd {
-        /// Starting limit.
-        initial: f64,
-        /// Lowest limit.
-        min: f64,
-        /// Highest limit.
-        max: f64,
-        /// Factor applied on a rejection.
-        backoff_ratio: f64,
-    },
-    /// Header-aware pacer: waits until every limit would admit the request.
-    Pacer {
-        /// Provider paced; `None` paces every provider.
-        provider: Option<usize>,
-        /// Each provider's published limits (index = provider).
-        limits: Vec<Vec<LimitSpec>>,
-    },
+/// What a guard's settings may refer to, while a policy is read.
+pub(crate) struct GuardContext<'a> {
+    /// The scenario's provider names, by index.
+    pub names: &'a [&'a str],
+    /// The scenario's providers.
+    pub providers: &'a [ProviderSpec],
+    /// How many providers the policy's route can use.
+    pub route_size: usize,
 }
 
-impl GuardSpec {
-    /// The guard in its initial state. `seed`, `replication`, `policy` and `index` name
-    /// the stream of a guard that draws random numbers.
-    pub fn build(&self, seed: u64, replication: u64, policy: u32, index: u32) -> Box<dyn Guard> {
-        match self.clone() {
-            GuardSpec::Predictive {
-                provider,
-                limit,
-                ttl,
-            } => Box::new(PredictiveGuard::new(provider, limit, ttl)),
-            GuardSpec::ClientBucket {
-                provider,
-                rate,
-                capacity,
-                tick,
-                cost,
-            } => Box::new(ClientBucket::new(provider, rate, capacity, tick, cost)),
-            GuardSpec::AdaptiveThrottle {
-                provider,
-                k,
-                window,
-            } => Box::new(AdaptiveThrottle::new(
-                provider,
-                k,
-                window,
-                stream(seed, replication, Source::Guard(policy, index)),
-            )),
-            GuardSpec::RetryBudget {
-                style,
-                ratio,
-                min,
-                ttl,
-            } => Box::new(RetryBudget::new(style, ratio, min, ttl)),
-            GuardSpec::Pause { every, length } => Box::new(Pause { every, length }),
-            GuardSpec::SpendBudget {
-                budget_usd,
-                threshold,
-                providers,
-            } => Box::new(SpendBudget::new(budget_usd, threshold, providers)),
-            GuardSpec::Cooldown {
-                allowed_fails,
-                cooldown_time,
-                immediate_on_429,
-                failure_rate,
-                min_requests,
-                multi,
-                while_out,
-            } => Box::new(Cooldown::new(
-                allowed_fails,
-                cooldown_time,
-                immediate_on_429 && multi,
-                failure_rate,
-                min_requests,
-                while_out,
-            )),
-            GuardSpec::CircuitBreaker {
-                failure_threshold,
-                failure_threshold_percentage,
-                minimum_requests,
-                cooldown_interval,
-                on_status_codes,
-                while_out,
-                bypass_when_all_open,
-            } => Box::new(
-                CircuitBreaker::new(
-                    failure_threshold,
-                    failure_threshold_percentage,
-                    minimum_requests,
-                    cooldown_interval,
-                    on_status_codes,
-                    while_out,
-                )
-                .bypassed_when_all_open(bypass_when_all_open),
-            ),
-            GuardSpec::Eject { default, while_out } => Box::new(Eject::new(default, while_out)),
-            GuardSpec::RecentFailures { window } => Box::new(RecentFailures::new(window)),
-            GuardSpec::Pacer { provider, limits } => Box::new(Pacer::new(provider, &limits)),
-            GuardSpec::Aimd {
-                initial,
-                min,
-                max,
-                backoff_ratio,
-            } => Box::new(Aimd::new(initial, min, max, backoff_ratio)),
+/// What each guard kind's settings provide. Each implementation also has an inherent
+/// `parse(&Keys, &GuardContext) -> R<Self>` reading its `KEYS` from a scenario file,
+/// with its defaults.
+pub trait GuardParams: Clone + std::fmt::Debug + PartialEq {
+    /// The `kind` a scenario file gives, e.g. `"cooldown"`.
+    const NAME: &'static str;
+    /// The settings of this kind, besides `kind`.
+    const KEYS: &'static [&'static str];
+    /// The guard in its initial state; `rng` gives its random stream, if it draws.
+    fn build(&self, rng: &dyn Fn() -> SimRng) -> Box<dyn Guard>;
+}
+
+/// The registry: one line per guard kind, `Variant(Params)`.
+macro_rules! registry {
+    ($($(#[$doc:meta])* $variant:ident($params:ident),)*) => {
+        /// A guard, as configured.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum GuardSpec {
+            $($(#[$doc])* $variant($params),)*
         }
+
+        /// The `kind` names of the guards, in registry order.
+        pub const KINDS: &[&str] = &[$(<$params as GuardParams>::NAME),*];
+
+        impl GuardSpec {
+            /// The `kind` a scenario file gives.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(GuardSpec::$variant(_) => <$params as GuardParams>::NAME,)*
+                }
+            }
+
+            /// The guard in its initial state. `seed`, `replication`, `policy` and
+            /// `index` name the stream of a guard that draws random numbers.
+            pub fn build(
+                &self,
+                seed: u64,
+                replication: u64,
+                policy: u32,
+                index: u32,
+            ) -> Box<dyn Guard> {
+                let rng = || stream(seed, replication, Source::Guard(policy, index));
+                match self {
+                    $(GuardSpec::$variant(p) => p.build(&rng),)*
+                }
+            }
+
+            /// Reads a guard from `keys`: its kind, then that kind's settings.
+            pub(crate) fn parse(keys: &Keys, cx: &GuardContext) -> R<GuardSpec> {
+                let kind = keys.kind(KINDS)?;
+                $(if kind == <$params as GuardParams>::NAME {
+                    keys.only(kind, <$params as GuardParams>::KEYS)?;
+                    return $params::parse(keys, cx).map(GuardSpec::$variant);
+                })*
+                keys.invalid(
+                    "kind",
+                    format!("unknown guard kind `{kind}`; expected {}", one_of(KINDS)),
+                )
+            }
+        }
+    };
+}
+
+registry! {
+    /// The article's predictive 429 guard (a TTLCache counter).
+    Predictive(PredictiveParams),
+    /// The article's client token bucket (discrete ticks).
+    ClientBucket(ClientBucketParams),
+    /// Google SRE client-side adaptive throttling.
+    AdaptiveThrottle(AdaptiveThrottleParams),
+    /// A retry budget (Finagle or Envoy style).
+    RetryBudget(RetryBudgetParams),
+    /// The article's tip: force a pause of `length` every `every`.
+    Pause(PauseParams),
+    /// Stop using some providers once spend reaches a share of a budget.
+    SpendBudget(SpendBudgetParams),
+    /// LiteLLM's deployment cooldowns.
+    Cooldown(CooldownParams),
+    /// Portkey's circuit breaker.
+    CircuitBreaker(CircuitBreakerParams),
+    /// Helicone: a 429 ejects the provider for its retry-after.
+    Eject(EjectParams),
+    /// OpenRouter: skip providers that failed recently.
+    RecentFailures(RecentFailuresParams),
+    /// AIMD adaptive concurrency (Netflix concurrency-limits).
+    Aimd(AimdParams),
+    /// Header-aware pacer: waits until every limit would admit the request.
+    Pacer(PacerParams),
+}
+
+/// `while_out = "skip" | "wait"` (skip by default), for the health guards.
+pub(crate) fn while_out(keys: &Keys) -> R<WhileOut> {
+    match keys.str("while_out")?.unwrap_or("skip") {
+        "skip" => Ok(WhileOut::Skip),
+        "wait" => Ok(WhileOut::Wait),
+        other => keys.invalid(
+            "while_out",
+            format!("unknown `{other}`; expected \"skip\" (move on, as the gateways do) or \"wait\" (for the earliest recovery)"),
+        ),
     }
 }
 
@@ -376,6 +277,79 @@ impl OutUntil {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::{Invalid, KeyPath};
+
+    fn parse(text: &str, route_size: usize) -> Result<GuardSpec, Invalid> {
+        let t: toml::Table = text.parse().expect("valid TOML");
+        let cx = GuardContext {
+            names: &["claude", "local"],
+            providers: &[],
+            route_size,
+        };
+        GuardSpec::parse(&Keys::new(&t, KeyPath::default().key("g")), &cx)
+    }
+
+    #[test]
+    fn every_registered_kind_parses_with_its_defaults() {
+        for kind in KINDS {
+            let extra = match *kind {
+                "predictive" => "provider = \"claude\"",
+                "spend_budget" => "budget_usd = 10\nproviders = [\"local\"]",
+                _ => "",
+            };
+            let spec = parse(&format!("kind = \"{kind}\"\n{extra}"), 2)
+                .unwrap_or_else(|e| panic!("{kind}: {}", e.message));
+            assert_eq!(spec.name(), *kind);
+        }
+        let GuardSpec::Cooldown(c) = parse("kind = \"cooldown\"", 1).unwrap() else {
+            panic!("a cooldown")
+        };
+        assert_eq!((c.allowed_fails, c.min_requests, c.multi), (3, 5, false));
+        assert_eq!(c.cooldown_time, SimTime::from_secs(5));
+        let GuardSpec::RetryBudget(b) =
+            parse("kind = \"retry_budget\"\nstyle = \"envoy\"", 1).unwrap()
+        else {
+            panic!("a retry budget")
+        };
+        assert_eq!((b.ratio, b.min), (0.2, 3.0));
+    }
+
+    #[test]
+    fn a_key_of_another_kind_is_refused_with_this_kinds_keys() {
+        let e = parse("kind = \"pause\"\nprovider = \"claude\"", 1).unwrap_err();
+        assert_eq!(e.path.to_string(), "g.provider");
+        assert_eq!(
+            e.message,
+            "not a setting of kind = \"pause\"; it takes: every, length"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let e = parse(
+            "kind = \"circuit_breaker\"\non_status_codes = [429, \"500\"]",
+            1,
+        )
+        .unwrap_err();
+        assert_eq!(e.path.to_string(), "g.on_status_codes[1]");
+        assert_eq!(
+            e.message,
+            "invalid type: string \"500\", expected a whole number"
+        );
+        let e = parse("kind = \"predictive\"\nprovider = \"claud\"", 1).unwrap_err();
+        assert_eq!(e.path.to_string(), "g.provider");
+        assert!(e.message.starts_with("no provider named `claud`"));
+    }
+
+    #[test]
+    fn an_unknown_kind_lists_the_registered_ones() {
+        let e = parse("kind = \"nope\"", 1).unwrap_err();
+        assert_eq!(e.path.to_string(), "g.kind");
+        assert!(e
+            .message
+            .starts_with("unknown guard kind `nope`; expected \"predictive\", \"token_bucket\""));
+        assert!(e.message.ends_with("\"aimd\" or \"pacer\""));
+    }
 
     #[test]
     fn overlapping_outages_count_once() {

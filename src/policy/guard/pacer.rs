@@ -5,11 +5,41 @@
 //! sends (almost) no request that will be rejected: only traffic it cannot see (another
 //! client, an outage, an online reset) can still get a 429.
 
-use super::{Attempt, Feedback, Guard, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use crate::keys::{Keys, R};
 use crate::provider::limiter::Verdict;
 use crate::provider::limits::Limits;
 use crate::provider::LimitSpec;
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "pacer"`, and the providers' published limits it copies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PacerParams {
+    /// Provider paced; `None` paces every provider.
+    pub provider: Option<usize>,
+    /// Each provider's published limits (index = provider).
+    pub limits: Vec<Vec<LimitSpec>>,
+}
+
+impl PacerParams {
+    /// Reads `provider` (every one) and takes every provider's limits.
+    pub(crate) fn parse(keys: &Keys, cx: &GuardContext) -> R<Self> {
+        Ok(PacerParams {
+            provider: keys.provider("provider", cx.names)?,
+            limits: cx.providers.iter().map(|p| p.limits.clone()).collect(),
+        })
+    }
+}
+
+impl GuardParams for PacerParams {
+    const NAME: &'static str = "pacer";
+    const KEYS: &'static [&'static str] = &["provider"];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(Pacer::new(self.provider, &self.limits))
+    }
+}
 
 /// The copies of the providers' limits.
 pub struct Pacer {

@@ -2,8 +2,46 @@
 //! Sends that fall in `[k * every, k * every + length)` for k >= 1 wait until the end
 //! of the pause.
 
-use super::{Attempt, Guard, GuardVerdict};
+use super::{Attempt, Guard, GuardContext, GuardParams, GuardVerdict};
+use crate::keys::{Keys, R};
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "pause"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PauseParams {
+    /// Period.
+    pub every: SimTime,
+    /// Pause at the start of each period after the first.
+    pub length: SimTime,
+}
+
+impl PauseParams {
+    /// Reads `every` (55 s) and `length` (2 s), which must be shorter.
+    pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
+        let every = keys.duration("every")?.unwrap_or(SimTime::from_secs(55));
+        let length = keys.duration("length")?.unwrap_or(SimTime::from_secs(2));
+        if length >= every {
+            return keys.invalid(
+                "length",
+                "the pause must be shorter than its period `every`",
+            );
+        }
+        Ok(PauseParams { every, length })
+    }
+}
+
+impl GuardParams for PauseParams {
+    const NAME: &'static str = "pause";
+    const KEYS: &'static [&'static str] = &["every", "length"];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(Pause {
+            every: self.every,
+            length: self.length,
+        })
+    }
+}
 
 /// The pause schedule.
 pub struct Pause {

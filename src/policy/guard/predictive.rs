@@ -12,8 +12,45 @@
 //! increment at response time, so workers that check together all pass (a
 //! check-then-act race). Tokens are ignored, and every response counts, 429s included.
 
-use super::{Attempt, Feedback, Guard, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use crate::keys::{Keys, R};
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "predictive"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PredictiveParams {
+    /// Provider guarded.
+    pub provider: usize,
+    /// Refuse when the counter is at least this.
+    pub limit: u32,
+    /// The cache entry's time to live, reset on every write.
+    pub ttl: SimTime,
+}
+
+impl PredictiveParams {
+    /// Reads `provider` (required), `limit` (8) and `ttl` (60 s).
+    pub(crate) fn parse(keys: &Keys, cx: &GuardContext) -> R<Self> {
+        Ok(PredictiveParams {
+            provider: keys.require(
+                keys.provider("provider", cx.names)?,
+                "provider",
+                "the provider whose 429s it predicts",
+            )?,
+            limit: keys.count("limit")?.unwrap_or(8),
+            ttl: keys.duration("ttl")?.unwrap_or(SimTime::from_secs(60)),
+        })
+    }
+}
+
+impl GuardParams for PredictiveParams {
+    const NAME: &'static str = "predictive";
+    const KEYS: &'static [&'static str] = &["provider", "limit", "ttl"];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(PredictiveGuard::new(self.provider, self.limit, self.ttl))
+    }
+}
 
 /// The counter and its expiry.
 #[derive(Clone, Debug)]

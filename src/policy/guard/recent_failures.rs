@@ -1,8 +1,37 @@
 //! OpenRouter's provider routing: providers that failed within the last 30 s are
 //! skipped, the rest stay in order (OpenRouter then falls back down the list).
 
-use super::{Attempt, Feedback, Guard, GuardVerdict, OutUntil, WhileOut};
+use super::{
+    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, WhileOut,
+};
+use crate::keys::{Keys, R};
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "skip_recent_failures"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecentFailuresParams {
+    /// How long a failure counts.
+    pub window: SimTime,
+}
+
+impl RecentFailuresParams {
+    /// Reads `window` (30 s).
+    pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
+        Ok(RecentFailuresParams {
+            window: keys.duration("window")?.unwrap_or(SimTime::from_secs(30)),
+        })
+    }
+}
+
+impl GuardParams for RecentFailuresParams {
+    const NAME: &'static str = "skip_recent_failures";
+    const KEYS: &'static [&'static str] = &["window"];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(RecentFailures::new(self.window))
+    }
+}
 
 /// Recent failures per provider.
 pub struct RecentFailures {

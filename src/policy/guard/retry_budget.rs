@@ -10,8 +10,60 @@
 
 use std::collections::VecDeque;
 
-use super::{Attempt, Feedback, Guard, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use crate::keys::{Keys, R};
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "retry_budget"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryBudgetParams {
+    /// How the budget is kept.
+    pub style: RetryBudgetStyle,
+    /// Share of requests (Finagle) or of active requests (Envoy) retries may be.
+    pub ratio: f64,
+    /// Finagle: retries per second always allowed; Envoy: retries always allowed in
+    /// flight.
+    pub min: f64,
+    /// Finagle: how long deposits and withdrawals count.
+    pub ttl: SimTime,
+}
+
+impl RetryBudgetParams {
+    /// Reads `style` (finagle), `ratio` (0.2), `min` (10 for Finagle, 3 for Envoy) and
+    /// `ttl` (10 s).
+    pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
+        let style = match keys.str("style")?.unwrap_or("finagle") {
+            "finagle" => RetryBudgetStyle::Finagle,
+            "envoy" => RetryBudgetStyle::Envoy,
+            other => {
+                return keys.invalid(
+                    "style",
+                    format!("unknown style `{other}`; expected \"finagle\" or \"envoy\""),
+                )
+            }
+        };
+        let default_min = match style {
+            RetryBudgetStyle::Finagle => 10.0,
+            RetryBudgetStyle::Envoy => 3.0,
+        };
+        Ok(RetryBudgetParams {
+            style,
+            ratio: keys.share("ratio", 0.2, 1.0)?,
+            min: keys.non_negative("min")?.unwrap_or(default_min),
+            ttl: keys.duration("ttl")?.unwrap_or(SimTime::from_secs(10)),
+        })
+    }
+}
+
+impl GuardParams for RetryBudgetParams {
+    const NAME: &'static str = "retry_budget";
+    const KEYS: &'static [&'static str] = &["style", "ratio", "min", "ttl"];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(RetryBudget::new(self.style, self.ratio, self.min, self.ttl))
+    }
+}
 
 /// How the budget is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

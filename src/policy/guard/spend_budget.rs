@@ -2,8 +2,54 @@
 //! `threshold` (80 %) of the budget, stop sending to every provider but `providers`
 //! (the cheap ones): a chain then moves on to them.
 
-use super::{Attempt, Feedback, Guard, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use crate::keys::{Keys, R};
+use crate::rng::SimRng;
 use crate::time::SimTime;
+
+/// Settings of `kind = "spend_budget"`: stop using all but `providers` once spend
+/// reaches `threshold` of `budget_usd`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpendBudgetParams {
+    /// Spend budget, USD.
+    pub budget_usd: f64,
+    /// Share of the budget at which traffic shifts (the article's 80 %).
+    pub threshold: f64,
+    /// Providers left once the threshold is reached.
+    pub providers: Vec<usize>,
+}
+
+impl SpendBudgetParams {
+    /// Reads `budget_usd` and `providers` (both required) and `threshold` (0.8).
+    pub(crate) fn parse(keys: &Keys, cx: &GuardContext) -> R<Self> {
+        Ok(SpendBudgetParams {
+            budget_usd: keys.require(
+                keys.positive("budget_usd")?,
+                "budget_usd",
+                "the spend budget in USD",
+            )?,
+            threshold: keys.share("threshold", 0.8, 1.0)?,
+            providers: keys.providers(
+                "providers",
+                cx.names,
+                "the cheap providers kept once the threshold is reached",
+            )?,
+        })
+    }
+}
+
+impl GuardParams for SpendBudgetParams {
+    const NAME: &'static str = "spend_budget";
+    const KEYS: &'static [&'static str] = &["budget_usd", "threshold", "providers"];
+
+    fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
+        Box::new(SpendBudget::new(
+            self.budget_usd,
+            self.threshold,
+            self.providers.clone(),
+        ))
+    }
+}
 
 /// Spend so far and the rule.
 pub struct SpendBudget {

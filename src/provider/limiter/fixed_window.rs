@@ -1,8 +1,70 @@
 //! Fixed window: `count[floor(t / W)] + amount <= limit`. Windows are aligned at time
 //! zero, so up to twice the limit can pass across a boundary.
 
-use super::{Limiter, Usage, Verdict};
+use super::{check_positive, window_and_limit, LimitParams, Limiter, LimiterError, Usage, Verdict};
+use crate::keys::{Keys, R};
 use crate::time::SimTime;
+
+/// A fixed window's parameters (`kind = "fixed_window"`): checked, so any value of this
+/// type builds a working limiter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedWindowParams {
+    window: SimTime,
+    limit: u64,
+}
+
+impl FixedWindowParams {
+    /// Windows of length `window` each holding at most `limit`; both must be positive.
+    pub fn new(window: SimTime, limit: u64) -> Result<Self, LimiterError> {
+        check_positive(window > SimTime::ZERO, "window")?;
+        check_positive(limit > 0, "limit")?;
+        Ok(FixedWindowParams { window, limit })
+    }
+
+    /// The window length.
+    pub fn window(&self) -> SimTime {
+        self.window
+    }
+
+    /// The most per window.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Reads `window` and `limit`.
+    pub(crate) fn parse(keys: &Keys) -> R<Self> {
+        let (window, limit) = window_and_limit(keys)?;
+        FixedWindowParams::new(window, limit).map_err(|e| e.at(keys))
+    }
+}
+
+impl LimitParams for FixedWindowParams {
+    const NAME: &'static str = "fixed_window";
+    const KEYS: &'static [&'static str] = &["window", "limit"];
+    type Limiter = FixedWindow;
+
+    fn build(&self) -> FixedWindow {
+        FixedWindow {
+            window: self.window,
+            limit: self.limit,
+            index: 0,
+            count: 0,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("fixed {}/{}", self.limit, self.window)
+    }
+
+    fn per_minute(&self) -> f64 {
+        self.limit as f64 * 60.0 / self.window.as_secs_f64()
+    }
+
+    /// A full window for every window that starts within `[0, t]`.
+    fn admissible(&self, t: f64) -> f64 {
+        self.limit as f64 * ((t / self.window.as_secs_f64()).floor() + 1.0)
+    }
+}
 
 /// A fixed-window counter.
 #[derive(Clone, Debug)]
@@ -15,13 +77,15 @@ pub struct FixedWindow {
 
 impl FixedWindow {
     /// Windows `[kW, (k+1)W)` each holding at most `limit`.
+    ///
+    /// # Panics
+    ///
+    /// When either is zero, naming it; [`FixedWindowParams::new`] checks without
+    /// panicking.
     pub fn new(window: SimTime, limit: u64) -> Self {
-        FixedWindow {
-            window,
-            limit,
-            index: 0,
-            count: 0,
-        }
+        FixedWindowParams::new(window, limit)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .build()
     }
 
     fn roll(&mut self, now: SimTime) {
@@ -77,6 +141,16 @@ impl Limiter for FixedWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_window_is_refused_by_name() {
+        assert_eq!(
+            FixedWindowParams::new(SimTime::ZERO, 8)
+                .unwrap_err()
+                .field(),
+            "window"
+        );
+    }
 
     #[test]
     fn allows_twice_the_limit_across_a_boundary() {

@@ -3,8 +3,94 @@
 //! request of weight `n` conforms iff `t >= TAT + T(n - 1) - tau`, and then
 //! `TAT = max(TAT, t) + T * n`. A weight with `T(n - 1) > tau` can never conform.
 
-use super::{Limiter, Usage, Verdict};
+use super::{check_positive, LimitParams, Limiter, LimiterError, Usage, Verdict};
+use crate::keys::{Keys, DURATION_HELP, R};
 use crate::time::SimTime;
+
+/// A GCRA's parameters (`kind = "gcra"`): checked, so any value of this type builds a
+/// working limiter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcraParams {
+    limit: u64,
+    period: SimTime,
+    burst: u64,
+}
+
+impl GcraParams {
+    /// `limit` cells per `period`, with bursts of up to `burst`: all positive, an
+    /// emission interval `period / limit` of at least 1 ns, and a burst tolerance that
+    /// fits the clock.
+    pub fn new(limit: u64, period: SimTime, burst: u64) -> Result<Self, LimiterError> {
+        check_positive(limit > 0, "limit")?;
+        check_positive(period > SimTime::ZERO, "period")?;
+        check_positive(burst > 0, "burst")?;
+        let t = period.0 / limit;
+        if t == 0 {
+            return Err(LimiterError::TooFine);
+        }
+        if t.checked_mul(burst).is_none() {
+            return Err(LimiterError::BurstTooLarge { burst });
+        }
+        Ok(GcraParams {
+            limit,
+            period,
+            burst,
+        })
+    }
+
+    /// Cells per period.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The period.
+    pub fn period(&self) -> SimTime {
+        self.period
+    }
+
+    /// Burst size.
+    pub fn burst(&self) -> u64 {
+        self.burst
+    }
+
+    /// Reads `limit`, `period` and `burst` (by default, `limit`).
+    pub(crate) fn parse(keys: &Keys) -> R<Self> {
+        let limit = keys.require(keys.positive_int("limit")?, "limit", "cells per period")?;
+        let period = keys.require(keys.duration("period")?, "period", DURATION_HELP)?;
+        let burst = keys.positive_int("burst")?.unwrap_or(limit);
+        GcraParams::new(limit, period, burst).map_err(|e| e.at(keys))
+    }
+}
+
+impl LimitParams for GcraParams {
+    const NAME: &'static str = "gcra";
+    const KEYS: &'static [&'static str] = &["limit", "period", "burst"];
+    type Limiter = Gcra;
+
+    fn build(&self) -> Gcra {
+        let t = self.period.0 / self.limit;
+        Gcra {
+            t,
+            tau: t * (self.burst - 1),
+            burst: self.burst,
+            tat: 0,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("gcra {}/{}", self.limit, self.period)
+    }
+
+    fn per_minute(&self) -> f64 {
+        self.limit as f64 * 60.0 / self.period.as_secs_f64()
+    }
+
+    /// A full burst, then one cell per emission interval.
+    fn admissible(&self, t: f64) -> f64 {
+        let emission = (self.period.0 / self.limit) as f64 / 1e9;
+        self.burst as f64 + (t / emission).floor()
+    }
+}
 
 /// A GCRA limiter.
 ///
@@ -30,15 +116,15 @@ pub struct Gcra {
 }
 
 impl Gcra {
-    /// `limit` per `period`, with bursts of up to `burst` (all validated positive).
+    /// `limit` per `period`, with bursts of up to `burst`.
+    ///
+    /// # Panics
+    ///
+    /// When [`GcraParams::new`], which checks without panicking, refuses them.
     pub fn new(limit: u64, period: SimTime, burst: u64) -> Self {
-        let t = (period.0 / limit).max(1);
-        Gcra {
-            t,
-            tau: t * (burst - 1),
-            burst,
-            tat: 0,
-        }
+        GcraParams::new(limit, period, burst)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .build()
     }
 
     /// The emission interval T.
@@ -87,5 +173,31 @@ impl Limiter for Gcra {
             limit: self.burst as f64,
             reset: SimTime(self.tat.max(now.0)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_that_cannot_work_are_refused_by_name() {
+        let s = SimTime::from_secs;
+        assert_eq!(GcraParams::new(0, s(1), 1).unwrap_err().field(), "limit");
+        assert_eq!(GcraParams::new(1, s(1), 0).unwrap_err().field(), "burst");
+        assert_eq!(
+            GcraParams::new(u64::MAX, s(1), 1).unwrap_err(),
+            LimiterError::TooFine
+        );
+        assert_eq!(
+            GcraParams::new(1, s(1), u64::MAX).unwrap_err(),
+            LimiterError::BurstTooLarge { burst: u64::MAX }
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "burst must be positive")]
+    fn the_plain_constructor_names_what_it_refuses() {
+        Gcra::new(10, SimTime::from_secs(1), 0);
     }
 }

@@ -3,8 +3,70 @@
 
 use std::collections::VecDeque;
 
-use super::{Limiter, Usage, Verdict};
+use super::{check_positive, window_and_limit, LimitParams, Limiter, LimiterError, Usage, Verdict};
+use crate::keys::{Keys, R};
 use crate::time::SimTime;
+
+/// A sliding window's parameters (`kind = "sliding_window"`): checked, so any value of
+/// this type builds a working limiter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlidingWindowParams {
+    window: SimTime,
+    limit: u64,
+}
+
+impl SlidingWindowParams {
+    /// A window of length `window` holding at most `limit`; both must be positive.
+    pub fn new(window: SimTime, limit: u64) -> Result<Self, LimiterError> {
+        check_positive(window > SimTime::ZERO, "window")?;
+        check_positive(limit > 0, "limit")?;
+        Ok(SlidingWindowParams { window, limit })
+    }
+
+    /// The window length.
+    pub fn window(&self) -> SimTime {
+        self.window
+    }
+
+    /// The most held in any window.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Reads `window` and `limit`.
+    pub(crate) fn parse(keys: &Keys) -> R<Self> {
+        let (window, limit) = window_and_limit(keys)?;
+        SlidingWindowParams::new(window, limit).map_err(|e| e.at(keys))
+    }
+}
+
+impl LimitParams for SlidingWindowParams {
+    const NAME: &'static str = "sliding_window";
+    const KEYS: &'static [&'static str] = &["window", "limit"];
+    type Limiter = SlidingWindow;
+
+    fn build(&self) -> SlidingWindow {
+        SlidingWindow {
+            window: self.window,
+            limit: self.limit,
+            log: VecDeque::new(),
+            held: 0,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("sliding {}/{}", self.limit, self.window)
+    }
+
+    fn per_minute(&self) -> f64 {
+        self.limit as f64 * 60.0 / self.window.as_secs_f64()
+    }
+
+    /// A window of `limit` at every window start within `[0, t]`.
+    fn admissible(&self, t: f64) -> f64 {
+        self.limit as f64 * ((t / self.window.as_secs_f64()).floor() + 1.0)
+    }
+}
 
 /// A sliding-window log limiter.
 ///
@@ -25,15 +87,16 @@ pub struct SlidingWindow {
 }
 
 impl SlidingWindow {
-    /// A window of length `window` holding at most `limit`. Both are validated positive
-    /// by the scenario layer.
+    /// A window of length `window` holding at most `limit`.
+    ///
+    /// # Panics
+    ///
+    /// When either is zero, naming it; [`SlidingWindowParams::new`] checks without
+    /// panicking.
     pub fn new(window: SimTime, limit: u64) -> Self {
-        SlidingWindow {
-            window,
-            limit,
-            log: VecDeque::new(),
-            held: 0,
-        }
+        SlidingWindowParams::new(window, limit)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .build()
     }
 
     fn prune(&mut self, now: SimTime) {
@@ -116,6 +179,18 @@ mod tests {
 
     fn s(x: u64) -> SimTime {
         SimTime::from_secs(x)
+    }
+
+    #[test]
+    fn a_zero_window_or_limit_is_refused_by_name() {
+        assert_eq!(
+            SlidingWindowParams::new(SimTime::ZERO, 8).unwrap_err(),
+            LimiterError::NotPositive { field: "window" }
+        );
+        assert_eq!(
+            SlidingWindowParams::new(s(1), 0).unwrap_err().field(),
+            "limit"
+        );
     }
 
     #[test]

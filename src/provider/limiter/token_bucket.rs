@@ -2,8 +2,102 @@
 //! `tokens >= amount`. With a fill interval the refill is discrete, Envoy-style:
 //! `r * interval` tokens at every multiple of the interval since time zero.
 
-use super::{Limiter, Usage, Verdict};
+use super::{check_positive, LimitParams, Limiter, LimiterError, Usage, Verdict};
+use crate::keys::{Keys, R};
 use crate::time::SimTime;
+
+/// A token bucket's parameters (`kind = "token_bucket"`): checked, so any value of this
+/// type builds a working limiter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TokenBucketParams {
+    capacity: f64,
+    refill_per_s: f64,
+    fill_interval: Option<SimTime>,
+}
+
+impl TokenBucketParams {
+    /// A bucket of `capacity` refilled at `refill_per_s`, continuously or, with a
+    /// `fill_interval`, in discrete fills; all must be positive and finite.
+    pub fn new(
+        capacity: f64,
+        refill_per_s: f64,
+        fill_interval: Option<SimTime>,
+    ) -> Result<Self, LimiterError> {
+        check_positive(capacity.is_finite() && capacity > 0.0, "capacity")?;
+        check_positive(
+            refill_per_s.is_finite() && refill_per_s > 0.0,
+            "refill_per_s",
+        )?;
+        check_positive(fill_interval != Some(SimTime::ZERO), "fill_interval")?;
+        Ok(TokenBucketParams {
+            capacity,
+            refill_per_s,
+            fill_interval,
+        })
+    }
+
+    /// The bucket size.
+    pub fn capacity(&self) -> f64 {
+        self.capacity
+    }
+
+    /// Tokens added per second.
+    pub fn refill_per_s(&self) -> f64 {
+        self.refill_per_s
+    }
+
+    /// The interval of discrete fills; `None` for continuous refill.
+    pub fn fill_interval(&self) -> Option<SimTime> {
+        self.fill_interval
+    }
+
+    /// Reads `capacity`, `refill_per_s` and `fill_interval`.
+    pub(crate) fn parse(keys: &Keys) -> R<Self> {
+        let capacity = keys.require(keys.positive("capacity")?, "capacity", "the bucket size")?;
+        let refill_per_s = keys.require(
+            keys.positive("refill_per_s")?,
+            "refill_per_s",
+            "tokens added per second",
+        )?;
+        let fill_interval = keys.duration("fill_interval")?;
+        TokenBucketParams::new(capacity, refill_per_s, fill_interval).map_err(|e| e.at(keys))
+    }
+}
+
+impl LimitParams for TokenBucketParams {
+    const NAME: &'static str = "token_bucket";
+    const KEYS: &'static [&'static str] = &["capacity", "refill_per_s", "fill_interval"];
+    type Limiter = TokenBucket;
+
+    fn build(&self) -> TokenBucket {
+        TokenBucket {
+            capacity: self.capacity,
+            rate_per_s: self.refill_per_s,
+            fill_interval: self.fill_interval,
+            tokens: self.capacity,
+            last: SimTime::ZERO,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("bucket {}+{}/s", self.capacity, self.refill_per_s)
+    }
+
+    fn per_minute(&self) -> f64 {
+        self.refill_per_s * 60.0
+    }
+
+    /// The full bucket plus every refill within `[0, t]`.
+    fn admissible(&self, t: f64) -> f64 {
+        match self.fill_interval {
+            None => self.capacity + self.refill_per_s * t,
+            Some(i) => {
+                let i = i.as_secs_f64();
+                self.capacity + self.refill_per_s * i * (t / i).floor()
+            }
+        }
+    }
+}
 
 /// Tolerance for float accumulation: a bucket that is short by less than this is full
 /// enough. Keeps a "not until" hint exact: at the hinted time the amount is admitted.
@@ -31,22 +125,26 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     /// Continuous refill at `rate_per_s`, capacity `capacity`, full at time zero.
+    ///
+    /// # Panics
+    ///
+    /// When either is not a positive finite number, naming it; [`TokenBucketParams::new`]
+    /// checks without panicking.
     pub fn continuous(capacity: f64, rate_per_s: f64) -> Self {
-        TokenBucket {
-            capacity,
-            rate_per_s,
-            fill_interval: None,
-            tokens: capacity,
-            last: SimTime::ZERO,
-        }
+        TokenBucketParams::new(capacity, rate_per_s, None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .build()
     }
 
     /// Discrete refill: `rate_per_s * interval` tokens at every multiple of `interval`.
+    ///
+    /// # Panics
+    ///
+    /// As [`TokenBucket::continuous`], and when `interval` is zero.
     pub fn discrete(capacity: f64, rate_per_s: f64, interval: SimTime) -> Self {
-        TokenBucket {
-            fill_interval: Some(interval),
-            ..TokenBucket::continuous(capacity, rate_per_s)
-        }
+        TokenBucketParams::new(capacity, rate_per_s, Some(interval))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .build()
     }
 
     fn per_fill(&self, interval: SimTime) -> f64 {
@@ -157,6 +255,20 @@ mod tests {
         };
         assert_ne!(b.clone().check(SimTime(t.0 - 1_000), 4), Verdict::Admit);
         assert_eq!(b.check(t, 4), Verdict::Admit);
+    }
+
+    #[test]
+    fn bad_parameters_are_refused_by_name() {
+        let field = |r: Result<TokenBucketParams, LimiterError>| r.unwrap_err().field();
+        assert_eq!(field(TokenBucketParams::new(0.0, 1.0, None)), "capacity");
+        assert_eq!(
+            field(TokenBucketParams::new(1.0, f64::NAN, None)),
+            "refill_per_s"
+        );
+        assert_eq!(
+            field(TokenBucketParams::new(1.0, 1.0, Some(SimTime::ZERO))),
+            "fill_interval"
+        );
     }
 
     #[test]
