@@ -1,8 +1,6 @@
 //! Policy families on hand-checkable timelines.
 
-mod common;
-
-use common::{mean, results, scenario, values};
+use crate::common::{mean, results, scenario, values};
 
 const BUCKET: &str = r#"
 [providers.api]

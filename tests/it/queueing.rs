@@ -1,8 +1,6 @@
 //! The engine against queueing theory: M/M/c waiting times (Erlang C).
 
-mod common;
-
-use common::{results, scenario, values};
+use crate::common::{results, scenario, values};
 use ratesim::metrics::stats::estimate;
 
 /// Erlang C: mean wait in queue of M/M/c with arrival rate `lambda`, service rate `mu`.

@@ -1,10 +1,8 @@
 //! Regression tests: each guards against a bug that was found and fixed.
 
-mod common;
-
 use std::path::Path;
 
-use common::{results, scenario, values};
+use crate::common::{results, scenario, values};
 use ratesim::dist::Random;
 use ratesim::provider::limiter::Unit;
 use ratesim::provider::{

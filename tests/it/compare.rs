@@ -1,8 +1,6 @@
 //! The comparison on real runs: common random numbers make twin policies exactly equal,
 //! and the summary carries the comparison that the exporters show.
 
-mod common;
-
 use ratesim::compare::{Comparison, KEY_METRICS};
 
 const TEXT: &str = r#"
@@ -36,8 +34,8 @@ retry = { max_attempts = 10, honor_retry_after = true }
 
 #[test]
 fn twin_policies_are_indistinguishable_and_share_every_rank() {
-    let s = common::scenario(TEXT);
-    let r = common::results(&s);
+    let s = crate::common::scenario(TEXT);
+    let r = crate::common::results(&s);
     let c = Comparison::of(&r);
     assert_eq!(c.metrics.len(), KEY_METRICS.len());
     for m in &c.metrics {
@@ -61,8 +59,8 @@ fn twin_policies_are_indistinguishable_and_share_every_rank() {
 
 #[test]
 fn the_summary_carries_the_comparison_and_the_paired_means_match() {
-    let s = common::scenario(TEXT);
-    let r = common::results(&s);
+    let s = crate::common::scenario(TEXT);
+    let r = crate::common::results(&s);
     let summary = r.summary(&s);
     let c = summary.comparison.as_ref().expect("a comparison");
     assert_eq!(c, &Comparison::of(&r));

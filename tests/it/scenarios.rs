@@ -1,8 +1,6 @@
 //! The bundled scenarios say what their comments and the README promise.
 
-mod common;
-
-use common::{mean, results, scenario, values};
+use crate::common::{mean, results, scenario, values};
 use ratesim::metrics::stats::estimate;
 
 fn bundled(name: &str) -> String {

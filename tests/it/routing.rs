@@ -2,9 +2,7 @@
 //! fallbacks, Portkey's nested targets, fallback status gates, conditional routing and
 //! circuit-breaker bypass, and hedged requests.
 
-mod common;
-
-use common::{results, scenario, values};
+use crate::common::{results, scenario, values};
 
 fn batch(jobs: u32, concurrency: u32) -> String {
     format!(

@@ -1,8 +1,6 @@
 //! Engine behaviour a user relies on, on small hand-checkable scenarios.
 
-mod common;
-
-use common::{mean, results, scenario, values};
+use crate::common::{mean, results, scenario, values};
 use ratesim::report::{runs_csv, Exporter, SummaryCsv};
 use ratesim::run::run;
 

@@ -1,0 +1,15 @@
+//! ratesim's integration tests, compiled as one binary: the library's public API and the
+//! `ratesim` command as a user meets them. Shared scenario builders live in [`common`].
+
+mod common;
+
+mod cli;
+mod compare;
+mod engine;
+mod limiters;
+mod outputs;
+mod policies;
+mod queueing;
+mod regression;
+mod routing;
+mod scenarios;
