@@ -1,11 +1,10 @@
 //! The command line as a user meets it: run, validate, outputs, and every kind of bad
 //! input (exit code 2, a message naming the file, line and key, no output written).
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
+
+use crate::common::{bundled, edit, ratesim, write};
 
 const GOOD: &str = r#"
 name = "small"
@@ -33,16 +32,6 @@ retry = { max_attempts = 30, honor_retry_after = true }
 name = "chain"
 route = { kind = "chain", providers = ["claude", "local"] }
 "#;
-
-fn ratesim() -> Command {
-    Command::cargo_bin("ratesim").unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 #[test]
 fn run_prints_the_comparison_table() {
@@ -156,10 +145,7 @@ fn validate_accepts_every_bundled_scenario() {
     for name in ["ci-300x10", "seed-cost-table", "anthropic-tier1"] {
         ratesim()
             .arg("validate")
-            .arg(format!(
-                "{}/scenarios/{name}.toml",
-                env!("CARGO_MANIFEST_DIR")
-            ))
+            .arg(bundled(&format!("{name}.toml")))
             .assert()
             .success()
             .stdout(predicate::str::contains("ok"));
@@ -168,10 +154,7 @@ fn validate_accepts_every_bundled_scenario() {
 
 /// Each case: a change to GOOD, and what the message must say.
 fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
-    let replace = |from: &str, to: &str| {
-        assert!(GOOD.contains(from), "{from}");
-        GOOD.replacen(from, to, 1)
-    };
+    let replace = |from: &str, to: &str| edit(GOOD, from, to);
     vec![
         (
             "bad TOML",
@@ -354,7 +337,8 @@ fn a_malformed_trace_names_its_line() {
         "trace.csv",
         "start_s,input_tokens,output_tokens\n0,100,10\n1.5,lots,10\n",
     );
-    let text = GOOD.replace(
+    let text = edit(
+        GOOD,
         "kind = \"batch\"\njobs = 30\nconcurrency = 5\ninput_tokens = 1000\noutput_tokens = 200",
         "kind = \"trace\"\npath = \"trace.csv\"",
     );

@@ -1,45 +1,28 @@
 //! Policy families on hand-checkable timelines.
 
-use crate::common::{mean, results, scenario, values};
+use crate::common::{
+    batch, build, bundled_scenarios, chain, list, mean, policy, provider, results, scenario,
+    single, sliding_window, values, ProviderBlock,
+};
 
-const BUCKET: &str = r#"
-[providers.api]
-limits = [{ kind = "token_bucket", capacity = 5, refill_per_s = 1.0, unit = "requests" }]
-latency = { total = "1s" }
-reject_latency = "100ms"
-"#;
-
-fn batch(jobs: u32, concurrency: u32) -> String {
-    format!(
-        r#"
-        replications = 2
-        [workload]
-        kind = "batch"
-        jobs = {jobs}
-        concurrency = {concurrency}
-        input_tokens = 100
-        output_tokens = 10
-        "#
-    )
+/// `api`: a bucket of 5 requests refilling 1 a second; rejections come back in 100 ms.
+fn bucket() -> ProviderBlock {
+    provider("api")
+        .limit(r#"{ kind = "token_bucket", capacity = 5, refill_per_s = 1.0, unit = "requests" }"#)
+        .set("reject_latency", "\"100ms\"")
 }
 
 /// The header-aware pacer never sends a request the bucket would reject, and is as fast
 /// as the bucket allows: 5 at once, then one per second.
 #[test]
 fn pacer_sends_no_rejected_request_to_a_deterministic_bucket() {
-    let s = scenario(&format!(
-        r#"{}{BUCKET}
-        [[policies]]
-        name = "paced"
-        route = {{ kind = "single", provider = "api" }}
-        guards = [{{ kind = "pacer" }}]
-        [[policies]]
-        name = "unpaced"
-        route = {{ kind = "single", provider = "api" }}
-        retry = {{ max_attempts = 100, honor_retry_after = true }}
-        "#,
-        batch(50, 10)
-    ));
+    let s = build(&[
+        &batch(50, 10),
+        &bucket(),
+        &policy("paced", &single("api")).set("guards", r#"[{ kind = "pacer" }]"#),
+        &policy("unpaced", &single("api"))
+            .set("retry", "{ max_attempts = 100, honor_retry_after = true }"),
+    ]);
     let r = results(&s);
     assert!(values(&s, &r, "paced", "rejections")
         .iter()
@@ -59,24 +42,18 @@ fn pacer_sends_no_rejected_request_to_a_deterministic_bucket() {
 /// The pacer keeps to a sliding window too, including a token window.
 #[test]
 fn pacer_keeps_to_sliding_windows() {
-    let s = scenario(&format!(
-        r#"{}
-        [providers.claude]
-        limits = [
-          {{ kind = "sliding_window", window = "60s", limit = 8, unit = "requests" }},
-          {{ kind = "sliding_window", window = "60s", limit = 2500, unit = "tokens" }},
-        ]
-        latency = {{ total = {{ dist = "uniform", min = "1s", max = "3s" }} }}
-        [[policies]]
-        name = "paced"
-        route = {{ kind = "single", provider = "claude" }}
-        guards = [{{ kind = "pacer", provider = "claude" }}]
-        "#,
-        batch(40, 10).replace(
-            "input_tokens = 100",
-            "input_tokens = { dist = \"uniform\", min = 50, max = 400 }"
-        )
-    ));
+    let s = build(&[
+        &batch(40, 10).tokens(r#"{ dist = "uniform", min = 50, max = 400 }"#, 10),
+        &provider("claude")
+            .limit(sliding_window("60s", 8, "requests"))
+            .limit(sliding_window("60s", 2500, "tokens"))
+            .set(
+                "latency",
+                r#"{ total = { dist = "uniform", min = "1s", max = "3s" } }"#,
+            ),
+        &policy("paced", &single("claude"))
+            .set("guards", r#"[{ kind = "pacer", provider = "claude" }]"#),
+    ]);
     let r = results(&s);
     assert!(values(&s, &r, "paced", "rejections")
         .iter()
@@ -90,20 +67,16 @@ fn pacer_keeps_to_sliding_windows() {
 /// provider sees fewer attempts than with plain retries.
 #[test]
 fn adaptive_throttling_cuts_attempts_under_overload() {
-    let s = scenario(&format!(
-        r#"{}{BUCKET}
-        [[policies]]
-        name = "plain"
-        route = {{ kind = "single", provider = "api" }}
-        retry = {{ max_attempts = 20, backoff = "constant", base = "200ms" }}
-        [[policies]]
-        name = "throttled"
-        route = {{ kind = "single", provider = "api" }}
-        retry = {{ max_attempts = 20, backoff = "constant", base = "200ms" }}
-        guards = [{{ kind = "adaptive_throttle", k = 2.0, window = "2m" }}]
-        "#,
-        batch(100, 20)
-    ));
+    let retry = r#"{ max_attempts = 20, backoff = "constant", base = "200ms" }"#;
+    let s = build(&[
+        &batch(100, 20),
+        &bucket(),
+        &policy("plain", &single("api")).set("retry", retry),
+        &policy("throttled", &single("api")).set("retry", retry).set(
+            "guards",
+            r#"[{ kind = "adaptive_throttle", k = 2.0, window = "2m" }]"#,
+        ),
+    ]);
     let r = results(&s);
     let plain = mean(&values(&s, &r, "plain", "attempts"));
     let throttled = mean(&values(&s, &r, "throttled", "attempts"));
@@ -117,16 +90,16 @@ fn adaptive_throttling_cuts_attempts_under_overload() {
 /// A retry budget (Finagle: 20 % of requests, no floor) caps retries.
 #[test]
 fn retry_budget_caps_retries() {
-    let s = scenario(&format!(
-        r#"{}{BUCKET}
-        [[policies]]
-        name = "budgeted"
-        route = {{ kind = "single", provider = "api" }}
-        retry = {{ max_attempts = 10 }}
-        guards = [{{ kind = "retry_budget", style = "finagle", ratio = 0.2, min = 0, ttl = "10s" }}]
-        "#,
-        batch(20, 20)
-    ));
+    let s = build(&[
+        &batch(20, 20),
+        &bucket(),
+        &policy("budgeted", &single("api"))
+            .set("retry", "{ max_attempts = 10 }")
+            .set(
+                "guards",
+                r#"[{ kind = "retry_budget", style = "finagle", ratio = 0.2, min = 0, ttl = "10s" }]"#,
+            ),
+    ]);
     let r = results(&s);
     // 20 first attempts deposit 4 retries: at most 24 attempts reach the provider.
     for a in values(&s, &r, "budgeted", "attempts") {
@@ -138,20 +111,19 @@ fn retry_budget_caps_retries() {
 /// requests go straight to the fallback instead of being rejected again.
 #[test]
 fn cooldown_skips_a_429ing_provider() {
-    let s = scenario(&format!(
-        r#"{}{BUCKET}
-        [providers.backup]
-        latency = {{ total = "1s" }}
-        [[policies]]
-        name = "chain"
-        route = {{ kind = "chain", providers = ["api", "backup"] }}
-        [[policies]]
-        name = "chain-cooldown"
-        route = {{ kind = "chain", providers = ["api", "backup"] }}
-        guards = [{{ kind = "cooldown", cooldown_time = "60s" }}]
-        "#,
-        batch(30, 30)
-    ));
+    let with = |jobs, concurrency| {
+        build(&[
+            &batch(jobs, concurrency),
+            &bucket(),
+            &provider("backup"),
+            &policy("chain", &chain(&["api", "backup"])),
+            &policy("chain-cooldown", &chain(&["api", "backup"])).set(
+                "guards",
+                r#"[{ kind = "cooldown", cooldown_time = "60s" }]"#,
+            ),
+        ])
+    };
+    let s = with(30, 30);
     let r = results(&s);
     let plain = values(&s, &r, "chain", "rejections.api");
     let cooled = values(&s, &r, "chain-cooldown", "rejections.api");
@@ -161,20 +133,7 @@ fn cooldown_skips_a_429ing_provider() {
     assert!(cooled.iter().all(|&x| x == 25.0));
     // ... but the later chain rounds differ: with a single job wave there are none, so
     // run a second, sequential workload where it matters.
-    let s = scenario(&format!(
-        r#"{}{BUCKET}
-        [providers.backup]
-        latency = {{ total = "1s" }}
-        [[policies]]
-        name = "chain"
-        route = {{ kind = "chain", providers = ["api", "backup"] }}
-        [[policies]]
-        name = "chain-cooldown"
-        route = {{ kind = "chain", providers = ["api", "backup"] }}
-        guards = [{{ kind = "cooldown", cooldown_time = "60s" }}]
-        "#,
-        batch(30, 6)
-    ));
+    let s = with(30, 6);
     let r = results(&s);
     let plain = mean(&values(&s, &r, "chain", "rejections.api"));
     let cooled = mean(&values(&s, &r, "chain-cooldown", "rejections.api"));
@@ -194,23 +153,14 @@ fn cooldown_skips_a_429ing_provider() {
 /// The article's forced pause: no request is sent in [55 s, 57 s).
 #[test]
 fn pause_holds_sends_for_two_seconds_every_55() {
-    let s = scenario(
-        r#"
-        replications = 1
-        [workload]
-        kind = "batch"
-        jobs = 40
-        concurrency = 1
-        input_tokens = 1
-        output_tokens = 1
-        [providers.api]
-        latency = { total = "2.5s" }
-        [[policies]]
-        name = "paused"
-        route = { kind = "single", provider = "api" }
-        guards = [{ kind = "pause", every = "55s", length = "2s" }]
-        "#,
-    );
+    let s = build(&[
+        &batch(40, 1).replications(1).tokens(1, 1),
+        &provider("api").total("2.5s"),
+        &policy("paused", &single("api")).set(
+            "guards",
+            r#"[{ kind = "pause", every = "55s", length = "2s" }]"#,
+        ),
+    ]);
     let r = results(&s);
     // 40 sequential 2.5 s jobs: 100 s, plus the pauses that caught a send (at 55 s the
     // 23rd job would start at 55.0 s exactly: it waits until 57 s).
@@ -221,15 +171,14 @@ fn pause_holds_sends_for_two_seconds_every_55() {
 /// The SDK preset retries 408/409/429/5xx but not 400, up to 3 attempts.
 #[test]
 fn sdk_preset_retries_twice() {
-    let s = scenario(&format!(
-        r#"{}{BUCKET}
-        [[policies]]
-        name = "sdk"
-        route = {{ kind = "single", provider = "api" }}
-        retry = {{ preset = "anthropic-sdk", honor_retry_after = false }}
-        "#,
-        batch(20, 20)
-    ));
+    let s = build(&[
+        &batch(20, 20),
+        &bucket(),
+        &policy("sdk", &single("api")).set(
+            "retry",
+            r#"{ preset = "anthropic-sdk", honor_retry_after = false }"#,
+        ),
+    ]);
     let r = results(&s);
     // Every job gets at most 3 attempts; jobs beyond what 3 tries within ~3 s can get
     // through fail.
@@ -246,33 +195,20 @@ fn sdk_preset_retries_twice() {
 /// the stronger provider; both attempts' cost and time count.
 #[test]
 fn quality_gate_escalates_failed_completions() {
-    let s = scenario(
-        r#"
-        replications = 20
-        [workload]
-        kind = "batch"
-        jobs = 200
-        concurrency = 200
-        input_tokens = 1000
-        output_tokens = 0
-        [providers.local]
-        latency = { total = "10s" }
-        price_per_1k_input = 0.003
-        pass_rate = 0.5
-        local = true
-        [providers.claude]
-        latency = { total = "2s" }
-        price_per_1k_input = 0.075
-        pass_rate = 1.0
-        [[policies]]
-        name = "gated"
-        route = { kind = "single", provider = "local" }
-        quality_gate = { escalate_to = ["claude"] }
-        [[policies]]
-        name = "ungated"
-        route = { kind = "single", provider = "local" }
-        "#,
-    );
+    let s = build(&[
+        &batch(200, 200).replications(20).tokens(1000, 0),
+        &provider("local")
+            .total("10s")
+            .set("price_per_1k_input", 0.003)
+            .set("pass_rate", 0.5)
+            .set("local", true),
+        &provider("claude")
+            .total("2s")
+            .set("price_per_1k_input", 0.075)
+            .set("pass_rate", "1.0"),
+        &policy("gated", &single("local")).set("quality_gate", r#"{ escalate_to = ["claude"] }"#),
+        &policy("ungated", &single("local")),
+    ]);
     let r = results(&s);
     let esc = mean(&values(&s, &r, "gated", "quality_escalations"));
     assert!((esc - 100.0).abs() < 10.0, "about half escalate: {esc}");
@@ -305,17 +241,9 @@ fn quality_gate_escalates_failed_completions() {
 /// it in any replication, in any bundled scenario.
 #[test]
 fn no_policy_beats_the_capacity_bound() {
-    for name in [
-        "ci-300x10",
-        "gateways",
-        "seed-cost-table",
-        "anthropic-tier1",
-    ] {
-        let text = std::fs::read_to_string(format!(
-            "{}/scenarios/{name}.toml",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+    for path in bundled_scenarios() {
+        let name = path.display();
+        let text = std::fs::read_to_string(&path).unwrap();
         let mut s = scenario(&text);
         s.replications = 20;
         let r = results(&s);
@@ -346,17 +274,14 @@ fn no_policy_beats_the_capacity_bound() {
 /// rejections shrink it.
 #[test]
 fn aimd_limits_requests_in_flight() {
-    let s = scenario(&format!(
-        r#"{}
-        [providers.api]
-        latency = {{ total = "1s" }}
-        [[policies]]
-        name = "aimd"
-        route = {{ kind = "single", provider = "api" }}
-        guards = [{{ kind = "aimd", initial = 2, min = 2, max = 2 }}]
-        "#,
-        batch(20, 10)
-    ));
+    let s = build(&[
+        &batch(20, 10),
+        &provider("api"),
+        &policy("aimd", &single("api")).set(
+            "guards",
+            r#"[{ kind = "aimd", initial = 2, min = 2, max = 2 }]"#,
+        ),
+    ]);
     let r = results(&s);
     // 20 one-second requests, 2 at a time: 10 s.
     assert!(values(&s, &r, "aimd", "makespan_s")
@@ -372,27 +297,26 @@ fn aimd_limits_requests_in_flight() {
 fn gateway_presets_fill_in_parts_and_accept_overrides() {
     use ratesim::policy::guard::GuardSpec;
     use ratesim::policy::{Jitter, Pick, RouteSpec};
-    let s = scenario(&format!(
-        r#"{}{BUCKET}
-        [providers.backup]
-        latency = {{ total = "1s" }}
-        [[policies]]
-        name = "portkey"
-        preset = "portkey"
-        route = {{ kind = "chain", providers = ["api", "backup"] }}
-        retry = {{ max_attempts = 2 }}
-        [[policies]]
-        name = "helicone"
-        preset = "helicone"
-        route = {{ kind = "weighted", providers = ["api", "backup"] }}
-        [[policies]]
-        name = "litellm-own-guards"
-        preset = "litellm"
-        route = {{ kind = "weighted", providers = ["api", "backup"], pick = "least-busy" }}
-        guards = [{{ kind = "pause" }}]
-        "#,
-        batch(10, 10)
-    ));
+    let both = list(&["api", "backup"]);
+    let s = build(&[
+        &batch(10, 10),
+        &bucket(),
+        &provider("backup"),
+        &policy("portkey", &chain(&["api", "backup"]))
+            .set("preset", "\"portkey\"")
+            .set("retry", "{ max_attempts = 2 }"),
+        &policy(
+            "helicone",
+            &format!(r#"{{ kind = "weighted", providers = {both} }}"#),
+        )
+        .set("preset", "\"helicone\""),
+        &policy(
+            "litellm-own-guards",
+            &format!(r#"{{ kind = "weighted", providers = {both}, pick = "least-busy" }}"#),
+        )
+        .set("preset", "\"litellm\"")
+        .set("guards", r#"[{ kind = "pause" }]"#),
+    ]);
     let portkey = &s.policies[0];
     assert_eq!(portkey.retry[0].max_attempts, 2, "overridden");
     assert_eq!(

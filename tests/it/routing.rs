@@ -2,69 +2,58 @@
 //! fallbacks, Portkey's nested targets, fallback status gates, conditional routing and
 //! circuit-breaker bypass, and hedged requests.
 
-use crate::common::{results, scenario, values};
+use crate::common::{
+    all, batch, build, chain, fixed_window, list, policy, provider, results, single,
+    sliding_window, values, ProviderBlock, Workload,
+};
 
-fn batch(jobs: u32, concurrency: u32) -> String {
-    format!(
-        r#"
-        replications = 3
-        [workload]
-        kind = "batch"
-        jobs = {jobs}
-        concurrency = {concurrency}
-        input_tokens = 100
-        output_tokens = 10
-        "#
-    )
+/// `jobs` jobs through `concurrency` slots, in 3 replications.
+fn jobs(jobs: u64, concurrency: u32) -> Workload {
+    batch(jobs, concurrency).replications(3)
 }
 
 /// A provider that serves in `latency` and admits `limit` requests an hour (0: no limit),
-/// answering `status` beyond.
-fn provider(name: &str, latency: &str, limit: u32, status: u16) -> String {
-    let limits = if limit == 0 {
-        String::new()
+/// answering `status` beyond; $1 per 1k tokens.
+fn hourly(name: &str, latency: &str, limit: u64, status: u16) -> ProviderBlock {
+    let p = provider(name)
+        .total(latency)
+        .rejects(status, "100ms")
+        .price(1.0);
+    if limit == 0 {
+        p
     } else {
-        format!(
-            r#"limits = [{{ kind = "fixed_window", window = "1h", limit = {limit}, unit = "requests" }}]"#
-        )
-    };
-    format!(
-        r#"
-        [providers.{name}]
-        {limits}
-        reject_status = {status}
-        reject_latency = "100ms"
-        latency = {{ total = "{latency}" }}
-        price_per_1k_input = 1.0
-        price_per_1k_output = 1.0
-        "#
-    )
+        p.limit(fixed_window("1h", limit))
+    }
 }
 
-fn all(xs: &[f64], want: f64) -> bool {
-    xs.iter().all(|&x| (x - want).abs() < 1e-9)
+/// A weighted group of `providers` with more `keys` (TOML text, may be empty).
+fn weighted(providers: &[&str], keys: &str) -> String {
+    format!(
+        r#"{{ kind = "weighted", providers = {}{keys} }}"#,
+        list(providers)
+    )
 }
 
 /// LiteLLM `order`: the tier-1 deployment takes everything while it is in rotation; the
 /// tier-2 one only gets requests while tier 1 cools down after a 429.
 #[test]
 fn order_tiers_use_the_lower_tier_only_while_the_first_is_out() {
-    let s = scenario(&format!(
-        r#"{}{}{}{}
-        [[policies]]
-        name = "healthy"
-        route = {{ kind = "weighted", providers = ["free", "backup"], order = [1, 2] }}
-        [[policies]]
-        name = "limited"
-        route = {{ kind = "weighted", providers = ["capped", "backup"], order = [1, 2] }}
-        retry = {{ max_attempts = 2 }}
-        guards = [{{ kind = "cooldown", cooldown_time = "5s" }}]
-        "#,
-        batch(20, 1),
-        provider("free", "1s", 0, 429),
-        provider("capped", "1s", 3, 429),
-        provider("backup", "1s", 0, 429),
-    ));
+    let s = build(&[
+        &jobs(20, 1),
+        &hourly("free", "1s", 0, 429),
+        &hourly("capped", "1s", 3, 429),
+        &hourly("backup", "1s", 0, 429),
+        &policy(
+            "healthy",
+            &weighted(&["free", "backup"], ", order = [1, 2]"),
+        ),
+        &policy(
+            "limited",
+            &weighted(&["capped", "backup"], ", order = [1, 2]"),
+        )
+        .set("retry", "{ max_attempts = 2 }")
+        .set("guards", r#"[{ kind = "cooldown", cooldown_time = "5s" }]"#),
+    ]);
     let r = results(&s);
     assert!(all(&values(&s, &r, "healthy", "served.free"), 20.0));
     assert!(all(&values(&s, &r, "healthy", "attempts.backup"), 0.0));
@@ -79,30 +68,28 @@ fn order_tiers_use_the_lower_tier_only_while_the_first_is_out() {
 /// of an unlimited one, job 4 needs 3 fallbacks; a cap of 2 fails it and job 5.
 #[test]
 fn max_fallbacks_caps_how_far_a_request_falls_back() {
-    let chain = r#"["a", "b", "c", "d"]"#;
-    let s = scenario(&format!(
-        r#"{}{}{}{}{}
-        [[policies]]
-        name = "capped"
-        route = {{ kind = "chain", providers = {chain}, max_fallbacks = 2 }}
-        retry = {{ max_attempts = 1 }}
-        [[policies]]
-        name = "uncapped"
-        route = {{ kind = "chain", providers = {chain} }}
-        retry = {{ max_attempts = 1 }}
-        [[policies]]
-        name = "litellm"
-        preset = "litellm"
-        guards = []
-        route = {{ kind = "chain", providers = {chain} }}
-        retry = {{ max_attempts = 1 }}
-        "#,
-        batch(5, 1),
-        provider("a", "1s", 1, 429),
-        provider("b", "1s", 1, 429),
-        provider("c", "1s", 1, 429),
-        provider("d", "1s", 0, 429),
-    ));
+    let abcd = ["a", "b", "c", "d"];
+    let once = "{ max_attempts = 1 }";
+    let s = build(&[
+        &jobs(5, 1),
+        &hourly("a", "1s", 1, 429),
+        &hourly("b", "1s", 1, 429),
+        &hourly("c", "1s", 1, 429),
+        &hourly("d", "1s", 0, 429),
+        &policy(
+            "capped",
+            &format!(
+                r#"{{ kind = "chain", providers = {}, max_fallbacks = 2 }}"#,
+                list(&abcd)
+            ),
+        )
+        .set("retry", once),
+        &policy("uncapped", &chain(&abcd)).set("retry", once),
+        &policy("litellm", &chain(&abcd))
+            .set("preset", "\"litellm\"")
+            .set("guards", "[]")
+            .set("retry", once),
+    ]);
     let r = results(&s);
     assert!(all(&values(&s, &r, "capped", "jobs_failed"), 2.0));
     assert!(all(&values(&s, &r, "capped", "served.d"), 0.0));
@@ -116,25 +103,20 @@ fn max_fallbacks_caps_how_far_a_request_falls_back() {
 /// any other failure is returned to the caller.
 #[test]
 fn fallback_moves_on_only_for_the_listed_statuses() {
-    let s = scenario(&format!(
-        r#"{}{}{}
-        [[policies]]
-        name = "on-429"
-        route = {{ kind = "fallback", on_status_codes = [429], targets = [{{ provider = "busy" }}, {{ provider = "spare" }}] }}
-        retry = {{ max_attempts = 1 }}
-        [[policies]]
-        name = "on-503"
-        route = {{ kind = "fallback", on_status_codes = [503], targets = [{{ provider = "busy" }}, {{ provider = "spare" }}] }}
-        retry = {{ max_attempts = 1 }}
-        [[policies]]
-        name = "on-any"
-        route = {{ kind = "fallback", targets = [{{ provider = "busy" }}, {{ provider = "spare" }}] }}
-        retry = {{ max_attempts = 1 }}
-        "#,
-        batch(6, 1),
-        provider("busy", "1s", 2, 503),
-        provider("spare", "1s", 0, 429),
-    ));
+    let fallback = |on: &str| {
+        format!(
+            r#"{{ kind = "fallback", {on}targets = [{{ provider = "busy" }}, {{ provider = "spare" }}] }}"#
+        )
+    };
+    let once = "{ max_attempts = 1 }";
+    let s = build(&[
+        &jobs(6, 1),
+        &hourly("busy", "1s", 2, 503),
+        &hourly("spare", "1s", 0, 429),
+        &policy("on-429", &fallback("on_status_codes = [429], ")).set("retry", once),
+        &policy("on-503", &fallback("on_status_codes = [503], ")).set("retry", once),
+        &policy("on-any", &fallback("")).set("retry", once),
+    ]);
     let r = results(&s);
     // busy serves 2, then answers 503 to the 4 others.
     assert!(all(&values(&s, &r, "on-429", "jobs_failed"), 4.0));
@@ -148,36 +130,30 @@ fn fallback_moves_on_only_for_the_listed_statuses() {
 /// conditional route that sends long completions one way and short ones another.
 #[test]
 fn nested_and_conditional_targets_route_as_configured() {
-    let s = scenario(&format!(
-        r#"
-        replications = 4
-        [workload]
-        kind = "batch"
-        jobs = 2000
-        concurrency = 50
-        input_tokens = 100
-        output_tokens = {{ dist = "uniform", min = 0, max = 1000 }}
-        {}{}{}{}
-        [[policies]]
-        name = "nested"
-        route = {{ kind = "fallback", targets = [
-          {{ kind = "loadbalance", targets = [{{ provider = "a", weight = 1 }}, {{ provider = "b", weight = 3 }}] }},
-          {{ provider = "c" }},
-        ] }}
-        [[policies]]
-        name = "conditional"
-        route = {{ kind = "conditional", default = "short", conditions = [
-          {{ query = {{ output_tokens = {{ "$gt" = 700 }} }}, then = "long" }},
-        ], targets = [
-          {{ name = "long", provider = "a" }},
-          {{ name = "short", kind = "fallback", targets = [{{ provider = "b" }}, {{ provider = "c" }}] }},
-        ] }}
-        "#,
-        provider("a", "1s", 0, 429),
-        provider("b", "1s", 0, 429),
-        provider("c", "1s", 0, 429),
-        "",
-    ));
+    let s = build(&[
+        &batch(2000, 50)
+            .replications(4)
+            .tokens(100, r#"{ dist = "uniform", min = 0, max = 1000 }"#),
+        &hourly("a", "1s", 0, 429),
+        &hourly("b", "1s", 0, 429),
+        &hourly("c", "1s", 0, 429),
+        &policy(
+            "nested",
+            r#"{ kind = "fallback", targets = [
+              { kind = "loadbalance", targets = [{ provider = "a", weight = 1 }, { provider = "b", weight = 3 }] },
+              { provider = "c" },
+            ] }"#,
+        ),
+        &policy(
+            "conditional",
+            r#"{ kind = "conditional", default = "short", conditions = [
+              { query = { output_tokens = { "$gt" = 700 } }, then = "long" },
+            ], targets = [
+              { name = "long", provider = "a" },
+              { name = "short", kind = "fallback", targets = [{ provider = "b" }, { provider = "c" }] },
+            ] }"#,
+        ),
+    ]);
     let r = results(&s);
     for (a, b) in values(&s, &r, "nested", "served.a")
         .iter()
@@ -203,22 +179,22 @@ fn nested_and_conditional_targets_route_as_configured() {
 /// requests still go out. Without the bypass they fail locally while it is open.
 #[test]
 fn circuit_breaker_is_bypassed_when_every_target_is_open() {
-    let s = scenario(&format!(
-        r#"{}{}
-        [[policies]]
-        name = "bypass"
-        route = {{ kind = "single", provider = "api" }}
-        retry = {{ max_attempts = 1 }}
-        guards = [{{ kind = "circuit_breaker", failure_threshold = 1 }}]
-        [[policies]]
-        name = "strict"
-        route = {{ kind = "single", provider = "api" }}
-        retry = {{ max_attempts = 1 }}
-        guards = [{{ kind = "circuit_breaker", failure_threshold = 1, bypass_when_all_open = false }}]
-        "#,
-        batch(10, 1),
-        provider("api", "1s", 2, 429),
-    ));
+    let s = build(&[
+        &jobs(10, 1),
+        &hourly("api", "1s", 2, 429),
+        &policy("bypass", &single("api"))
+            .set("retry", "{ max_attempts = 1 }")
+            .set(
+                "guards",
+                r#"[{ kind = "circuit_breaker", failure_threshold = 1 }]"#,
+            ),
+        &policy("strict", &single("api"))
+            .set("retry", "{ max_attempts = 1 }")
+            .set(
+                "guards",
+                r#"[{ kind = "circuit_breaker", failure_threshold = 1, bypass_when_all_open = false }]"#,
+            ),
+    ]);
     let r = results(&s);
     // Two served, then every job is sent and rejected.
     assert!(all(&values(&s, &r, "bypass", "attempts"), 10.0));
@@ -233,21 +209,13 @@ fn circuit_breaker_is_bypassed_when_every_target_is_open() {
 /// the 30 % of its completion generated by then.
 #[test]
 fn hedge_wins_and_the_loser_pays_what_it_used() {
-    let s = scenario(&format!(
-        r#"{}{}{}
-        [[policies]]
-        name = "hedged"
-        route = {{ kind = "single", provider = "slow" }}
-        hedge = {{ after = "2s", to = ["fast"] }}
-        [[policies]]
-        name = "fast-first"
-        route = {{ kind = "single", provider = "fast" }}
-        hedge = {{ after = "2s", to = ["slow"] }}
-        "#,
-        batch(1, 1),
-        provider("slow", "10s", 0, 429),
-        provider("fast", "1s", 0, 429),
-    ));
+    let s = build(&[
+        &jobs(1, 1),
+        &hourly("slow", "10s", 0, 429),
+        &hourly("fast", "1s", 0, 429),
+        &policy("hedged", &single("slow")).set("hedge", r#"{ after = "2s", to = ["fast"] }"#),
+        &policy("fast-first", &single("fast")).set("hedge", r#"{ after = "2s", to = ["slow"] }"#),
+    ]);
     let r = results(&s);
     assert!(all(&values(&s, &r, "hedged", "makespan_s"), 3.0));
     assert!(all(&values(&s, &r, "hedged", "hedges"), 1.0));
@@ -278,29 +246,21 @@ fn cancelled_copies_free_their_slot_and_leave_the_queue() {
         "start_s,input_tokens,output_tokens\n0,100,1000\n0,100,10\n",
     )
     .unwrap();
-    let s = scenario(&format!(
-        r#"
-        replications = 2
-        [workload]
-        kind = "trace"
-        path = "{}"
-        concurrency = 2
-        [providers.gpu]
-        limits = [{{ kind = "concurrency", limit = 1, on_full = "queue" }}]
-        latency = {{ total = "10s" }}
-        price_per_1k_input = 1.0
-        price_per_1k_output = 1.0
-        [providers.stream]
-        latency = {{ ttft = "0s", tokens_per_s = 100 }}
-        price_per_1k_input = 1.0
-        price_per_1k_output = 1.0
-        [[policies]]
-        name = "hedged"
-        route = {{ kind = "single", provider = "gpu" }}
-        hedge = {{ after = "1s", to = ["stream"] }}
-        "#,
+    let workload = format!(
+        "replications = 2\n[workload]\nkind = \"trace\"\npath = \"{}\"\nconcurrency = 2\n",
         trace.display().to_string().replace('\\', "/"),
-    ));
+    );
+    let s = build(&[
+        &workload,
+        &provider("gpu")
+            .limit(r#"{ kind = "concurrency", limit = 1, on_full = "queue" }"#)
+            .total("10s")
+            .price(1.0),
+        &provider("stream")
+            .set("latency", r#"{ ttft = "0s", tokens_per_s = 100 }"#)
+            .price(1.0),
+        &policy("hedged", &single("gpu")).set("hedge", r#"{ after = "1s", to = ["stream"] }"#),
+    ]);
     let r = results(&s);
     assert!(all(&values(&s, &r, "hedged", "makespan_s"), 10.0));
     assert!(all(&values(&s, &r, "hedged", "hedges"), 2.0));
@@ -319,17 +279,12 @@ fn cancelled_copies_free_their_slot_and_leave_the_queue() {
 /// A rejected hedge leaves its request waiting for the first copy.
 #[test]
 fn a_rejected_hedge_leaves_the_first_copy_running() {
-    let s = scenario(&format!(
-        r#"{}{}{}
-        [[policies]]
-        name = "hedged"
-        route = {{ kind = "single", provider = "slow" }}
-        hedge = {{ after = "2s", to = ["fast"] }}
-        "#,
-        batch(2, 1),
-        provider("slow", "10s", 0, 429),
-        provider("fast", "1s", 1, 429),
-    ));
+    let s = build(&[
+        &jobs(2, 1),
+        &hourly("slow", "10s", 0, 429),
+        &hourly("fast", "1s", 1, 429),
+        &policy("hedged", &single("slow")).set("hedge", r#"{ after = "2s", to = ["fast"] }"#),
+    ]);
     let r = results(&s);
     // Job 1 is answered by its hedge at 3 s; job 2's hedge (5 s) is rejected and its
     // first copy answers at 13 s.
@@ -343,20 +298,15 @@ fn a_rejected_hedge_leaves_the_first_copy_running() {
 /// minute (here from the providers' limits: 1,000 and 3,000 a minute).
 #[test]
 fn simple_shuffle_without_weights_follows_rpm() {
-    let s = scenario(&format!(
-        r#"{}
-        [providers.small]
-        limits = [{{ kind = "sliding_window", window = "60s", limit = 1000, unit = "requests" }}]
-        latency = {{ total = "1s" }}
-        [providers.big]
-        limits = [{{ kind = "sliding_window", window = "60s", limit = 3000, unit = "requests" }}]
-        latency = {{ total = "1s" }}
-        [[policies]]
-        name = "shuffle"
-        route = {{ kind = "weighted", providers = ["small", "big"], pick = "simple-shuffle" }}
-        "#,
-        batch(2000, 50),
-    ));
+    let s = build(&[
+        &jobs(2000, 50),
+        &provider("small").limit(sliding_window("60s", 1000, "requests")),
+        &provider("big").limit(sliding_window("60s", 3000, "requests")),
+        &policy(
+            "shuffle",
+            &weighted(&["small", "big"], r#", pick = "simple-shuffle""#),
+        ),
+    ]);
     let r = results(&s);
     for small in values(&s, &r, "shuffle", "served.small") {
         // One in four (binomial sd ~19 of 2000).
