@@ -4,7 +4,7 @@
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-use crate::common::{bundled, edit, ratesim, write};
+use crate::common::{bundled_scenarios, edit, ratesim, write};
 
 const GOOD: &str = r#"
 name = "small"
@@ -142,13 +142,14 @@ fn threads_do_not_change_the_output() {
 
 #[test]
 fn validate_accepts_every_bundled_scenario() {
-    for name in ["ci-300x10", "seed-cost-table", "anthropic-tier1"] {
+    for path in bundled_scenarios() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
         ratesim()
             .arg("validate")
-            .arg(bundled(&format!("{name}.toml")))
+            .arg(&path)
             .assert()
             .success()
-            .stdout(predicate::str::contains("ok"));
+            .stdout(predicate::str::contains(format!("{name}: ok")));
     }
 }
 
@@ -319,14 +320,44 @@ fn missing_file_and_bad_flags_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("no/such/scenario.toml"))
         .stderr(predicate::str::contains("cannot read the scenario file"));
+    // A valid scenario, so only the flag is wrong: each flag runs with a good value and
+    // exits 2 with a bad one, naming the flag.
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let command = |sub: &str, out: &str| {
+        let mut cmd = ratesim();
+        cmd.arg(sub).arg(&f);
+        if sub == "sweep" {
+            cmd.args(["--set", "workload.concurrency=5", "--out"])
+                .arg(dir.path().join(out));
+        }
+        cmd
+    };
+    for (sub, flag, good, bad) in [
+        ("run", "--format", "csv", "xml"),
+        ("run", "--replications", "1", "0"),
+        ("run", "--replications", "1", "1000001"),
+        ("run", "--threads", "1", "many"),
+        ("run", "--seed", "7", "seven"),
+        ("sweep", "--replications", "1", "0"),
+    ] {
+        command(sub, "good").args([flag, good]).assert().success();
+        command(sub, "bad")
+            .args([flag, bad])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(flag))
+            .stderr(predicate::str::contains(format!("'{bad}'")));
+        assert!(!dir.path().join("bad").exists(), "{sub} {flag} {bad}");
+    }
     ratesim()
-        .args(["run", "--format", "xml", "x.toml"])
+        .arg("run")
+        .arg(&f)
+        .arg("--no-such-flag")
         .assert()
-        .code(2);
-    ratesim()
-        .args(["run", "--replications", "0", "x.toml"])
-        .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains("--no-such-flag"));
 }
 
 #[test]

@@ -75,8 +75,18 @@ pub fn mean(xs: &[f64]) -> f64 {
 }
 
 /// Whether every value is `want` (within 1e-9).
-pub fn all(xs: &[f64], want: f64) -> bool {
+fn all(xs: &[f64], want: f64) -> bool {
     xs.iter().all(|&x| (x - want).abs() < 1e-9)
+}
+
+/// Asserts that `metric` of `policy` is `want` (within 1e-9) in every replication.
+#[track_caller]
+pub fn assert_each(s: &Scenario, r: &Results, policy: &str, metric: &str, want: f64) {
+    let xs = values(s, r, policy, metric);
+    assert!(
+        all(&xs, want),
+        "{policy} {metric}: {xs:?}, expected {want} in every replication"
+    );
 }
 
 /// Path of a bundled scenario file, e.g. `ci-300x10.toml`.

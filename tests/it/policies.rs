@@ -1,9 +1,10 @@
 //! Policy families on hand-checkable timelines.
 
 use crate::common::{
-    batch, build, bundled_scenarios, chain, list, mean, policy, provider, results, scenario,
-    single, sliding_window, values, ProviderBlock,
+    assert_each, batch, build, bundled_scenarios, chain, fixed_window, list, mean, policy,
+    provider, results, scenario, single, sliding_window, values, ProviderBlock,
 };
+use ratesim::scenario::Scenario;
 
 /// `api`: a bucket of 5 requests refilling 1 a second; rejections come back in 100 ms.
 fn bucket() -> ProviderBlock {
@@ -87,7 +88,10 @@ fn adaptive_throttling_cuts_attempts_under_overload() {
     assert!(mean(&values(&s, &r, "throttled", "guard_refusals")) > 0.0);
 }
 
-/// A retry budget (Finagle: 20 % of requests, no floor) caps retries.
+/// A retry budget (Finagle: 20 % of requests, no floor) caps retries, and allows the
+/// retries it has: 20 jobs at once, 5 served, 15 rejected in 100 ms; the 20 first
+/// attempts deposit 4 retries, which are sent (and rejected: the bucket holds 0.1 by
+/// then); every other retry is refused locally.
 #[test]
 fn retry_budget_caps_retries() {
     let s = build(&[
@@ -105,6 +109,13 @@ fn retry_budget_caps_retries() {
     for a in values(&s, &r, "budgeted", "attempts") {
         assert!(a <= 24.0, "attempts {a}");
     }
+    // ... and all 4 of them do.
+    assert_each(&s, &r, "budgeted", "attempts", 24.0);
+    assert_each(&s, &r, "budgeted", "rejections", 19.0);
+    assert_each(&s, &r, "budgeted", "jobs_completed", 5.0);
+    // A refusal uses up an attempt: 11 jobs are refused attempts 2-10, the 4 retried
+    // ones attempts 3-10.
+    assert_each(&s, &r, "budgeted", "guard_refusals", 11.0 * 9.0 + 4.0 * 8.0);
 }
 
 /// LiteLLM cooldown: a 429 from the first of two providers cools it, so the next
@@ -168,16 +179,25 @@ fn pause_holds_sends_for_two_seconds_every_55() {
     assert!((m - 102.0).abs() < 1e-6, "makespan {m}");
 }
 
-/// The SDK preset retries 408/409/429/5xx but not 400, up to 3 attempts.
+/// The SDK preset retries 408/409/429/5xx but not 400, up to 3 attempts. Each provider
+/// admits 5 requests an hour, so of 20 jobs at once 15 are rejected on every attempt.
 #[test]
 fn sdk_preset_retries_twice() {
+    let capped = |name: &str, status: u16| {
+        provider(name)
+            .limit(fixed_window("1h", 5))
+            .rejects(status, "100ms")
+    };
+    let sdk = r#"{ preset = "anthropic-sdk", honor_retry_after = false }"#;
     let s = build(&[
         &batch(20, 20),
-        &bucket(),
-        &policy("sdk", &single("api")).set(
-            "retry",
-            r#"{ preset = "anthropic-sdk", honor_retry_after = false }"#,
-        ),
+        &capped("api", 429),
+        &capped("overloaded", 503),
+        &capped("bad", 400),
+        &policy("sdk", &single("api")).set("retry", sdk),
+        &policy("sdk-503", &single("overloaded")).set("retry", sdk),
+        &policy("sdk-400", &single("bad")).set("retry", sdk),
+        &policy("gateway-sdk", &single("api")).set("preset", "\"sdk\""),
     ]);
     let r = results(&s);
     // Every job gets at most 3 attempts; jobs beyond what 3 tries within ~3 s can get
@@ -189,6 +209,15 @@ fn sdk_preset_retries_twice() {
         assert!(*a <= 60.0);
         assert!(f > 0.0);
     }
+    // Exactly 3 for each of the 15 rejected jobs, on a 429 or a 503, and with the
+    // gateway preset that bundles the SDK's rule.
+    for p in ["sdk", "sdk-503", "gateway-sdk"] {
+        assert_each(&s, &r, p, "attempts", 5.0 + 15.0 * 3.0);
+        assert_each(&s, &r, p, "jobs_failed", 15.0);
+    }
+    // A 400 is not retried.
+    assert_each(&s, &r, "sdk-400", "attempts", 20.0);
+    assert_each(&s, &r, "sdk-400", "jobs_failed", 15.0);
 }
 
 /// The quality gate: a completion that fails the tests (pass_rate 0.5) is sent again to
@@ -270,8 +299,7 @@ fn no_policy_beats_the_capacity_bound() {
     }
 }
 
-/// AIMD: a limit of 2 in flight holds 10 workers to 2 concurrent requests, and
-/// rejections shrink it.
+/// AIMD: a limit of 2 in flight holds 10 workers to 2 concurrent requests.
 #[test]
 fn aimd_limits_requests_in_flight() {
     let s = build(&[
@@ -290,6 +318,114 @@ fn aimd_limits_requests_in_flight() {
     assert!(values(&s, &r, "aimd", "jobs_completed")
         .iter()
         .all(|&x| x == 20.0));
+}
+
+/// AIMD's rejections shrink its limit: against a provider with 2 slots that rejects
+/// beyond them, 10 workers retrying every 100 ms draw about 8 rejections a round. AIMD
+/// starts at 10, halves on each rejection down to 1 and grows by one per success at
+/// half use, so it keeps near the 2 slots and draws a small share of the rejections.
+#[test]
+fn aimd_rejections_shrink_the_limit() {
+    let retry = r#"{ max_attempts = 1000, backoff = "constant", base = "100ms" }"#;
+    let s = build(&[
+        &batch(20, 10),
+        &provider("slots")
+            .limit(r#"{ kind = "concurrency", limit = 2, on_full = "reject" }"#)
+            .set("reject_latency", "\"100ms\""),
+        &policy("plain", &single("slots")).set("retry", retry),
+        &policy("aimd", &single("slots")).set("retry", retry).set(
+            "guards",
+            r#"[{ kind = "aimd", initial = 10, min = 1, max = 10, backoff_ratio = 0.5 }]"#,
+        ),
+    ]);
+    let r = results(&s);
+    for p in ["plain", "aimd"] {
+        assert_each(&s, &r, p, "jobs_completed", 20.0);
+    }
+    let plain = values(&s, &r, "plain", "rejections");
+    let aimd = values(&s, &r, "aimd", "rejections");
+    for (plain, aimd) in plain.iter().zip(&aimd) {
+        assert!(*plain >= 100.0, "plain retries draw rejections: {plain}");
+        assert!(aimd * 4.0 < *plain, "aimd {aimd} vs plain {plain}");
+    }
+}
+
+/// The article's spend budget: once 75 % of $1 is spent on `pricey` ($0.25 a request),
+/// the rest of the jobs go down the chain to `cheap`.
+#[test]
+fn spend_budget_moves_traffic_to_the_cheap_provider() {
+    let s = build(&[
+        &batch(20, 1).tokens(1000, 0),
+        &provider("pricey").set("price_per_1k_input", 0.25),
+        &provider("cheap"),
+        &policy("unbudgeted", &chain(&["pricey", "cheap"])),
+        &policy("budgeted", &chain(&["pricey", "cheap"])).set(
+            "guards",
+            r#"[{ kind = "spend_budget", budget_usd = 1.0, threshold = 0.75, providers = ["cheap"] }]"#,
+        ),
+    ]);
+    let r = results(&s);
+    assert_each(&s, &r, "unbudgeted", "served.pricey", 20.0);
+    assert_each(&s, &r, "unbudgeted", "cost_usd", 5.0);
+    // Jobs run one at a time: three are paid before the fourth is sent.
+    assert_each(&s, &r, "budgeted", "served.pricey", 3.0);
+    assert_each(&s, &r, "budgeted", "served.cheap", 17.0);
+    assert_each(&s, &r, "budgeted", "cost_usd", 0.75);
+    assert_each(&s, &r, "budgeted", "jobs_failed", 0.0);
+    assert_each(&s, &r, "budgeted", "fallbacks", 17.0);
+}
+
+/// Provider `a` admits what `limit` allows and answers `status` beyond; `b` has no limit.
+/// 40 jobs run one at a time through a chain from `a` to `b`, with and without `guards`.
+fn failing_first(status: u16, limit: String, guards: &str) -> Scenario {
+    build(&[
+        &batch(40, 1),
+        &provider("a").limit(limit).rejects(status, "100ms"),
+        &provider("b"),
+        &policy("plain", &chain(&["a", "b"])),
+        &policy("guarded", &chain(&["a", "b"])).set("guards", guards),
+    ])
+}
+
+/// OpenRouter skips a provider for 30 s after it failed (any failure). Jobs 1 and 2 are
+/// served by `a`; job 3's 503 (at 2.1 s) takes it out until 32.1 s, when job 33 tries it
+/// again and fails again.
+#[test]
+fn skip_recent_failures_skips_a_failed_provider_for_its_window() {
+    let s = failing_first(
+        503,
+        fixed_window("1h", 2),
+        r#"[{ kind = "skip_recent_failures", window = "30s" }]"#,
+    );
+    let r = results(&s);
+    assert_each(&s, &r, "plain", "attempts.a", 40.0);
+    assert_each(&s, &r, "plain", "rejections.a", 38.0);
+    assert_each(&s, &r, "guarded", "attempts.a", 4.0);
+    assert_each(&s, &r, "guarded", "rejections.a", 2.0);
+    assert_each(&s, &r, "guarded", "served.b", 38.0);
+    assert_each(&s, &r, "guarded", "jobs_failed", 0.0);
+    // Two failures, 30 s out of rotation each.
+    assert_each(&s, &r, "guarded", "cooldown_s", 60.0);
+}
+
+/// Helicone ejects a provider on a 429 until its retry-after hint. `a` admits 2
+/// requests per sliding minute: job 3's 429 (at 2.1 s) hints 60 s, longer than the
+/// 30 s default, so `a` stays out for the rest of the run (job 40 ends at 40.1 s). A
+/// 503 ejects nothing.
+#[test]
+fn eject_on_429_keeps_a_provider_out_until_its_hint() {
+    let guards = r#"[{ kind = "eject_on_429" }]"#;
+    let s = failing_first(429, sliding_window("60s", 2, "requests"), guards);
+    let r = results(&s);
+    assert_each(&s, &r, "plain", "attempts.a", 40.0);
+    assert_each(&s, &r, "guarded", "attempts.a", 3.0);
+    assert_each(&s, &r, "guarded", "rejections.a", 1.0);
+    assert_each(&s, &r, "guarded", "served.b", 38.0);
+    // Out from the 429's arrival at 2.1 s to the hinted 60 s.
+    assert_each(&s, &r, "guarded", "cooldown_s", 57.9);
+    let s = failing_first(503, sliding_window("60s", 2, "requests"), guards);
+    let r = results(&s);
+    assert_each(&s, &r, "guarded", "attempts.a", 40.0);
 }
 
 /// Gateway presets are bundles of parts whose fields a policy can override one by one.

@@ -3,7 +3,7 @@
 //! circuit-breaker bypass, and hedged requests.
 
 use crate::common::{
-    all, batch, build, chain, fixed_window, list, policy, provider, results, single,
+    assert_each, batch, build, chain, fixed_window, list, policy, provider, results, single,
     sliding_window, values, ProviderBlock, Workload,
 };
 
@@ -55,13 +55,13 @@ fn order_tiers_use_the_lower_tier_only_while_the_first_is_out() {
         .set("guards", r#"[{ kind = "cooldown", cooldown_time = "5s" }]"#),
     ]);
     let r = results(&s);
-    assert!(all(&values(&s, &r, "healthy", "served.free"), 20.0));
-    assert!(all(&values(&s, &r, "healthy", "attempts.backup"), 0.0));
+    assert_each(&s, &r, "healthy", "served.free", 20.0);
+    assert_each(&s, &r, "healthy", "attempts.backup", 0.0);
     // Three served by the capped tier 1, then a 429 cools it down (5 s at a time) and
     // the backup tier serves the rest.
-    assert!(all(&values(&s, &r, "limited", "served.capped"), 3.0));
-    assert!(all(&values(&s, &r, "limited", "served.backup"), 17.0));
-    assert!(all(&values(&s, &r, "limited", "jobs_failed"), 0.0));
+    assert_each(&s, &r, "limited", "served.capped", 3.0);
+    assert_each(&s, &r, "limited", "served.backup", 17.0);
+    assert_each(&s, &r, "limited", "jobs_failed", 0.0);
 }
 
 /// LiteLLM `max_fallbacks`: with 3 providers that each admit one request an hour ahead
@@ -91,12 +91,12 @@ fn max_fallbacks_caps_how_far_a_request_falls_back() {
             .set("retry", once),
     ]);
     let r = results(&s);
-    assert!(all(&values(&s, &r, "capped", "jobs_failed"), 2.0));
-    assert!(all(&values(&s, &r, "capped", "served.d"), 0.0));
-    assert!(all(&values(&s, &r, "uncapped", "jobs_failed"), 0.0));
-    assert!(all(&values(&s, &r, "uncapped", "served.d"), 2.0));
+    assert_each(&s, &r, "capped", "jobs_failed", 2.0);
+    assert_each(&s, &r, "capped", "served.d", 0.0);
+    assert_each(&s, &r, "uncapped", "jobs_failed", 0.0);
+    assert_each(&s, &r, "uncapped", "served.d", 2.0);
     // The preset's cap is 5: three fallbacks are allowed.
-    assert!(all(&values(&s, &r, "litellm", "jobs_failed"), 0.0));
+    assert_each(&s, &r, "litellm", "jobs_failed", 0.0);
 }
 
 /// Portkey `on_status_codes`: a fallback moves on only after one of the listed statuses;
@@ -119,11 +119,11 @@ fn fallback_moves_on_only_for_the_listed_statuses() {
     ]);
     let r = results(&s);
     // busy serves 2, then answers 503 to the 4 others.
-    assert!(all(&values(&s, &r, "on-429", "jobs_failed"), 4.0));
-    assert!(all(&values(&s, &r, "on-429", "attempts.spare"), 0.0));
-    assert!(all(&values(&s, &r, "on-503", "jobs_failed"), 0.0));
-    assert!(all(&values(&s, &r, "on-503", "served.spare"), 4.0));
-    assert!(all(&values(&s, &r, "on-any", "served.spare"), 4.0));
+    assert_each(&s, &r, "on-429", "jobs_failed", 4.0);
+    assert_each(&s, &r, "on-429", "attempts.spare", 0.0);
+    assert_each(&s, &r, "on-503", "jobs_failed", 0.0);
+    assert_each(&s, &r, "on-503", "served.spare", 4.0);
+    assert_each(&s, &r, "on-any", "served.spare", 4.0);
 }
 
 /// A nested route: a fallback whose first target is a weighted loadbalance, and a
@@ -162,7 +162,7 @@ fn nested_and_conditional_targets_route_as_configured() {
         // One in four to a (binomial sd ~19 of 2000).
         assert!((a / (a + b) - 0.25).abs() < 0.04, "a {a} b {b}");
     }
-    assert!(all(&values(&s, &r, "nested", "attempts.c"), 0.0));
+    assert_each(&s, &r, "nested", "attempts.c", 0.0);
     for (long, short) in values(&s, &r, "conditional", "served.a").iter().zip(values(
         &s,
         &r,
@@ -197,11 +197,11 @@ fn circuit_breaker_is_bypassed_when_every_target_is_open() {
     ]);
     let r = results(&s);
     // Two served, then every job is sent and rejected.
-    assert!(all(&values(&s, &r, "bypass", "attempts"), 10.0));
-    assert!(all(&values(&s, &r, "bypass", "jobs_completed"), 2.0));
+    assert_each(&s, &r, "bypass", "attempts", 10.0);
+    assert_each(&s, &r, "bypass", "jobs_completed", 2.0);
     // The third is rejected and opens the circuit for 30 s; the other 7 fail unsent.
-    assert!(all(&values(&s, &r, "strict", "attempts"), 3.0));
-    assert!(all(&values(&s, &r, "strict", "jobs_failed"), 8.0));
+    assert_each(&s, &r, "strict", "attempts", 3.0);
+    assert_each(&s, &r, "strict", "jobs_failed", 8.0);
 }
 
 /// Hedging: 2 s after a request to a provider that takes 10 s, a copy goes to one that
@@ -217,19 +217,19 @@ fn hedge_wins_and_the_loser_pays_what_it_used() {
         &policy("fast-first", &single("fast")).set("hedge", r#"{ after = "2s", to = ["slow"] }"#),
     ]);
     let r = results(&s);
-    assert!(all(&values(&s, &r, "hedged", "makespan_s"), 3.0));
-    assert!(all(&values(&s, &r, "hedged", "hedges"), 1.0));
-    assert!(all(&values(&s, &r, "hedged", "served.fast"), 1.0));
-    assert!(all(&values(&s, &r, "hedged", "served.slow"), 0.0));
-    assert!(all(&values(&s, &r, "hedged", "attempts"), 2.0));
+    assert_each(&s, &r, "hedged", "makespan_s", 3.0);
+    assert_each(&s, &r, "hedged", "hedges", 1.0);
+    assert_each(&s, &r, "hedged", "served.fast", 1.0);
+    assert_each(&s, &r, "hedged", "served.slow", 0.0);
+    assert_each(&s, &r, "hedged", "attempts", 2.0);
     // $1 per 1k tokens: the loser pays 100 prompt tokens and 3 of its 10 completion
     // tokens, the winner 110.
-    assert!(all(&values(&s, &r, "hedged", "cost_usd.slow"), 0.103));
-    assert!(all(&values(&s, &r, "hedged", "wasted_usd"), 0.103));
-    assert!(all(&values(&s, &r, "hedged", "cost_usd"), 0.213));
+    assert_each(&s, &r, "hedged", "cost_usd.slow", 0.103);
+    assert_each(&s, &r, "hedged", "wasted_usd", 0.103);
+    assert_each(&s, &r, "hedged", "cost_usd", 0.213);
     // Answered before the delay: no hedge.
-    assert!(all(&values(&s, &r, "fast-first", "hedges"), 0.0));
-    assert!(all(&values(&s, &r, "fast-first", "makespan_s"), 1.0));
+    assert_each(&s, &r, "fast-first", "hedges", 0.0);
+    assert_each(&s, &r, "fast-first", "makespan_s", 1.0);
 }
 
 /// Cancelling a copy frees its provider slot, and a copy still queued leaves the queue
@@ -262,18 +262,15 @@ fn cancelled_copies_free_their_slot_and_leave_the_queue() {
         &policy("hedged", &single("gpu")).set("hedge", r#"{ after = "1s", to = ["stream"] }"#),
     ]);
     let r = results(&s);
-    assert!(all(&values(&s, &r, "hedged", "makespan_s"), 10.0));
-    assert!(all(&values(&s, &r, "hedged", "hedges"), 2.0));
-    assert!(all(&values(&s, &r, "hedged", "served.gpu"), 1.0));
-    assert!(all(&values(&s, &r, "hedged", "served.stream"), 1.0));
+    assert_each(&s, &r, "hedged", "makespan_s", 10.0);
+    assert_each(&s, &r, "hedged", "hedges", 2.0);
+    assert_each(&s, &r, "hedged", "served.gpu", 1.0);
+    assert_each(&s, &r, "hedged", "served.stream", 1.0);
     // gpu: job 1's 1.1k tokens. stream: job 2's 110, and job 1's cancelled hedge: its
     // prompt and 900 of 1000 completion tokens.
-    assert!(all(&values(&s, &r, "hedged", "cost_usd.gpu"), 1.1));
-    assert!(all(
-        &values(&s, &r, "hedged", "cost_usd.stream"),
-        0.11 + 1.0
-    ));
-    assert!(all(&values(&s, &r, "hedged", "wasted_usd"), 1.0));
+    assert_each(&s, &r, "hedged", "cost_usd.gpu", 1.1);
+    assert_each(&s, &r, "hedged", "cost_usd.stream", 0.11 + 1.0);
+    assert_each(&s, &r, "hedged", "wasted_usd", 1.0);
 }
 
 /// A rejected hedge leaves its request waiting for the first copy.
@@ -288,10 +285,10 @@ fn a_rejected_hedge_leaves_the_first_copy_running() {
     let r = results(&s);
     // Job 1 is answered by its hedge at 3 s; job 2's hedge (5 s) is rejected and its
     // first copy answers at 13 s.
-    assert!(all(&values(&s, &r, "hedged", "makespan_s"), 13.0));
-    assert!(all(&values(&s, &r, "hedged", "rejections"), 1.0));
-    assert!(all(&values(&s, &r, "hedged", "jobs_completed"), 2.0));
-    assert!(all(&values(&s, &r, "hedged", "served.slow"), 1.0));
+    assert_each(&s, &r, "hedged", "makespan_s", 13.0);
+    assert_each(&s, &r, "hedged", "rejections", 1.0);
+    assert_each(&s, &r, "hedged", "jobs_completed", 2.0);
+    assert_each(&s, &r, "hedged", "served.slow", 1.0);
 }
 
 /// LiteLLM's simple-shuffle without weights splits by each deployment's requests per
