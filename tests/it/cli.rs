@@ -33,6 +33,14 @@ name = "chain"
 route = { kind = "chain", providers = ["claude", "local"] }
 "#;
 
+/// clap's own checks of the definitions (names, defaults, value parsers, conflicts),
+/// which it otherwise runs only when a command line hits the broken part.
+#[test]
+fn the_command_line_definitions_pass_clap_s_checks() {
+    use clap::CommandFactory;
+    ratesim::cli::Cli::command().debug_assert();
+}
+
 #[test]
 fn run_prints_the_comparison_table() {
     let dir = TempDir::new().unwrap();

@@ -126,7 +126,7 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// `key = value` lines, values as TOML text.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 struct Keys(Vec<(String, String)>);
 
 impl Keys {
@@ -149,7 +149,7 @@ impl Display for Keys {
 }
 
 /// A workload block, and the top-level keys printed before it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Workload {
     top: Keys,
     keys: Keys,
@@ -216,7 +216,7 @@ impl Display for Workload {
 }
 
 /// A provider block.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ProviderBlock {
     name: String,
     limits: Vec<String>,
@@ -290,7 +290,7 @@ pub fn fixed_window(window: &str, limit: u64) -> String {
 }
 
 /// A policy block.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct PolicyBlock {
     keys: Keys,
 }
