@@ -84,7 +84,7 @@ pub struct SweepArgs {
     /// monthly_bill_usd, jobs_failed).
     #[arg(long = "metric", value_name = "METRIC")]
     pub metrics: Vec<String>,
-    /// Folder for sweep.csv and the charts (default: sweep-<scenario name>).
+    /// Folder for sweep.csv and the charts (default: `sweep-<scenario name>`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Worker threads (0 = one per core). Results do not depend on it.

@@ -9,7 +9,7 @@
 //! ordered pair of policies (a, b) and a metric, the difference `a - b` is taken per
 //! replication, skipping replications where either value is undefined (NaN), and its mean
 //! gets a Student-t 95% interval over those differences
-//! ([`estimate`](crate::stats::estimate)). When replications are positively
+//! ([`estimate`]). When replications are positively
 //! correlated (a hard workload is hard for every policy) this interval is much narrower
 //! than one built from the two policies' separate intervals.
 //!

@@ -1,19 +1,13 @@
 //! The bundled scenarios say what their comments and the README promise.
 
-mod common;
-
-use common::{mean, results, scenario, values};
+use crate::common::{bundled_scenarios, bundled_text, mean, results, scenario, values};
 use ratesim::stats::estimate;
-
-fn bundled(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
 
 /// The article's cost column, exactly, from the simulated spend; and its 429 column's
 /// order: high > medium > low > 0.
 #[test]
 fn seed_cost_table_reproduces_the_article() {
-    let mut s = scenario(&bundled("seed-cost-table.toml"));
+    let mut s = scenario(&bundled_text("seed-cost-table.toml"));
     s.replications = 30;
     let r = results(&s);
     for (policy, bill) in [
@@ -61,7 +55,7 @@ fn seed_cost_table_reproduces_the_article() {
 /// Copilot's calibration: the 10-way fan-out's first 503 comes 2-3 s in.
 #[test]
 fn copilot_absorbs_the_ci_burst_for_two_to_three_seconds() {
-    let mut text = bundled("ci-300x10.toml");
+    let mut text = bundled_text("ci-300x10.toml");
     text.push_str(
         r#"
 [[policies]]
@@ -89,7 +83,7 @@ retry = { max_attempts = 1000, backoff = "exponential", base = "1s", cap = "30s"
 /// finishes all of them far sooner than any Claude-only policy.
 #[test]
 fn ci_300x10_shows_the_incident_and_the_way_out() {
-    let mut s = scenario(&bundled("ci-300x10.toml"));
+    let mut s = scenario(&bundled_text("ci-300x10.toml"));
     s.replications = 10;
     let r = results(&s);
     let naive_failed = mean(&values(&s, &r, "claude-naive-retry", "jobs_failed"));
@@ -110,10 +104,7 @@ fn ci_300x10_shows_the_incident_and_the_way_out() {
 
 #[test]
 fn every_bundled_scenario_is_valid() {
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            ratesim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        }
+    for path in bundled_scenarios() {
+        ratesim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     }
 }

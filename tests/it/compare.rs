@@ -1,43 +1,33 @@
 //! The comparison on real runs: common random numbers make twin policies exactly equal,
 //! and the summary carries the comparison that the exporters show.
 
-mod common;
-
+use crate::common::{batch, build, policy, provider, results, single, sliding_window};
+use ratesim::scenario::Scenario;
 use ratesim::stats::compare::{Comparison, KEY_METRICS};
 
-const TEXT: &str = r#"
-replications = 12
-[workload]
-kind = "batch"
-jobs = 40
-concurrency = 5
-input_tokens = { dist = "lognormal", median = 1200, p95 = 4000 }
-output_tokens = 250
-[providers.claude]
-limits = [
-  { kind = "sliding_window", window = "60s", limit = 8, unit = "requests" },
-  { kind = "sliding_window", window = "60s", limit = 12000, unit = "tokens" },
-]
-latency = { ttft = "800ms", tokens_per_s = 60 }
-price_per_1k_input = 0.075
-price_per_1k_output = 0.075
-[[policies]]
-name = "retry-after"
-route = { kind = "single", provider = "claude" }
-retry = { max_attempts = 10, honor_retry_after = true }
-[[policies]]
-name = "no-retry"
-route = { kind = "single", provider = "claude" }
-[[policies]]
-name = "retry-after-twin"
-route = { kind = "single", provider = "claude" }
-retry = { max_attempts = 10, honor_retry_after = true }
-"#;
+/// Claude's tier with lognormal prompts, and two identical policies around a third.
+fn twins() -> Scenario {
+    let retry = "{ max_attempts = 10, honor_retry_after = true }";
+    build(&[
+        &batch(40, 5)
+            .replications(12)
+            .tokens(r#"{ dist = "lognormal", median = 1200, p95 = 4000 }"#, 250),
+        &provider("claude")
+            .limit(sliding_window("60s", 8, "requests"))
+            .limit(sliding_window("60s", 12000, "tokens"))
+            .set("latency", r#"{ ttft = "800ms", tokens_per_s = 60 }"#)
+            .set("price_per_1k_input", 0.075)
+            .set("price_per_1k_output", 0.075),
+        &policy("retry-after", &single("claude")).set("retry", retry),
+        &policy("no-retry", &single("claude")),
+        &policy("retry-after-twin", &single("claude")).set("retry", retry),
+    ])
+}
 
 #[test]
 fn twin_policies_are_indistinguishable_and_share_every_rank() {
-    let s = common::scenario(TEXT);
-    let r = common::results(&s);
+    let s = twins();
+    let r = results(&s);
     let c = Comparison::of(&r);
     assert_eq!(c.metrics.len(), KEY_METRICS.len());
     for m in &c.metrics {
@@ -61,8 +51,8 @@ fn twin_policies_are_indistinguishable_and_share_every_rank() {
 
 #[test]
 fn the_summary_carries_the_comparison_and_the_paired_means_match() {
-    let s = common::scenario(TEXT);
-    let r = common::results(&s);
+    let s = twins();
+    let r = results(&s);
     let summary = ratesim::stats::summary::summarize(&r, &s);
     let c = summary.comparison.as_ref().expect("a comparison");
     assert_eq!(c, &Comparison::of(&r));

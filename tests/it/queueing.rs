@@ -1,9 +1,10 @@
 //! The engine against queueing theory: M/M/c waiting times (Erlang C).
 
-mod common;
-
-use common::{results, scenario, values};
+use crate::common::{build, poisson, policy, provider, results, single, values};
 use ratesim::stats::estimate;
+
+/// Exponential service times with a mean of one second.
+const EXPONENTIAL_1S: &str = r#"{ total = { dist = "exponential", mean = "1s" } }"#;
 
 /// Erlang C: mean wait in queue of M/M/c with arrival rate `lambda`, service rate `mu`.
 fn erlang_c_wait(c: u32, lambda: f64, mu: f64) -> f64 {
@@ -34,23 +35,15 @@ fn erlang_c_reference_values() {
 /// its mean wait.
 #[test]
 fn workload_slots_reproduce_mm10_mean_wait() {
-    let s = scenario(
-        r#"
-        replications = 40
-        [workload]
-        kind = "poisson"
-        rate_per_s = 8.0
-        jobs = 20000
-        concurrency = 10
-        input_tokens = 100
-        output_tokens = 100
-        [providers.server]
-        latency = { total = { dist = "exponential", mean = "1s" } }
-        [[policies]]
-        name = "direct"
-        route = { kind = "single", provider = "server" }
-        "#,
-    );
+    let s = build(&[
+        &poisson(8.0)
+            .replications(40)
+            .set("jobs", 20000)
+            .set("concurrency", 10)
+            .tokens(100, 100),
+        &provider("server").set("latency", EXPONENTIAL_1S),
+        &policy("direct", &single("server")),
+    ]);
     let r = results(&s);
     let wq = erlang_c_wait(10, 8.0, 1.0);
     let e = estimate(&values(&s, &r, "direct", "queue_wait_mean_s"));
@@ -77,23 +70,16 @@ fn workload_slots_reproduce_mm10_mean_wait() {
 /// `on_full = "queue"` (a local model server) and no client-side cap.
 #[test]
 fn provider_queue_reproduces_mm3_sojourn_time() {
-    let s = scenario(
-        r#"
-        replications = 40
-        [workload]
-        kind = "poisson"
-        rate_per_s = 2.4
-        jobs = 20000
-        input_tokens = 100
-        output_tokens = 100
-        [providers.local]
-        limits = [{ kind = "concurrency", limit = 3, on_full = "queue" }]
-        latency = { total = { dist = "exponential", mean = "1s" } }
-        [[policies]]
-        name = "local"
-        route = { kind = "single", provider = "local" }
-        "#,
-    );
+    let s = build(&[
+        &poisson(2.4)
+            .replications(40)
+            .set("jobs", 20000)
+            .tokens(100, 100),
+        &provider("local")
+            .limit(r#"{ kind = "concurrency", limit = 3, on_full = "queue" }"#)
+            .set("latency", EXPONENTIAL_1S),
+        &policy("local", &single("local")),
+    ]);
     let r = results(&s);
     let w = erlang_c_wait(3, 2.4, 1.0) + 1.0;
     let e = estimate(&values(&s, &r, "local", "job_latency_mean_s"));

@@ -1,11 +1,10 @@
 //! The command line as a user meets it: run, validate, outputs, and every kind of bad
 //! input (exit code 2, a message naming the file, line and key, no output written).
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
+
+use crate::common::{bundled_scenarios, edit, ratesim, write};
 
 const GOOD: &str = r#"
 name = "small"
@@ -34,14 +33,12 @@ name = "chain"
 route = { kind = "chain", providers = ["claude", "local"] }
 "#;
 
-fn ratesim() -> Command {
-    Command::cargo_bin("ratesim").unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
+/// clap's own checks of the definitions (names, defaults, value parsers, conflicts),
+/// which it otherwise runs only when a command line hits the broken part.
+#[test]
+fn the_command_line_definitions_pass_clap_s_checks() {
+    use clap::CommandFactory;
+    ratesim::cli::Cli::command().debug_assert();
 }
 
 #[test]
@@ -153,25 +150,20 @@ fn threads_do_not_change_the_output() {
 
 #[test]
 fn validate_accepts_every_bundled_scenario() {
-    for name in ["ci-300x10", "seed-cost-table", "anthropic-tier1"] {
+    for path in bundled_scenarios() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
         ratesim()
             .arg("validate")
-            .arg(format!(
-                "{}/scenarios/{name}.toml",
-                env!("CARGO_MANIFEST_DIR")
-            ))
+            .arg(&path)
             .assert()
             .success()
-            .stdout(predicate::str::contains("ok"));
+            .stdout(predicate::str::contains(format!("{name}: ok")));
     }
 }
 
 /// Each case: a change to GOOD, and what the message must say.
 fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
-    let replace = |from: &str, to: &str| {
-        assert!(GOOD.contains(from), "{from}");
-        GOOD.replacen(from, to, 1)
-    };
+    let replace = |from: &str, to: &str| edit(GOOD, from, to);
     vec![
         (
             "bad TOML",
@@ -336,14 +328,44 @@ fn missing_file_and_bad_flags_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("no/such/scenario.toml"))
         .stderr(predicate::str::contains("cannot read the scenario file"));
+    // A valid scenario, so only the flag is wrong: each flag runs with a good value and
+    // exits 2 with a bad one, naming the flag.
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let command = |sub: &str, out: &str| {
+        let mut cmd = ratesim();
+        cmd.arg(sub).arg(&f);
+        if sub == "sweep" {
+            cmd.args(["--set", "workload.concurrency=5", "--out"])
+                .arg(dir.path().join(out));
+        }
+        cmd
+    };
+    for (sub, flag, good, bad) in [
+        ("run", "--format", "csv", "xml"),
+        ("run", "--replications", "1", "0"),
+        ("run", "--replications", "1", "1000001"),
+        ("run", "--threads", "1", "many"),
+        ("run", "--seed", "7", "seven"),
+        ("sweep", "--replications", "1", "0"),
+    ] {
+        command(sub, "good").args([flag, good]).assert().success();
+        command(sub, "bad")
+            .args([flag, bad])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(flag))
+            .stderr(predicate::str::contains(format!("'{bad}'")));
+        assert!(!dir.path().join("bad").exists(), "{sub} {flag} {bad}");
+    }
     ratesim()
-        .args(["run", "--format", "xml", "x.toml"])
+        .arg("run")
+        .arg(&f)
+        .arg("--no-such-flag")
         .assert()
-        .code(2);
-    ratesim()
-        .args(["run", "--replications", "0", "x.toml"])
-        .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains("--no-such-flag"));
 }
 
 #[test]
@@ -354,7 +376,8 @@ fn a_malformed_trace_names_its_line() {
         "trace.csv",
         "start_s,input_tokens,output_tokens\n0,100,10\n1.5,lots,10\n",
     );
-    let text = GOOD.replace(
+    let text = edit(
+        GOOD,
         "kind = \"batch\"\njobs = 30\nconcurrency = 5\ninput_tokens = 1000\noutput_tokens = 200",
         "kind = \"trace\"\npath = \"trace.csv\"",
     );

@@ -2,13 +2,14 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use ratesim::output::report::{Exporter, Json, Markdown, Prometheus, Table};
 use ratesim::stats::compare::Comparison;
 use ratesim::stats::summary::{PolicySummary, Summary};
 use ratesim::stats::Estimate;
 use tempfile::TempDir;
+
+use crate::common::{bundled, ratesim};
 
 fn est(mean: f64, hw: f64, n: u64) -> Estimate {
     Estimate {
@@ -246,14 +247,6 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
     (w, h)
-}
-
-fn ratesim() -> Command {
-    Command::cargo_bin("ratesim").unwrap()
-}
-
-fn bundled(name: &str) -> String {
-    format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]

@@ -1,60 +1,35 @@
 //! Regression tests: each guards against a bug that was found and fixed.
 
-mod common;
-
+use std::fmt::Display;
 use std::path::Path;
 
-use common::{results, scenario, values};
+use crate::common::{
+    batch, build, chain, edit, fixed_window, minimal, parse_err, policy, provider, results,
+    scenario, single, sliding_window, two_providers, values,
+};
 use ratesim::dist::Random;
 use ratesim::provider::limiter::{SlidingWindowParams, TokenBucketParams, Unit};
 use ratesim::provider::{
     Admission, Hint, LatencySpec, LimitKind, LimitSpec, OnlineSpec, Provider, ProviderSpec,
 };
-use ratesim::scenario::parse_str;
+use ratesim::scenario::{parse_str, Scenario};
 use ratesim::SimTime;
 
-fn parse_err(text: &str) -> String {
-    parse_str(text, Path::new("t.toml"), Path::new("."), "t")
-        .expect_err("should be rejected")
-        .to_string()
-}
-
-const BASE: &str = r#"
-replications = 1
-[workload]
-kind = "batch"
-jobs = 5
-concurrency = 5
-input_tokens = 10
-output_tokens = 10
-[providers.api]
-latency = { total = "1s" }
-[[policies]]
-name = "p"
-route = { kind = "single", provider = "api" }
-"#;
+const ROUTE: &str = r#"route = { kind = "single", provider = "api" }"#;
+const LATENCY: &str = r#"latency = { total = "1s" }"#;
 
 /// Guards: jobs that fail at once used to start the next waiting job recursively, one
 /// stack frame chain per job, and overflowed the stack at ~20,000 queued jobs.
 #[test]
 fn twenty_thousand_jobs_failing_back_to_back_do_not_overflow_the_stack() {
-    let s = scenario(
-        r#"
-        replications = 1
-        [workload]
-        kind = "batch"
-        jobs = 20000
-        concurrency = 1
-        input_tokens = 10
-        output_tokens = 10
-        [providers.api]
-        latency = { total = "1s" }
-        [[policies]]
-        name = "guarded"
-        route = { kind = "single", provider = "api" }
-        guards = [{ kind = "predictive", provider = "api", limit = 1, ttl = "1h" }]
-        "#,
-    );
+    let s = build(&[
+        &batch(20000, 1).replications(1).tokens(10, 10),
+        &provider("api"),
+        &policy("guarded", &single("api")).set(
+            "guards",
+            r#"[{ kind = "predictive", provider = "api", limit = 1, ttl = "1h" }]"#,
+        ),
+    ]);
     let r = results(&s);
     assert_eq!(values(&s, &r, "guarded", "jobs_completed"), [1.0]);
     assert_eq!(values(&s, &r, "guarded", "jobs_failed"), [19999.0]);
@@ -63,11 +38,12 @@ fn twenty_thousand_jobs_failing_back_to_back_do_not_overflow_the_stack() {
 /// Guards: zero-length outage periods made the engine step 1 ns at a time, forever.
 #[test]
 fn zero_length_outage_periods_are_rejected() {
-    let text = BASE.replace(
-        "latency = { total = \"1s\" }",
-        "latency = { total = \"1s\" }\noutages = { up = \"0s\", down = \"0s\" }",
-    );
-    let e = parse_err(&text);
+    let e = parse_err(&edit(
+        &minimal(),
+        LATENCY,
+        r#"latency = { total = "1s" }
+outages = { up = "0s", down = "0s" }"#,
+    ));
     assert!(
         e.contains("providers.api.outages.up") && e.contains("at least 1ms"),
         "{e}"
@@ -109,14 +85,15 @@ fn counted_rejection_hint_includes_the_rejected_request() {
     assert!(matches!(p.offer(s(70), 1, 1, 2), Admission::Serve { .. }));
 
     // End to end: honouring the hint gets the second request through.
-    let text = BASE
-        .replace("jobs = 5\nconcurrency = 5", "jobs = 1\nconcurrency = 1\nrequests_per_job = 2")
-        .replace(
-            "latency = { total = \"1s\" }",
-            "latency = { total = \"1s\" }\nlimits = [{ kind = \"sliding_window\", window = \"60s\", limit = 1, unit = \"requests\", count_rejected = true }]",
-        )
-        .replace("route = { kind = \"single\", provider = \"api\" }", "route = { kind = \"single\", provider = \"api\" }\nretry = { max_attempts = 20, honor_retry_after = true }");
-    let sc = scenario(&text);
+    let sc = build(&[
+        &batch(1, 1)
+            .replications(1)
+            .tokens(10, 10)
+            .set("requests_per_job", 2),
+        &provider("api").limit(r#"{ kind = "sliding_window", window = "60s", limit = 1, unit = "requests", count_rejected = true }"#),
+        &policy("p", &single("api"))
+            .set("retry", "{ max_attempts = 20, honor_retry_after = true }"),
+    ]);
     let r = results(&sc);
     assert_eq!(values(&sc, &r, "p", "jobs_completed"), [1.0]);
     assert_eq!(values(&sc, &r, "p", "attempts"), [3.0]);
@@ -165,14 +142,26 @@ fn a_long_offline_period_leaves_no_quota_at_reconnection() {
 /// Guards: counts above u32 wrapped to small ones (0 requests per job panicked).
 #[test]
 fn counts_beyond_u32_are_rejected_with_their_key() {
-    let e = parse_err(&BASE.replace("jobs = 5", "jobs = 5\nrequests_per_job = 4294967296"));
+    let e = parse_err(&edit(
+        &minimal(),
+        "jobs = 5",
+        "jobs = 5\nrequests_per_job = 4294967296",
+    ));
     assert!(
         e.contains("workload.requests_per_job") && e.contains("at most 4294967295"),
         "{e}"
     );
-    let e = parse_err(&BASE.replace("concurrency = 5", "concurrency = 4294967296"));
+    let e = parse_err(&edit(
+        &minimal(),
+        "concurrency = 5",
+        "concurrency = 4294967296",
+    ));
     assert!(e.contains("workload.concurrency"), "{e}");
-    let e = parse_err(&BASE.replace("jobs = 5", "jobs = 3000000000\nrequests_per_job = 2"));
+    let e = parse_err(&edit(
+        &minimal(),
+        "jobs = 5",
+        "jobs = 3000000000\nrequests_per_job = 2",
+    ));
     assert!(e.contains("workload.jobs"), "{e}");
 }
 
@@ -180,11 +169,12 @@ fn counts_beyond_u32_are_rejected_with_their_key() {
 /// end of time, and the job was re-run at that instant forever.
 #[test]
 fn a_bucket_that_would_take_forever_ends_the_run() {
-    let text = BASE.replace(
-        "route = { kind = \"single\", provider = \"api\" }",
-        "route = { kind = \"single\", provider = \"api\" }\nguards = [{ kind = \"token_bucket\", rate = 1e-20, capacity = 2 }]",
-    );
-    let s = scenario(&text);
+    let s = scenario(&edit(
+        &minimal(),
+        ROUTE,
+        r#"route = { kind = "single", provider = "api" }
+guards = [{ kind = "token_bucket", rate = 1e-20, capacity = 2 }]"#,
+    ));
     let r = results(&s);
     assert_eq!(values(&s, &r, "p", "jobs_completed"), [2.0]);
     assert_eq!(values(&s, &r, "p", "jobs_failed"), [3.0]);
@@ -193,24 +183,26 @@ fn a_bucket_that_would_take_forever_ends_the_run() {
 /// Guards: GCRA's tau = T (burst - 1) overflowed for huge bursts.
 #[test]
 fn an_overflowing_gcra_burst_is_rejected() {
-    let text = BASE.replace(
-        "latency = { total = \"1s\" }",
-        "latency = { total = \"1s\" }\nlimits = [{ kind = \"gcra\", limit = 1, period = \"1s\", burst = 18446744075, unit = \"requests\" }]",
-    );
-    let e = parse_err(&text);
+    let e = parse_err(&edit(
+        &minimal(),
+        LATENCY,
+        r#"latency = { total = "1s" }
+limits = [{ kind = "gcra", limit = 1, period = "1s", burst = 18446744075, unit = "requests" }]"#,
+    ));
     assert!(e.contains("providers.api.limits[0].burst"), "{e}");
 }
 
 /// Guards: a client bucket listed before a refusing guard lost its token anyway.
 #[test]
 fn a_refused_request_takes_no_client_bucket_token() {
-    let text = BASE
-        .replace("jobs = 5\nconcurrency = 5", "jobs = 4\nconcurrency = 1")
-        .replace(
-            "route = { kind = \"single\", provider = \"api\" }",
-            "route = { kind = \"single\", provider = \"api\" }\nguards = [{ kind = \"token_bucket\", rate = 1, capacity = 3, tick = \"1h\" }, { kind = \"predictive\", provider = \"api\", limit = 2, ttl = \"1h\" }]",
-        );
-    let s = scenario(&text);
+    let s = build(&[
+        &batch(4, 1).replications(1).tokens(10, 10),
+        &provider("api"),
+        &policy("p", &single("api")).set(
+            "guards",
+            r#"[{ kind = "token_bucket", rate = 1, capacity = 3, tick = "1h" }, { kind = "predictive", provider = "api", limit = 2, ttl = "1h" }]"#,
+        ),
+    ]);
     let r = results(&s);
     // Two pass both guards (2 tokens), then the predictive guard refuses the rest, and
     // the third token is still there: nothing waits for the next tick.
@@ -219,42 +211,21 @@ fn a_refused_request_takes_no_client_bucket_token() {
     assert_eq!(values(&s, &r, "p", "makespan_s"), [2.0]);
 }
 
-const GROUP: &str = r#"
-replications = 3
-[workload]
-kind = "batch"
-jobs = 50
-concurrency = 10
-input_tokens = 10
-output_tokens = 10
-[providers.a]
-limits = [{ kind = "sliding_window", window = "60s", limit = 2, unit = "requests" }]
-latency = { total = "1s" }
-[providers.b]
-latency = { total = "1s" }
-"#;
-
 /// Guards: routing groups picked providers a health guard had taken out, and each skip
 /// used up an attempt, so jobs failed while a healthy provider sat idle.
 #[test]
 fn groups_route_around_providers_out_of_rotation() {
-    let text = format!(
-        r#"{GROUP}
-        [[policies]]
-        name = "litellm"
-        preset = "litellm"
-        route = {{ kind = "weighted", providers = ["a", "b"] }}
-        [[policies]]
-        name = "litellm-latency"
-        preset = "litellm"
-        route = {{ kind = "weighted", providers = ["a", "b"], pick = "latency-based-routing" }}
-        [[policies]]
-        name = "helicone"
-        preset = "helicone"
-        route = {{ kind = "weighted", providers = ["a", "b"] }}
-        "#
-    );
-    let s = scenario(&text);
+    let group = r#"{ kind = "weighted", providers = ["a", "b"] }"#;
+    let s = build(&[
+        &two_providers(),
+        &policy("litellm", group).set("preset", "\"litellm\""),
+        &policy(
+            "litellm-latency",
+            r#"{ kind = "weighted", providers = ["a", "b"], pick = "latency-based-routing" }"#,
+        )
+        .set("preset", "\"litellm\""),
+        &policy("helicone", group).set("preset", "\"helicone\""),
+    ]);
     let r = results(&s);
     for p in ["litellm", "litellm-latency", "helicone"] {
         assert!(
@@ -268,16 +239,10 @@ fn groups_route_around_providers_out_of_rotation() {
 /// throttled a backend that never rejects.
 #[test]
 fn the_throttle_leaves_a_healthy_backend_alone() {
-    let text = format!(
-        r#"{GROUP}
-        [[policies]]
-        name = "throttled"
-        route = {{ kind = "single", provider = "b" }}
-        guards = [{{ kind = "adaptive_throttle" }}]
-        "#
-    )
-    .replace("jobs = 50", "jobs = 200");
-    let s = scenario(&text);
+    let s = build(&[
+        &edit(&two_providers(), "jobs = 50", "jobs = 200"),
+        &policy("throttled", &single("b")).set("guards", r#"[{ kind = "adaptive_throttle" }]"#),
+    ]);
     let r = results(&s);
     assert!(values(&s, &r, "throttled", "guard_refusals")
         .iter()
@@ -290,9 +255,10 @@ fn the_throttle_leaves_a_healthy_backend_alone() {
 /// Guards: a zero output rate let a run beat the capacity bound.
 #[test]
 fn a_zero_output_rate_is_rejected() {
-    let e = parse_err(&BASE.replace(
-        "latency = { total = \"1s\" }",
-        "latency = { ttft = \"1s\", tokens_per_s = { dist = \"empirical\", values = [0, 10] } }",
+    let e = parse_err(&edit(
+        &minimal(),
+        LATENCY,
+        r#"latency = { ttft = "1s", tokens_per_s = { dist = "empirical", values = [0, 10] } }"#,
     ));
     assert!(e.contains("providers.api.latency.tokens_per_s"), "{e}");
 }
@@ -301,17 +267,12 @@ fn a_zero_output_rate_is_rejected() {
 /// and fell back to its backoff instead of giving up on the provider.
 #[test]
 fn a_hint_beyond_portkeys_budget_ends_the_retries() {
-    let text = format!(
-        r#"{GROUP}
-        [[policies]]
-        name = "portkey"
-        preset = "portkey"
-        route = {{ kind = "chain", providers = ["a", "b"] }}
-        guards = []
-        "#
-    )
-    .replace("window = \"60s\"", "window = \"10m\"");
-    let s = scenario(&text);
+    let s = build(&[
+        &edit(&two_providers(), r#"window = "60s""#, r#"window = "10m""#),
+        &policy("portkey", &chain(&["a", "b"]))
+            .set("preset", "\"portkey\"")
+            .set("guards", "[]"),
+    ]);
     assert!(
         s.policies[0].guards.is_empty(),
         "guards = [] removes the preset's guards"
@@ -331,17 +292,20 @@ fn a_hint_beyond_portkeys_budget_ends_the_retries() {
 /// twice in a group skewed the group's per-candidate state.
 #[test]
 fn aimd_bounds_and_duplicate_group_members_are_rejected() {
-    let e = parse_err(&BASE.replace(
-        "route = { kind = \"single\", provider = \"api\" }",
-        "route = { kind = \"single\", provider = \"api\" }\nguards = [{ kind = \"aimd\", initial = 50, min = 1, max = 10 }]",
+    let e = parse_err(&edit(
+        &minimal(),
+        ROUTE,
+        r#"route = { kind = "single", provider = "api" }
+guards = [{ kind = "aimd", initial = 50, min = 1, max = 10 }]"#,
     ));
     assert!(
         e.contains("policies[0].guards[0].initial") && e.contains("[1, 10]"),
         "{e}"
     );
-    let e = parse_err(&BASE.replace(
-        "route = { kind = \"single\", provider = \"api\" }",
-        "route = { kind = \"weighted\", providers = [\"api\", \"api\"] }",
+    let e = parse_err(&edit(
+        &minimal(),
+        ROUTE,
+        r#"route = { kind = "weighted", providers = ["api", "api"] }"#,
     ));
     assert!(
         e.contains("policies[0].route.providers[1]") && e.contains("listed twice"),
@@ -349,22 +313,24 @@ fn aimd_bounds_and_duplicate_group_members_are_rejected() {
     );
 }
 
-fn two_providers(extra: &str, policy: &str, jobs: u32, concurrency: u32) -> String {
-    format!(
-        r#"
-        replications = 2
-        [workload]
-        kind = "batch"
-        jobs = {jobs}
-        concurrency = {concurrency}
-        input_tokens = 100
-        output_tokens = 100
-        {extra}
-        [[policies]]
-        name = "p"
-        {policy}
-        "#
-    )
+/// `jobs` jobs of 100 input and 100 output tokens through `concurrency` slots, in 2
+/// replications, to `providers` with one policy `p` routed by `route`, with `keys`.
+fn jobs_through(
+    providers: &[&dyn Display],
+    route: &str,
+    keys: &[(&str, &str)],
+    jobs: u64,
+    concurrency: u32,
+) -> Scenario {
+    let mut p = policy("p", route);
+    for (k, v) in keys {
+        p = p.set(k, v);
+    }
+    let w = batch(jobs, concurrency).tokens(100, 100);
+    let mut blocks: Vec<&dyn Display> = vec![&w];
+    blocks.extend(providers.iter().copied());
+    blocks.push(&p);
+    build(&blocks)
 }
 
 /// Guards: freeing the winner's slot before cancelling the loser started the loser
@@ -372,17 +338,15 @@ fn two_providers(extra: &str, policy: &str, jobs: u32, concurrency: u32) -> Stri
 /// the jobs behind it were silently lost.
 #[test]
 fn a_same_provider_hedge_in_the_queue_is_cancelled_before_it_starts() {
-    let s = scenario(&two_providers(
-        r#"
-        [providers.local]
-        limits = [{ kind = "concurrency", limit = 1, on_full = "queue" }]
-        latency = { ttft = "1s", tokens_per_s = 10 }
-        "#,
-        r#"route = { kind = "single", provider = "local" }
-        hedge = { after = "1s" }"#,
+    let s = jobs_through(
+        &[&provider("local")
+            .limit(r#"{ kind = "concurrency", limit = 1, on_full = "queue" }"#)
+            .set("latency", r#"{ ttft = "1s", tokens_per_s = 10 }"#)],
+        &single("local"),
+        &[("hedge", r#"{ after = "1s" }"#)],
         5,
         1,
-    ));
+    );
     let r = results(&s);
     assert!(values(&s, &r, "p", "jobs_completed")
         .iter()
@@ -397,21 +361,19 @@ fn a_same_provider_hedge_in_the_queue_is_cancelled_before_it_starts() {
 /// the weak one, whose failing answer was then accepted.
 #[test]
 fn escalated_requests_are_not_hedged() {
-    let s = scenario(&two_providers(
-        r#"
-        [providers.weak]
-        latency = { total = "500ms" }
-        pass_rate = 0.0
-        [providers.strong]
-        latency = { total = "5s" }
-        pass_rate = 1.0
-        "#,
-        r#"route = { kind = "single", provider = "weak" }
-        quality_gate = { escalate_to = ["strong"] }
-        hedge = { after = "1s", to = ["weak"] }"#,
+    let s = jobs_through(
+        &[
+            &provider("weak").total("500ms").set("pass_rate", "0.0"),
+            &provider("strong").total("5s").set("pass_rate", "1.0"),
+        ],
+        &single("weak"),
+        &[
+            ("quality_gate", r#"{ escalate_to = ["strong"] }"#),
+            ("hedge", r#"{ after = "1s", to = ["weak"] }"#),
+        ],
         10,
         10,
-    ));
+    );
     let r = results(&s);
     assert!(values(&s, &r, "p", "hedges").iter().all(|&x| x == 0.0));
     assert!(values(&s, &r, "p", "served.strong")
@@ -424,18 +386,16 @@ fn escalated_requests_are_not_hedged() {
 /// provider hedged to a 1 s one (median, initial 2 s), job k waits 3, 4, 4, 5, 5 s.
 #[test]
 fn the_hedge_delay_learns_request_latency_not_the_hedges_own() {
-    let s = scenario(&two_providers(
-        r#"
-        [providers.slow]
-        latency = { total = "10s" }
-        [providers.fast]
-        latency = { total = "1s" }
-        "#,
-        r#"route = { kind = "single", provider = "slow" }
-        hedge = { quantile = 0.5, window = 10, initial = "2s", to = ["fast"] }"#,
+    let s = jobs_through(
+        &[&provider("slow").total("10s"), &provider("fast")],
+        &single("slow"),
+        &[(
+            "hedge",
+            r#"{ quantile = 0.5, window = 10, initial = "2s", to = ["fast"] }"#,
+        )],
         5,
         1,
-    ));
+    );
     let r = results(&s);
     // Delays 2, 3, 3, 4, 4 s (each answer 1 s after its hedge): 3 + 4 + 4 + 5 + 5.
     assert!(values(&s, &r, "p", "makespan_s")
@@ -447,38 +407,32 @@ fn the_hedge_delay_learns_request_latency_not_the_hedges_own() {
 /// lower tier was in rotation, though the retry could only pick the same tier.
 #[test]
 fn tiers_keep_the_backoff_when_no_provider_of_the_same_tier_is_left() {
-    let s = scenario(&two_providers(
-        r#"
-        [providers.a]
-        limits = [{ kind = "sliding_window", window = "60s", limit = 2, unit = "requests" }]
-        latency = { total = "1s" }
-        [providers.b]
-        latency = { total = "1s" }
-        "#,
-        r#"route = { kind = "weighted", providers = ["a", "b"], order = [1, 2] }
-        retry = { max_attempts = 3, backoff = "constant", base = "20s" }"#,
+    let a = provider("a").limit(sliding_window("60s", 2, "requests"));
+    let s = jobs_through(
+        &[&a, &provider("b")],
+        r#"{ kind = "weighted", providers = ["a", "b"], order = [1, 2] }"#,
+        &[(
+            "retry",
+            r#"{ max_attempts = 3, backoff = "constant", base = "20s" }"#,
+        )],
         10,
         10,
-    ));
+    );
     let r = results(&s);
     // Two retries 20 s apart before a job gives up.
     assert!(values(&s, &r, "p", "makespan_s").iter().all(|&x| x >= 40.0));
     assert!(values(&s, &r, "p", "served.b").iter().all(|&x| x == 0.0));
     for pick in ["p2c-peak-ewma", "least-busy"] {
         // p2c drew from every candidate, ignoring tiers.
-        let s = scenario(&two_providers(
-            r#"
-            [providers.a]
-            latency = { total = "1s" }
-            [providers.b]
-            latency = { total = "1s" }
-            "#,
+        let s = jobs_through(
+            &[&provider("a"), &provider("b")],
             &format!(
-                r#"route = {{ kind = "weighted", providers = ["a", "b"], order = [1, 2], pick = "{pick}" }}"#
+                r#"{{ kind = "weighted", providers = ["a", "b"], order = [1, 2], pick = "{pick}" }}"#
             ),
+            &[],
             50,
             10,
-        ));
+        );
         let r = results(&s);
         assert!(
             values(&s, &r, "p", "served.b").iter().all(|&x| x == 0.0),
@@ -492,8 +446,7 @@ fn tiers_keep_the_backoff_when_no_provider_of_the_same_tier_is_left() {
 /// gate chain longer than a plan holds was cut short; `max_fallbacks = 0` was refused.
 #[test]
 fn nested_route_keys_are_checked_against_the_parent() {
-    let with =
-        |route: &str| BASE.replace(r#"route = { kind = "single", provider = "api" }"#, route);
+    let with = |route: &str| edit(&minimal(), ROUTE, route);
     let e = parse_err(&with(
         r#"route = { kind = "fallback", targets = [{ provider = "api", weight = 5 }] }"#,
     ));
@@ -517,19 +470,16 @@ fn nested_route_keys_are_checked_against_the_parent() {
 /// request from being sent.
 #[test]
 fn the_breaker_bypass_only_counts_reachable_steps() {
-    let s = scenario(&two_providers(
-        r#"
-        [providers.a]
-        limits = [{ kind = "fixed_window", window = "1h", limit = 1, unit = "requests" }]
-        latency = { total = "1s" }
-        [providers.b]
-        latency = { total = "1s" }
-        "#,
-        r#"route = { kind = "chain", providers = ["a", "b"], max_fallbacks = 0 }
-        guards = [{ kind = "circuit_breaker", failure_threshold = 1 }]"#,
+    let s = jobs_through(
+        &[&provider("a").limit(fixed_window("1h", 1)), &provider("b")],
+        r#"{ kind = "chain", providers = ["a", "b"], max_fallbacks = 0 }"#,
+        &[(
+            "guards",
+            r#"[{ kind = "circuit_breaker", failure_threshold = 1 }]"#,
+        )],
         4,
         1,
-    ));
+    );
     let r = results(&s);
     // a serves one and rejects the rest; b is out of reach, so with a open every job is
     // still sent to a.
@@ -542,22 +492,19 @@ fn the_breaker_bypass_only_counts_reachable_steps() {
 /// pick a healthy one.
 #[test]
 fn the_breaker_bypass_waits_until_every_provider_of_the_group_is_open() {
-    let route = r#"route = { kind = "weighted", providers = ["a", "b"], order = [1, 2] }"#;
-    let s = scenario(&two_providers(
-        r#"
-        [providers.a]
-        limits = [{ kind = "sliding_window", window = "60s", limit = 1, unit = "requests" }]
-        latency = { total = "1s" }
-        [providers.b]
-        latency = { total = "1s" }
-        "#,
-        &format!(
-            r#"{route}
-            guards = [{{ kind = "aimd", initial = 1, min = 1, max = 1 }}, {{ kind = "circuit_breaker", failure_threshold = 1 }}]"#
-        ),
+    let s = jobs_through(
+        &[
+            &provider("a").limit(sliding_window("60s", 1, "requests")),
+            &provider("b"),
+        ],
+        r#"{ kind = "weighted", providers = ["a", "b"], order = [1, 2] }"#,
+        &[(
+            "guards",
+            r#"[{ kind = "aimd", initial = 1, min = 1, max = 1 }, { kind = "circuit_breaker", failure_threshold = 1 }]"#,
+        )],
         4,
         4,
-    ));
+    );
     let r = results(&s);
     // a serves job 1 and rejects job 2 (its circuit opens); jobs 3 and 4 go to b.
     assert!(values(&s, &r, "p", "served.b").iter().all(|&x| x == 2.0));
@@ -568,11 +515,9 @@ fn the_breaker_bypass_waits_until_every_provider_of_the_group_is_open() {
 /// not wrapped onto provider 0.
 #[test]
 fn more_than_256_providers_are_refused() {
-    let mut text = BASE.to_string();
+    let mut text = minimal();
     for i in 0..256 {
-        text.push_str(&format!(
-            "[providers.p{i}]\nlatency = {{ total = \"1s\" }}\n"
-        ));
+        text.push_str(&provider(&format!("p{i}")).to_string());
     }
     let e = parse_err(&text);
     assert!(e.contains("257 providers"), "{e}");

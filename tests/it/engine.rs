@@ -1,42 +1,39 @@
 //! Engine behaviour a user relies on, on small hand-checkable scenarios.
 
-mod common;
-
-use common::{mean, results, scenario, values};
+use crate::common::{
+    batch, build, bundled_text, chain, fixed_window, mean, poisson, policy, provider, results,
+    scenario, single, sliding_window, values, ProviderBlock, Workload,
+};
 use ratesim::output::report::{runs_csv, Exporter, SummaryCsv};
 use ratesim::runner::replicate;
 use ratesim::stats::summary::summarize;
 
-const CLAUDE: &str = r#"
-[providers.claude]
-limits = [
-  { kind = "sliding_window", window = "60s", limit = 8, unit = "requests" },
-  { kind = "sliding_window", window = "60s", limit = 25000, unit = "tokens" },
-]
-latency = { total = "2s" }
-"#;
+/// Claude's tier: 8 requests and 25,000 tokens per sliding minute, 2 s per request.
+fn claude() -> ProviderBlock {
+    provider("claude")
+        .limit(sliding_window("60s", 8, "requests"))
+        .limit(sliding_window("60s", 25000, "tokens"))
+        .total("2s")
+}
+
+/// Jobs of 1,000 input and 200 output tokens.
+fn jobs(jobs: u64, concurrency: u32) -> Workload {
+    batch(jobs, concurrency).tokens(1000, 200)
+}
+
+const PREDICTIVE: &str =
+    r#"[{ kind = "predictive", provider = "claude", limit = 8, ttl = "60s" }]"#;
 
 /// The article's guard race: ten workers check the counter together, all see fewer than
 /// 8 (the increments only come with the responses), all send, and the provider rejects
 /// the two beyond its limit.
 #[test]
 fn ten_concurrent_workers_all_pass_the_predictive_guard_and_two_are_rejected() {
-    let s = scenario(&format!(
-        r#"
-        replications = 3
-        [workload]
-        kind = "batch"
-        jobs = 10
-        concurrency = 10
-        input_tokens = 1000
-        output_tokens = 200
-        {CLAUDE}
-        [[policies]]
-        name = "guarded"
-        route = {{ kind = "single", provider = "claude" }}
-        guards = [{{ kind = "predictive", provider = "claude", limit = 8, ttl = "60s" }}]
-        "#
-    ));
+    let s = build(&[
+        &jobs(10, 10).replications(3),
+        &claude(),
+        &policy("guarded", &single("claude")).set("guards", PREDICTIVE),
+    ]);
     let r = results(&s);
     assert!(values(&s, &r, "guarded", "guard_refusals")
         .iter()
@@ -56,22 +53,11 @@ fn ten_concurrent_workers_all_pass_the_predictive_guard_and_two_are_rejected() {
 /// race, not the counter, is what lets 429s through.
 #[test]
 fn one_sequential_worker_is_stopped_by_the_guard() {
-    let s = scenario(&format!(
-        r#"
-        replications = 2
-        [workload]
-        kind = "batch"
-        jobs = 10
-        concurrency = 1
-        input_tokens = 1000
-        output_tokens = 200
-        {CLAUDE}
-        [[policies]]
-        name = "guarded"
-        route = {{ kind = "single", provider = "claude" }}
-        guards = [{{ kind = "predictive", provider = "claude", limit = 8, ttl = "60s" }}]
-        "#
-    ));
+    let s = build(&[
+        &jobs(10, 1),
+        &claude(),
+        &policy("guarded", &single("claude")).set("guards", PREDICTIVE),
+    ]);
     let r = results(&s);
     assert!(values(&s, &r, "guarded", "rejections")
         .iter()
@@ -88,29 +74,17 @@ fn one_sequential_worker_is_stopped_by_the_guard() {
 /// instead of retrying forever; a chain hands it to a provider that can take it.
 #[test]
 fn unadmittable_requests_fail_with_their_reason_or_fall_back() {
-    let s = scenario(&format!(
-        r#"
-        replications = 2
-        [workload]
-        kind = "batch"
-        jobs = 5
-        concurrency = 5
-        input_tokens = 30000
-        output_tokens = 1000
-        {CLAUDE}
-        [providers.local]
-        latency = {{ total = "10s" }}
-        local = true
-        [[policies]]
-        name = "patient"
-        route = {{ kind = "single", provider = "claude" }}
-        retry = {{ max_attempts = 1000, backoff = "exponential", honor_retry_after = true }}
-        [[policies]]
-        name = "chain"
-        route = {{ kind = "chain", providers = ["claude", "local"] }}
-        retry = {{ max_attempts = 1000, honor_retry_after = true }}
-        "#
-    ));
+    let s = build(&[
+        &batch(5, 5).tokens(30000, 1000),
+        &claude(),
+        &provider("local").total("10s").set("local", true),
+        &policy("patient", &single("claude")).set(
+            "retry",
+            r#"{ max_attempts = 1000, backoff = "exponential", honor_retry_after = true }"#,
+        ),
+        &policy("chain", &chain(&["claude", "local"]))
+            .set("retry", "{ max_attempts = 1000, honor_retry_after = true }"),
+    ]);
     let r = results(&s);
     assert!(values(&s, &r, "patient", "jobs_failed_unadmittable")
         .iter()
@@ -133,26 +107,13 @@ fn unadmittable_requests_fail_with_their_reason_or_fall_back() {
 /// three waves: t = 0, 60 and 120 s (plus 2 s of service).
 #[test]
 fn retry_after_paces_jobs_through_the_sliding_window() {
-    let s = scenario(&format!(
-        r#"
-        replications = 2
-        [workload]
-        kind = "batch"
-        jobs = 20
-        concurrency = 20
-        input_tokens = 1000
-        output_tokens = 200
-        {CLAUDE}
-        [[policies]]
-        name = "hint"
-        route = {{ kind = "single", provider = "claude" }}
-        retry = {{ max_attempts = 50, honor_retry_after = true }}
-        [[policies]]
-        name = "naive"
-        route = {{ kind = "single", provider = "claude" }}
-        retry = {{ max_attempts = 3 }}
-        "#
-    ));
+    let s = build(&[
+        &jobs(20, 20),
+        &claude(),
+        &policy("hint", &single("claude"))
+            .set("retry", "{ max_attempts = 50, honor_retry_after = true }"),
+        &policy("naive", &single("claude")).set("retry", "{ max_attempts = 3 }"),
+    ]);
     let r = results(&s);
     assert!(values(&s, &r, "hint", "makespan_s")
         .iter()
@@ -176,33 +137,29 @@ fn retry_after_paces_jobs_through_the_sliding_window() {
 /// after reconnecting are rejected until the buckets refill.
 #[test]
 fn a_long_offline_period_empties_the_buckets() {
-    let text = |offline_for: &str| {
-        format!(
-            r#"
-            replications = 1
-            [workload]
-            kind = "poisson"
-            rate_per_s = 0.5
-            duration = "200s"
-            input_tokens = 10
-            output_tokens = 10
-            [providers.copilot]
-            limits = [{{ kind = "token_bucket", capacity = 100, refill_per_s = 0.05, unit = "requests" }}]
-            reject_status = 503
-            latency = {{ total = "100ms" }}
-            online = {{ offline_every = "100s", offline_for = "{offline_for}", reset_after = "30s" }}
-            [[policies]]
-            name = "one-try"
-            route = {{ kind = "single", provider = "copilot" }}
-            "#
-        )
+    let with_offline = |offline_for: &str| {
+        build(&[
+            &poisson(0.5)
+                .replications(1)
+                .set("duration", "\"200s\"")
+                .tokens(10, 10),
+            &provider("copilot")
+                .limit(r#"{ kind = "token_bucket", capacity = 100, refill_per_s = 0.05, unit = "requests" }"#)
+                .set("reject_status", 503)
+                .total("100ms")
+                .set(
+                    "online",
+                    format!(r#"{{ offline_every = "100s", offline_for = "{offline_for}", reset_after = "30s" }}"#),
+                ),
+            &policy("one-try", &single("copilot")),
+        ])
     };
     // Offline 100-110 s only: the rejections are the arrivals in that window.
-    let short = scenario(&text("10s"));
+    let short = with_offline("10s");
     let r = results(&short);
     let short_rej = values(&short, &r, "one-try", "rejections_503")[0];
     // Offline 100-130 s: the quota is zeroed at 130 s and refills 1 per 20 s after.
-    let long = scenario(&text("30s"));
+    let long = with_offline("30s");
     let r = results(&long);
     let long_rej = values(&long, &r, "one-try", "rejections_503")[0];
     let attempts = values(&long, &r, "one-try", "attempts")[0];
@@ -221,24 +178,16 @@ fn a_long_offline_period_empties_the_buckets() {
 /// Outages answer with their own status and cost nothing.
 #[test]
 fn outages_reject_with_their_status() {
-    let s = scenario(
-        r#"
-        replications = 5
-        [workload]
-        kind = "poisson"
-        rate_per_s = 1.0
-        duration = "1000s"
-        input_tokens = 10
-        output_tokens = 10
-        [providers.api]
-        latency = { total = "1s" }
-        price_per_1k_input = 1.0
-        outages = { up = "90s", down = "10s", status = 529 }
-        [[policies]]
-        name = "one-try"
-        route = { kind = "single", provider = "api" }
-        "#,
-    );
+    let s = build(&[
+        &poisson(1.0)
+            .replications(5)
+            .set("duration", "\"1000s\"")
+            .tokens(10, 10),
+        &provider("api")
+            .set("price_per_1k_input", "1.0")
+            .set("outages", r#"{ up = "90s", down = "10s", status = 529 }"#),
+        &policy("one-try", &single("api")),
+    ]);
     let r = results(&s);
     let p = mean(&values(&s, &r, "one-try", "rejection_probability"));
     assert!((p - 0.1).abs() < 0.03, "10% of the time down, got {p}");
@@ -257,27 +206,19 @@ fn outages_reject_with_their_status() {
 /// Common random numbers: two policies in one replication see the same jobs.
 #[test]
 fn policies_see_the_same_jobs_in_a_replication() {
-    let s = scenario(
-        r#"
-        replications = 4
-        [workload]
-        kind = "poisson"
-        rate_per_s = 2.0
-        jobs = 200
-        input_tokens = { dist = "lognormal", median = 1000, p95 = 5000 }
-        output_tokens = { dist = "exponential", mean = 300 }
-        [providers.a]
-        latency = { total = "1s" }
-        [providers.b]
-        latency = { total = { dist = "exponential", mean = "3s" } }
-        [[policies]]
-        name = "to-a"
-        route = { kind = "single", provider = "a" }
-        [[policies]]
-        name = "to-b"
-        route = { kind = "single", provider = "b" }
-        "#,
-    );
+    let s = build(&[
+        &poisson(2.0).replications(4).set("jobs", 200).tokens(
+            r#"{ dist = "lognormal", median = 1000, p95 = 5000 }"#,
+            r#"{ dist = "exponential", mean = 300 }"#,
+        ),
+        &provider("a"),
+        &provider("b").set(
+            "latency",
+            r#"{ total = { dist = "exponential", mean = "3s" } }"#,
+        ),
+        &policy("to-a", &single("a")),
+        &policy("to-b", &single("b")),
+    ]);
     let r = results(&s);
     let a = values(&s, &r, "to-a", "tokens.a");
     let b = values(&s, &r, "to-b", "tokens.b");
@@ -291,12 +232,7 @@ fn policies_see_the_same_jobs_in_a_replication() {
 /// Same scenario and seed: byte-identical outputs, whatever the number of threads.
 #[test]
 fn outputs_are_identical_for_any_thread_count() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/ci-300x10.toml"
-    ))
-    .unwrap();
-    let mut s = scenario(&text);
+    let mut s = scenario(&bundled_text("ci-300x10.toml"));
     s.replications = 12;
     let bytes = |threads| {
         let r = replicate(&s, threads).unwrap();
@@ -314,51 +250,27 @@ fn outputs_are_identical_for_any_thread_count() {
 /// Every limit kind parses, runs and admits what its law admits.
 #[test]
 fn every_limit_kind_runs_with_its_documented_semantics() {
-    let s = scenario(
-        r#"
-        replications = 2
-        [workload]
-        kind = "batch"
-        jobs = 12
-        concurrency = 12
-        input_tokens = 900
-        output_tokens = 100
-        [providers.fixed]
-        limits = [{ kind = "fixed_window", window = "60s", limit = 5, unit = "requests" }]
-        latency = { total = "1s" }
-        [providers.gcra]
-        limits = [{ kind = "gcra", limit = 60, period = "60s", burst = 4, unit = "requests" }]
-        latency = { total = "1s" }
-        [providers.gcra-tokens]
-        limits = [{ kind = "gcra", limit = 1000, period = "1s", burst = 500, unit = "tokens" }]
-        latency = { total = "1s" }
-        [providers.bucket]
-        limits = [{ kind = "token_bucket", capacity = 3, refill_per_s = 1, fill_interval = "2s", unit = "requests" }]
-        latency = { total = "1s" }
-        [providers.slots]
-        limits = [{ kind = "concurrency", limit = 4 }]
-        latency = { total = "1s" }
-        [[policies]]
-        name = "fixed"
-        route = { kind = "single", provider = "fixed" }
-        retry = { max_attempts = 100, honor_retry_after = true, retry_after_max = "5m" }
-        [[policies]]
-        name = "gcra"
-        route = { kind = "single", provider = "gcra" }
-        retry = { max_attempts = 100, honor_retry_after = true }
-        [[policies]]
-        name = "gcra-tokens"
-        route = { kind = "single", provider = "gcra-tokens" }
-        retry = { max_attempts = 100, honor_retry_after = true }
-        [[policies]]
-        name = "bucket"
-        route = { kind = "single", provider = "bucket" }
-        retry = { max_attempts = 100, honor_retry_after = true }
-        [[policies]]
-        name = "slots"
-        route = { kind = "single", provider = "slots" }
-        "#,
-    );
+    let honour = "{ max_attempts = 100, honor_retry_after = true }";
+    let s = build(&[
+        &batch(12, 12).tokens(900, 100),
+        &provider("fixed").limit(fixed_window("60s", 5)),
+        &provider("gcra").limit(
+            r#"{ kind = "gcra", limit = 60, period = "60s", burst = 4, unit = "requests" }"#,
+        ),
+        &provider("gcra-tokens").limit(
+            r#"{ kind = "gcra", limit = 1000, period = "1s", burst = 500, unit = "tokens" }"#,
+        ),
+        &provider("bucket").limit(r#"{ kind = "token_bucket", capacity = 3, refill_per_s = 1, fill_interval = "2s", unit = "requests" }"#),
+        &provider("slots").limit(r#"{ kind = "concurrency", limit = 4 }"#),
+        &policy("fixed", &single("fixed")).set(
+            "retry",
+            r#"{ max_attempts = 100, honor_retry_after = true, retry_after_max = "5m" }"#,
+        ),
+        &policy("gcra", &single("gcra")).set("retry", honour),
+        &policy("gcra-tokens", &single("gcra-tokens")).set("retry", honour),
+        &policy("bucket", &single("bucket")).set("retry", honour),
+        &policy("slots", &single("slots")),
+    ]);
     let r = results(&s);
     let all = |p: &str, m: &str, v: f64| {
         let xs = values(&s, &r, p, m);
@@ -383,29 +295,20 @@ fn every_limit_kind_runs_with_its_documented_semantics() {
 /// client locked out (OpenAI counts failed requests toward the per-minute limit).
 #[test]
 fn counted_rejections_extend_a_lockout() {
-    let text = |counted: bool| {
-        format!(
-            r#"
-            replications = 1
-            [workload]
-            kind = "batch"
-            jobs = 10
-            concurrency = 10
-            input_tokens = 10
-            output_tokens = 10
-            [providers.api]
-            limits = [{{ kind = "sliding_window", window = "60s", limit = 8, unit = "requests", count_rejected = {counted} }}]
-            latency = {{ total = "1s" }}
-            reject_latency = "1s"
-            [[policies]]
-            name = "retry-every-10s"
-            route = {{ kind = "single", provider = "api" }}
-            retry = {{ max_attempts = 100, backoff = "constant", base = "10s" }}
-            "#
-        )
+    let with = |counted: bool| {
+        build(&[
+            &batch(10, 10).replications(1).tokens(10, 10),
+            &provider("api")
+                .limit(format!(r#"{{ kind = "sliding_window", window = "60s", limit = 8, unit = "requests", count_rejected = {counted} }}"#))
+                .set("reject_latency", "\"1s\""),
+            &policy("retry-every-10s", &single("api")).set(
+                "retry",
+                r#"{ max_attempts = 100, backoff = "constant", base = "10s" }"#,
+            ),
+        ])
     };
-    let free = scenario(&text(false));
-    let counted = scenario(&text(true));
+    let free = with(false);
+    let counted = with(true);
     let (rf, rc) = (results(&free), results(&counted));
     let m_free = values(&free, &rf, "retry-every-10s", "makespan_s")[0];
     let m_counted = values(&counted, &rc, "retry-every-10s", "makespan_s")[0];

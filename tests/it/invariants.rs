@@ -1,0 +1,319 @@
+//! Property tests of the engine on generated scenarios (workload, three providers with
+//! random limits, latencies, outages and answers, and a policy with a random preset,
+//! route, retry rule, guards, hedge and quality gate): event time never goes backwards, every
+//! observer call happens at the time of the event being handled, and every job ends
+//! exactly once, completed or failed.
+
+use proptest::prelude::*;
+use proptest::sample::{select, subsequence};
+use ratesim::engine::{simulate_observed, Observer};
+use ratesim::metrics::Catalog;
+use ratesim::provider::{Admission, Provider};
+use ratesim::SimTime;
+
+use crate::common::{batch, list, poisson, policy, provider, scenario, text, ProviderBlock};
+
+/// Watches the clock through one replication.
+#[derive(Default)]
+struct Clock {
+    /// Time of the event being handled.
+    now: SimTime,
+    events: u64,
+    attempts: u64,
+    /// Every (previous, next) pair where time went backwards.
+    backwards: Vec<(SimTime, SimTime)>,
+    /// Observer calls at another time than their event's: (event time, call time).
+    off_event: Vec<(SimTime, SimTime)>,
+}
+
+impl Clock {
+    fn during_event(&mut self, at: SimTime) {
+        if at != self.now {
+            self.off_event.push((self.now, at));
+        }
+    }
+}
+
+impl Observer for Clock {
+    fn before(&mut self, now: SimTime, _providers: &[Provider]) {
+        if now < self.now {
+            self.backwards.push((self.now, now));
+        }
+        self.now = now;
+        self.events += 1;
+    }
+
+    fn attempt(&mut self, now: SimTime, _provider: usize, _admission: &Admission) {
+        self.during_event(now);
+        self.attempts += 1;
+    }
+
+    fn fallback(&mut self, now: SimTime, _from: usize, _to: usize) {
+        self.during_event(now);
+    }
+
+    fn hedge(&mut self, now: SimTime, _from: usize, _to: usize) {
+        self.during_event(now);
+    }
+}
+
+const PROVIDERS: [&str; 3] = ["p0", "p1", "p2"];
+
+/// A duration in milliseconds, as TOML text.
+fn ms(v: u64) -> String {
+    format!("\"{v}ms\"")
+}
+
+fn limit() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        Just(None),
+        (1u64..10, 1u64..30, select(vec!["requests", "tokens"])).prop_map(|(l, w, unit)| {
+            let l = if unit == "tokens" { l * 500 } else { l };
+            Some(format!(
+                r#"{{ kind = "sliding_window", window = "{w}s", limit = {l}, unit = "{unit}" }}"#
+            ))
+        }),
+        (1u64..10, 1u64..30, any::<bool>()).prop_map(|(l, w, counted)| Some(format!(
+            r#"{{ kind = "fixed_window", window = "{w}s", limit = {l}, unit = "requests", count_rejected = {counted} }}"#
+        ))),
+        (1u64..10, 1u64..50).prop_map(|(c, r)| Some(format!(
+            r#"{{ kind = "token_bucket", capacity = {c}, refill_per_s = {}, unit = "requests" }}"#,
+            r as f64 / 10.0
+        ))),
+        (1u64..20, 1u64..60, 1u64..5).prop_map(|(l, p, b)| Some(format!(
+            r#"{{ kind = "gcra", limit = {l}, period = "{p}s", burst = {b}, unit = "requests" }}"#
+        ))),
+        (1u64..4, select(vec!["reject", "queue"])).prop_map(|(l, full)| Some(format!(
+            r#"{{ kind = "concurrency", limit = {l}, on_full = "{full}" }}"#
+        ))),
+    ]
+}
+
+fn provider_block(name: &'static str) -> impl Strategy<Value = ProviderBlock> {
+    (
+        limit(),
+        10u64..3000,
+        any::<bool>(),
+        select(vec![429u16, 503, 529]),
+        0u64..500,
+        prop::option::of((5u64..60, 1u64..20)),
+        select(vec!["1.0", "0.5", "0.0"]),
+        0u32..4,
+    )
+        .prop_map(
+            move |(limit, latency, exponential, status, reject, outages, pass, price)| {
+                let latency = if exponential {
+                    format!(
+                        "{{ total = {{ dist = \"exponential\", mean = {} }} }}",
+                        ms(latency)
+                    )
+                } else {
+                    format!("{{ total = {} }}", ms(latency))
+                };
+                let mut p = provider(name)
+                    .set("latency", latency)
+                    .rejects(status, &format!("{reject}ms"))
+                    .price(price as f64 / 4.0)
+                    .set("pass_rate", pass);
+                if let Some(l) = limit {
+                    p = p.limit(l);
+                }
+                if let Some((up, down)) = outages {
+                    p = p.set(
+                        "outages",
+                        format!(r#"{{ up = "{up}s", down = "{down}s", status = 503 }}"#),
+                    );
+                }
+                p
+            },
+        )
+}
+
+fn route() -> impl Strategy<Value = String> {
+    let picks = vec![
+        "simple-shuffle",
+        "least-busy",
+        "latency-based-routing",
+        "usage-based-routing-v2",
+        "cost-based-routing",
+        "price-weighted",
+        "p2c-peak-ewma",
+    ];
+    let some = || subsequence(PROVIDERS.to_vec(), 1..=3);
+    prop_oneof![
+        select(PROVIDERS.to_vec())
+            .prop_map(|p| format!(r#"{{ kind = "single", provider = "{p}" }}"#)),
+        (some(), prop::option::of(0u32..3)).prop_map(|(ps, max)| {
+            let max = max.map_or(String::new(), |m| format!(", max_fallbacks = {m}"));
+            format!(r#"{{ kind = "chain", providers = {}{max} }}"#, list(&ps))
+        }),
+        (some(), select(picks), any::<bool>()).prop_map(|(ps, pick, tiers)| {
+            let order = if tiers {
+                let o: Vec<String> = (1..=ps.len()).map(|i| i.to_string()).collect();
+                format!(", order = [{}]", o.join(", "))
+            } else {
+                String::new()
+            };
+            format!(
+                r#"{{ kind = "weighted", providers = {}, pick = "{pick}"{order} }}"#,
+                list(&ps)
+            )
+        }),
+        some().prop_map(|ps| {
+            let targets: Vec<String> = ps
+                .iter()
+                .map(|p| format!(r#"{{ provider = "{p}" }}"#))
+                .collect();
+            format!(
+                r#"{{ kind = "fallback", on_status_codes = [429, 503], targets = [{}] }}"#,
+                targets.join(", ")
+            )
+        }),
+        some().prop_map(|ps| {
+            let targets: Vec<String> = ps
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!(r#"{{ provider = "{p}", weight = {} }}"#, i + 1))
+                .collect();
+            format!(
+                r#"{{ kind = "loadbalance", targets = [{}] }}"#,
+                targets.join(", ")
+            )
+        }),
+    ]
+}
+
+fn retry() -> impl Strategy<Value = String> {
+    (
+        1u32..5,
+        select(vec!["none", "constant", "exponential"]),
+        10u64..2000,
+        select(vec!["none", "full", "equal", "decorrelated", "sdk"]),
+        any::<bool>(),
+    )
+        .prop_map(|(n, backoff, base, jitter, honour)| {
+            format!(
+                r#"{{ max_attempts = {n}, backoff = "{backoff}", base = {}, jitter = "{jitter}", honor_retry_after = {honour} }}"#,
+                ms(base)
+            )
+        })
+}
+
+fn guards() -> impl Strategy<Value = Vec<&'static str>> {
+    subsequence(
+        vec![
+            r#"{ kind = "predictive", provider = "p0", limit = 3, ttl = "10s" }"#,
+            r#"{ kind = "token_bucket", rate = 2, capacity = 5 }"#,
+            r#"{ kind = "adaptive_throttle" }"#,
+            r#"{ kind = "retry_budget", style = "finagle", ratio = 0.2, min = 1 }"#,
+            r#"{ kind = "retry_budget", style = "envoy" }"#,
+            r#"{ kind = "pause", every = "20s", length = "2s" }"#,
+            r#"{ kind = "spend_budget", budget_usd = 0.01, providers = ["p1"] }"#,
+            r#"{ kind = "cooldown", cooldown_time = "5s" }"#,
+            r#"{ kind = "circuit_breaker", failure_threshold = 2 }"#,
+            r#"{ kind = "eject_on_429", while_out = "wait" }"#,
+            r#"{ kind = "skip_recent_failures", window = "10s" }"#,
+            r#"{ kind = "aimd", initial = 3, min = 1, max = 5, backoff_ratio = 0.5 }"#,
+            r#"{ kind = "pacer" }"#,
+        ],
+        0..=3,
+    )
+}
+
+fn hedge() -> impl Strategy<Value = Option<&'static str>> {
+    prop::option::of(select(vec![
+        r#"{ after = "500ms" }"#,
+        r#"{ after = "1s", to = ["p1", "p2"] }"#,
+        r#"{ quantile = 0.9, window = 10, initial = "1s" }"#,
+    ]))
+}
+
+/// Scenario text: 1-40 jobs of 1-2 requests (at once through 1-10 slots, or Poisson
+/// arrivals), three providers and one policy, perhaps from a gateway preset.
+fn scenarios() -> impl Strategy<Value = String> {
+    let workload = prop_oneof![
+        (1u64..=40, 1u32..=10).prop_map(|(j, c)| batch(j, c)),
+        (1u64..=40, 1u64..50).prop_map(|(j, r)| poisson(r as f64 / 10.0).set("jobs", j)),
+    ];
+    (
+        (workload, 1u64..3000, 0u64..500, 1u32..3),
+        (
+            provider_block("p0"),
+            provider_block("p1"),
+            provider_block("p2"),
+        ),
+        (
+            route(),
+            prop::option::of(select(vec![
+                "litellm",
+                "portkey",
+                "openrouter",
+                "helicone",
+                "sdk",
+            ])),
+            prop::option::of(retry()),
+            guards(),
+            hedge(),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (w, input, output, requests),
+                (p0, p1, p2),
+                (route, preset, retry, guards, hedge, gate),
+            )| {
+                let w = w
+                    .replications(1)
+                    .tokens(input, output)
+                    .set("requests_per_job", requests);
+                let mut p = policy("p", &route);
+                if let Some(name) = preset {
+                    p = p.set("preset", format!("\"{name}\""));
+                }
+                if let Some(r) = retry {
+                    p = p.set("retry", r);
+                }
+                // Without guards of its own, a policy keeps its preset's.
+                if !guards.is_empty() {
+                    p = p.set("guards", format!("[{}]", guards.join(", ")));
+                }
+                if let Some(h) = hedge {
+                    p = p.set("hedge", h);
+                }
+                if gate {
+                    p = p.set("quality_gate", r#"{ escalate_to = ["p2"] }"#);
+                }
+                text(&[&w, &p0, &p1, &p2, &p])
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn time_never_goes_backwards_and_every_job_ends_once(text in scenarios(), seed in any::<u64>()) {
+        let mut s = scenario(&text);
+        s.seed = seed;
+        let catalog = Catalog::new(&s.providers);
+        let jobs = s.workload.generate(s.seed, 0);
+        let mut clock = Clock::default();
+        let out = simulate_observed(&s, &catalog, 0, &jobs, 0, &mut clock);
+        let metric = |m: &str| out.metrics[catalog.index(m).unwrap()];
+        prop_assert!(clock.backwards.is_empty(), "time went backwards: {:?}", clock.backwards);
+        prop_assert!(clock.off_event.is_empty(), "calls off their event's time: {:?}", clock.off_event);
+        prop_assert_eq!(clock.events, out.events);
+        prop_assert_eq!(clock.attempts as f64, metric("attempts"));
+        // Each job ends once: completed or failed, for one reason.
+        let (completed, failed) = (metric("jobs_completed"), metric("jobs_failed"));
+        prop_assert_eq!(completed + failed, jobs.len() as f64);
+        prop_assert_eq!(
+            failed,
+            metric("jobs_failed_gave_up") + metric("jobs_failed_unadmittable")
+        );
+        prop_assert_eq!(out.latencies.len() as f64, completed);
+        // The last job ends at the latest at the last event.
+        prop_assert!(metric("makespan_s") <= clock.now.as_secs_f64() + 1e-9);
+    }
+}

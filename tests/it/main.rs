@@ -1,0 +1,18 @@
+//! ratesim's integration tests, compiled as one binary: the library's public API and the
+//! `ratesim` command as a user meets them. Shared scenario builders live in [`common`].
+
+mod common;
+
+mod architecture;
+mod cli;
+mod compare;
+mod engine;
+mod invariants;
+mod limiters;
+mod outputs;
+mod parsing;
+mod policies;
+mod queueing;
+mod regression;
+mod routing;
+mod scenarios;

@@ -1,0 +1,220 @@
+//! The scenario parser's errors that the CLI tests do not reach: each names the line and
+//! the key path of the bad value, and says what would be valid.
+
+use std::path::Path;
+
+use ratesim::scenario::{parse_str, ScenarioError};
+
+use crate::common::{edit, minimal, policy, text, two_providers};
+
+const ROUTE: &str = r#"route = { kind = "single", provider = "api" }"#;
+const LATENCY: &str = r#"latency = { total = "1s" }"#;
+
+fn error(text: &str) -> ScenarioError {
+    parse_str(text, Path::new("t.toml"), Path::new("."), "t").expect_err("should be rejected")
+}
+
+/// A guard list for the minimal scenario's policy.
+fn guards(list: &str) -> String {
+    edit(&minimal(), ROUTE, &format!("{ROUTE}\nguards = [{list}]"))
+}
+
+/// A key of the minimal scenario's policy.
+fn policy_key(key: &str) -> String {
+    edit(&minimal(), ROUTE, &format!("{ROUTE}\n{key}"))
+}
+
+/// The minimal scenario's policy routed by `route`.
+fn route(route: &str) -> String {
+    edit(&minimal(), ROUTE, &format!("route = {route}"))
+}
+
+/// A key of the minimal scenario's provider.
+fn provider_key(key: &str) -> String {
+    edit(&minimal(), LATENCY, &format!("{LATENCY}\n{key}"))
+}
+
+#[test]
+fn bad_values_are_reported_with_their_line_and_key_path() {
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "unknown workload kind",
+            edit(&minimal(), r#"kind = "batch""#, r#"kind = "burst""#),
+            "workload.kind",
+            r#"expected "batch", "poisson" or "trace""#,
+        ),
+        (
+            "unknown distribution",
+            edit(
+                &minimal(),
+                "input_tokens = 10",
+                r#"input_tokens = { dist = "pareto", mean = 10 }"#,
+            ),
+            "workload.input_tokens.dist",
+            "unknown distribution `pareto`",
+        ),
+        (
+            "distribution key missing",
+            edit(
+                &minimal(),
+                "input_tokens = 10",
+                r#"input_tokens = { dist = "lognormal", median = 10 }"#,
+            ),
+            "workload.input_tokens.p95",
+            "missing; dist = \"lognormal\" takes: median, p95",
+        ),
+        (
+            "unknown limit unit",
+            provider_key(
+                r#"limits = [{ kind = "sliding_window", window = "60s", limit = 8, unit = "calls" }]"#,
+            ),
+            "providers.api.limits[0].unit",
+            "unknown unit `calls`",
+        ),
+        (
+            "unknown on_full",
+            provider_key(r#"limits = [{ kind = "concurrency", limit = 2, on_full = "drop" }]"#),
+            "providers.api.limits[0].on_full",
+            r#"expected "reject" or "queue""#,
+        ),
+        (
+            "status out of range",
+            provider_key("reject_status = 42"),
+            "providers.api.reject_status",
+            "from 100 to 599 (got 42)",
+        ),
+        (
+            "unknown route kind",
+            route(r#"{ kind = "roundrobin", provider = "api" }"#),
+            "policies[0].route.kind",
+            r#"unknown route kind `roundrobin`; expected "single", "chain", "weighted""#,
+        ),
+        (
+            "unknown pick",
+            route(r#"{ kind = "weighted", providers = ["api"], pick = "fastest" }"#),
+            "policies[0].route.pick",
+            "unknown pick `fastest`",
+        ),
+        (
+            "unknown retry preset",
+            policy_key(r#"retry = { preset = "boto" }"#),
+            "policies[0].retry.preset",
+            r#"expected "anthropic-sdk", "openai-sdk" or "portkey""#,
+        ),
+        (
+            "unknown backoff",
+            policy_key(r#"retry = { max_attempts = 3, backoff = "linear" }"#),
+            "policies[0].retry.backoff",
+            r#"expected "none", "constant" or "exponential""#,
+        ),
+        (
+            "unknown jitter",
+            policy_key(r#"retry = { max_attempts = 3, jitter = "half" }"#),
+            "policies[0].retry.jitter",
+            "unknown jitter `half`",
+        ),
+        (
+            "unknown gateway preset",
+            policy_key(r#"preset = "kong""#),
+            "policies[0].preset",
+            r#""litellm", "portkey", "openrouter", "helicone" or "sdk""#,
+        ),
+        (
+            "unknown guard kind",
+            guards(r#"{ kind = "leaky" }"#),
+            "policies[0].guards[0].kind",
+            r#""aimd" or "pacer""#,
+        ),
+        (
+            "unknown while_out",
+            guards(r#"{ kind = "cooldown" }, { kind = "eject_on_429", while_out = "sleep" }"#),
+            "policies[0].guards[1].while_out",
+            r#"expected "skip""#,
+        ),
+        (
+            "unknown retry budget style",
+            guards(r#"{ kind = "retry_budget", style = "hystrix" }"#),
+            "policies[0].guards[0].style",
+            r#"expected "finagle" or "envoy""#,
+        ),
+        (
+            "pause as long as its period",
+            guards(r#"{ kind = "pause", every = "10s", length = "10s" }"#),
+            "policies[0].guards[0].length",
+            "shorter than its period",
+        ),
+        (
+            "aimd max below min",
+            guards(r#"{ kind = "aimd", initial = 2, min = 2, max = 1 }"#),
+            "policies[0].guards[0].max",
+            "must be >= min",
+        ),
+        (
+            "aimd backoff ratio of 1",
+            guards(r#"{ kind = "aimd", initial = 2, min = 1, max = 4, backoff_ratio = 1.0 }"#),
+            "policies[0].guards[0].backoff_ratio",
+            "between 0 and 1",
+        ),
+        (
+            "circuit breaker cooldown under Portkey's minimum",
+            guards(r#"{ kind = "circuit_breaker", cooldown_interval = "10s" }"#),
+            "policies[0].guards[0].cooldown_interval",
+            "at least 30s",
+        ),
+        (
+            "spend budget without a budget",
+            guards(r#"{ kind = "spend_budget", providers = ["api"] }"#),
+            "policies[0].guards[0].budget_usd",
+            "missing",
+        ),
+        (
+            "predictive guard without a provider",
+            guards(r#"{ kind = "predictive", limit = 8 }"#),
+            "policies[0].guards[0].provider",
+            "missing",
+        ),
+        (
+            "hedge to an unknown provider",
+            policy_key(r#"hedge = { after = "1s", to = ["spare"] }"#),
+            "policies[0].hedge.to[0]",
+            "no provider named `spare`; defined providers: api",
+        ),
+        (
+            "hedge without a delay",
+            policy_key(r#"hedge = { to = ["api"] }"#),
+            "policies[0].hedge",
+            "needs `after",
+        ),
+        (
+            "quantile window without a quantile",
+            policy_key(r#"hedge = { after = "1s", window = 10 }"#),
+            "policies[0].hedge.window",
+            "only used with `quantile`",
+        ),
+        (
+            "escalation to an unknown provider",
+            policy_key(r#"quality_gate = { escalate_to = ["opus"] }"#),
+            "policies[0].quality_gate.escalate_to[0]",
+            "no provider named `opus`",
+        ),
+        (
+            "unknown provider in a group",
+            text(&[
+                &two_providers(),
+                &policy("p", r#"{ kind = "weighted", providers = ["a", "c"] }"#),
+            ]),
+            "policies[0].route.providers[1]",
+            "no provider named `c`",
+        ),
+    ];
+    for (case, text, key, message) in cases {
+        let e = error(&text);
+        assert_eq!(e.key.as_deref(), Some(key), "{case}: {e}");
+        assert!(e.line.is_some(), "{case}: no line in {e}");
+        assert!(
+            e.message.contains(message),
+            "{case}: `{message}` not in {e}"
+        );
+        assert_eq!(e.file, Path::new("t.toml"), "{case}");
+    }
+}
