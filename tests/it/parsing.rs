@@ -218,3 +218,13 @@ fn bad_values_are_reported_with_their_line_and_key_path() {
         assert_eq!(e.file, Path::new("t.toml"), "{case}");
     }
 }
+
+#[test]
+fn a_provider_has_at_most_64_rate_limits() {
+    let limit = r#"{ kind = "sliding_window", window = "60s", limit = 8, unit = "requests" }"#;
+    let limits = |n: usize| provider_key(&format!("limits = [{}]", vec![limit; n].join(", ")));
+    parse_str(&limits(64), Path::new("t.toml"), Path::new("."), "t").expect("64 limits are fine");
+    let e = error(&limits(65));
+    assert_eq!(e.key.as_deref(), Some("providers.api.limits"), "{e}");
+    assert!(e.message.contains("at most 64 rate limits"), "{e}");
+}
