@@ -4,8 +4,7 @@
 //! under these LLM providers' rate limits, which routing and retry policy gives the
 //! lowest 429 probability, the shortest makespan and the lowest cost?*
 //!
-//! Data flows one way, and the modules follow it (none uses a module further down; a
-//! test checks the graph has no cycle):
+//! Data flows one way, and the modules follow it:
 //!
 //! ```text
 //! scenario file --parse--> raw serde structs --validate--> typed Scenario      scenario
@@ -18,8 +17,12 @@
 //!   --> the CLI's commands                                                      commands (cli: clap only)
 //! ```
 //!
-//! [`time`] (virtual time), [`rng`] (one random stream per source) and [`dist`]
-//! (distributions) are leaves that everything may use.
+//! [`time`] (virtual time and clocks), [`rng`] (one random stream per source), [`dist`]
+//! (distributions) and [`keys`] (key paths and the per-kind key reader) are leaves that
+//! everything may use. Each module uses only modules before it in this order: the
+//! leaves, `provider`, `workload`, `policy`, `scenario`, `metrics` (the records the
+//! engine writes), `engine`, `runner`, `stats`, `output`, `cli`, `commands`; a test reads
+//! the source and fails on any other use.
 //!
 //! The decisions are IO-free: limiters ([`provider::limiter`]) and a provider's admission
 //! rule ([`provider::limits`]) take `now` and return verdicts; a policy
@@ -31,7 +34,8 @@
 //! Where to add things:
 //! - a rate-limiter algorithm: a file in `provider/limiter/`, registered in its `mod.rs`;
 //! - a client-side guard: a file in `policy/guard/`, registered in its `mod.rs`;
-//! - a routing pick or route kind: `policy/route.rs` and `scenario/route.rs`;
+//! - a routing pick: a file in `policy/pick/`, registered in its `mod.rs`;
+//! - a route kind (chain, group, nested target): `policy/route.rs` and `scenario/route.rs`;
 //! - an output format: a file in `output/report/` implementing [`output::report::Exporter`];
 //! - a chart: a file in `output/plot/` implementing [`output::plot::Chart`], drawn by
 //!   [`output::plot::draw_all`];

@@ -268,8 +268,10 @@ mod tests {
     fn a_wall_clock_scales_real_time() {
         let c = WallClock::start(1000.0);
         let a = c.now();
+        // At least 5 ms pass: at 1000x, at least 5 virtual seconds.
+        std::thread::sleep(std::time::Duration::from_millis(5));
         let b = c.now();
-        assert!(b >= a, "a wall clock never runs backwards");
+        assert!(b >= a + SimTime::from_secs(5), "{a} then {b}");
         // 1000x: one virtual hour is 3.6 real seconds away, at most.
         let wait = c.until(a + SimTime::from_secs(3600));
         assert!(wait <= std::time::Duration::from_millis(3600), "{wait:?}");

@@ -1,5 +1,6 @@
-//! Parameter sweeps: run a scenario at every point of a grid of `--set KEY=VALUES`
-//! settings, with the same seeds at every point, and tabulate chosen metrics.
+//! The grid of a parameter sweep: parses `--set KEY=VALUES` and builds the scenario of
+//! every grid point from the scenario file (the `sweep` command runs them with the same
+//! seeds at every point; [`crate::stats::sweep`] tabulates the results).
 //!
 //! A key is a path into the scenario file (`workload.concurrency`,
 //! `providers.claude.limits[0].limit`, `policies[1].retry.max_attempts`); values are a

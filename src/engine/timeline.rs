@@ -17,17 +17,28 @@ struct TimelineRecorder<'a> {
     next: SimTime,
     rows: Vec<TimelineRow>,
     events: Vec<EventRow>,
+    /// Whether events were dropped past [`MAX_EVENTS`].
+    truncated: bool,
 }
 
 /// The most request events recorded for one policy (`events.csv`): a run of a million
-/// jobs would otherwise write a row per attempt. Past it, events are no longer recorded;
-/// the limiter samples go on.
+/// jobs would otherwise write a row per attempt. Past it, one `truncated` row marks the
+/// time from which events are no longer recorded; the limiter samples go on.
 pub const MAX_EVENTS: usize = 100_000;
 
 impl TimelineRecorder<'_> {
     fn event(&mut self, row: impl FnOnce() -> EventRow) {
         if self.events.len() < MAX_EVENTS {
             self.events.push(row());
+        } else if !self.truncated {
+            // One last row marks where the recording stopped.
+            self.truncated = true;
+            self.events.push(EventRow {
+                event: "truncated".into(),
+                status: None,
+                to: None,
+                ..row()
+            });
         }
     }
 
@@ -137,6 +148,7 @@ pub fn record(
         next: SimTime::ZERO,
         rows: Vec::new(),
         events: Vec::new(),
+        truncated: false,
     };
     simulate_observed(scenario, &catalog, policy, &jobs, replication, &mut rec);
     (rec.rows, rec.events)

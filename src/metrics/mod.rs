@@ -1,5 +1,8 @@
-//! What one replication of one policy measured, and the fixed list of metric names a
-//! scenario reports (so every replication yields the same columns).
+//! Per-replication records: what one replication of one policy measured (the recorder
+//! the engine writes into), the fixed list of metric names a scenario reports (so every
+//! replication yields the same columns), every replication's values ([`Results`]), the
+//! capacity bound ([`bound`]), limiter timeline rows ([`timeline`]) and percentiles
+//! ([`quantile`]).
 
 pub mod bound;
 pub mod quantile;

@@ -31,7 +31,8 @@ pub struct EventRow {
     pub t_s: f64,
     /// Provider the request went to (or fell back from).
     pub provider: String,
-    /// `served`, `queued`, `rejected`, `fallback` or `hedge`.
+    /// `served`, `queued`, `rejected`, `fallback` or `hedge`; `truncated` marks the time
+    /// from which no more events were recorded (the cap on events per policy).
     pub event: String,
     /// HTTP status of a rejection.
     pub status: Option<u16>,

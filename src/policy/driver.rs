@@ -517,6 +517,20 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_driver_is_a_new_one() {
+        let spec = hedged(1, 1);
+        let mut policy = PolicyState::new(&spec, 1, 0, 0);
+        let mut d = RequestDriver::new();
+        let c0 = send(d.start(s(0), &mut policy, 10, 10)).copy;
+        d.admitted(&policy, c0, Some((s(0), s(5))));
+        let h = send(d.hedge_due(s(1), &mut policy, c0));
+        d.rejected(s(1), &mut policy, h.copy, 429, Hint::Unknown, &[]);
+        d.reset();
+        // Every field, the ones added later included (Debug shows them all).
+        assert_eq!(format!("{d:?}"), format!("{:?}", RequestDriver::new()));
+    }
+
+    #[test]
     fn a_rejection_retries_after_the_backoff_then_falls_back() {
         let mut spec = spec(vec![0, 1]);
         spec.retry[0] = RetrySpec {

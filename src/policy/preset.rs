@@ -122,6 +122,12 @@ mod tests {
             for g in p.guards {
                 assert!(guard::KINDS.contains(g), "{name}: guard `{g}`");
             }
+            if let Some(pick) = p.pick {
+                assert!(
+                    crate::policy::Pick::from_name(pick).is_some(),
+                    "{name}: pick `{pick}`"
+                );
+            }
         }
         assert_eq!(gateway("nginx"), None);
         assert_eq!(gateway("portkey").unwrap().retry.max_attempts, 6);

@@ -1,5 +1,6 @@
-//! A provider's rate limits checked together: the one admission rule that the simulated
-//! provider, the live server and the client-side pacer all use.
+//! A provider's rate limits checked together: the one admission rule of a provider
+//! (simulated here, or served over HTTP by a live mock), whose checks the client-side
+//! pacer reuses on its copy of the published limits.
 //!
 //! Every limit must admit a request; the latest "not until" of those that refuse is the
 //! hint, and "never" beats everything. A rejected request still uses up the limits that

@@ -102,11 +102,16 @@ impl WorkloadSpec {
     /// Generates the jobs of replication `replication`.
     pub fn generate(&self, seed: u64, replication: u64) -> Jobs {
         let mut jobs = Jobs::default();
-        // Room for the jobs when their number is known (a bounded guess: a run is never
-        // worse off than growing the vectors).
+        // Room for the jobs when their number is known (bounded; a Poisson stream that
+        // a duration may cut short reserves nothing).
         let known = match &self.arrivals {
-            Arrivals::Batch { jobs: n } | Arrivals::Poisson { jobs: Some(n), .. } => *n as usize,
-            Arrivals::Poisson { jobs: None, .. } => 0,
+            Arrivals::Batch { jobs: n }
+            | Arrivals::Poisson {
+                jobs: Some(n),
+                duration: None,
+                ..
+            } => *n as usize,
+            Arrivals::Poisson { .. } => 0,
             Arrivals::Trace { rows, .. } => rows.len(),
         }
         .min(1 << 20);

@@ -30,6 +30,56 @@ fn top_module(src: &Path, file: &Path) -> Option<String> {
     (name != "lib" && name != "main").then_some(name)
 }
 
+/// The top-level modules that `code` names through `crate::` paths, grouped imports
+/// (`use crate::{a, b::c}`) included.
+fn referenced(code: &str) -> BTreeSet<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut out = BTreeSet::new();
+    for (i, _) in code.match_indices("crate::") {
+        let before = code[..i].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue; // e.g. `ratesim::` is not `crate::`
+        }
+        let rest = &code[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // Each item at the group's top level starts a path.
+            let (mut depth, mut start) = (1, 0);
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' | ',' if depth == 1 => {
+                        out.insert(ident(&group[start..j]));
+                        start = j + 1;
+                        if c == '}' {
+                            break;
+                        }
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+        } else {
+            out.insert(ident(rest));
+        }
+    }
+    out.retain(|n| !n.is_empty() && n.chars().all(|c| !c.is_uppercase()));
+    out
+}
+
+/// Code outside comments and unit tests.
+fn code_of(text: &str) -> String {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    code.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Top-level modules each module refers to through `crate::` paths, outside comments
 /// and unit tests.
 fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
@@ -42,30 +92,47 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
             continue;
         };
         let text = std::fs::read_to_string(&file).expect("a readable source file");
-        let code = text.split("#[cfg(test)]").next().unwrap_or("");
-        let deps = graph.entry(module.clone()).or_default();
-        for line in code.lines() {
-            let line = line.trim_start();
-            if line.starts_with("//") {
-                continue;
-            }
-            for (i, _) in line.match_indices("crate::") {
-                let before = line[..i].chars().next_back();
-                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    continue; // e.g. `ratesim::` is not `crate::`
-                }
-                let rest = &line[i + "crate::".len()..];
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if !name.is_empty() && name != module && name.chars().all(|c| !c.is_uppercase()) {
-                    deps.insert(name);
-                }
-            }
-        }
+        let mut deps = referenced(&code_of(&text));
+        deps.remove(&module);
+        graph.entry(module).or_default().extend(deps);
     }
     graph
+}
+
+/// The modules in dependency order: each may use only those before it. The leaves
+/// first, then the model, the parser, the records the engine writes, the engine, and
+/// the stages after it.
+const ORDER: &[&str] = &[
+    "time", "rng", "dist", "keys", "provider", "workload", "policy", "scenario", "metrics",
+    "engine", "runner", "stats", "output", "cli", "commands",
+];
+
+#[test]
+fn each_module_uses_only_the_ones_before_it() {
+    let graph = dependencies();
+    let rank = |m: &str| ORDER.iter().position(|&o| o == m);
+    for (module, deps) in &graph {
+        let Some(r) = rank(module) else {
+            panic!("module `{module}` is not in the documented order {ORDER:?}");
+        };
+        for d in deps {
+            let Some(rd) = rank(d) else {
+                panic!("`{module}` uses `{d}`, which is not in the documented order");
+            };
+            assert!(
+                rd < r || (module == "time" && d == "time"),
+                "`{module}` uses `{d}`, which comes after it in {ORDER:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_scanner_sees_plain_and_grouped_paths() {
+    let code = "use crate::engine::Sim;\nuse crate::{metrics::{Catalog, Results}, stats};\n\
+                let x = ratesim::runner::replicate; crate::output::human(1.0); crate::Foo;";
+    let found: Vec<String> = referenced(code).into_iter().collect();
+    assert_eq!(found, ["engine", "metrics", "output", "stats"]);
 }
 
 /// A cycle through `start`, if there is one.

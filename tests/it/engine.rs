@@ -322,3 +322,23 @@ fn counted_rejections_extend_a_lockout() {
         2.0
     );
 }
+
+#[test]
+fn the_event_recording_stops_at_its_cap_and_says_when() {
+    use ratesim::engine::timeline::{record, MAX_EVENTS};
+    let jobs = MAX_EVENTS as u64 + 500;
+    let s = build(&[
+        &batch(jobs, 1000).replications(1),
+        &provider("api").limit(sliding_window("60s", 10_000_000, "requests")),
+        &policy("p", &single("api")),
+    ]);
+    let makespan = values(&s, &results(&s), "p", "makespan_s")[0];
+    let (rows, events) = record(&s, 0, 0, 50, makespan);
+    assert!(!rows.is_empty());
+    // Every job was served once: the cap, then one marker where it stopped.
+    assert_eq!(events.len(), MAX_EVENTS + 1);
+    assert!(events[..MAX_EVENTS].iter().all(|e| e.event == "served"));
+    let last = &events[MAX_EVENTS];
+    assert_eq!(last.event, "truncated");
+    assert!(last.t_s >= events[MAX_EVENTS - 1].t_s && last.t_s <= makespan);
+}

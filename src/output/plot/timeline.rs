@@ -153,6 +153,14 @@ impl Chart for Timeline<'_> {
             ))?;
             legend.draw(&Text::new("a copy sent elsewhere", (48, 210), font.clone()))?;
         }
+        if let Some(cut) = self.events.iter().find(|e| e.event == "truncated") {
+            legend.draw(&Text::new(
+                format!("events after {} s", crate::output::human(cut.t_s)),
+                (10, 240),
+                font.clone(),
+            ))?;
+            legend.draw(&Text::new("not recorded", (10, 258), font.clone()))?;
+        }
         let areas = root.split_evenly((panels.len(), 1));
         for (p, area) in panels.iter().zip(&areas) {
             let v_max = p.points.iter().map(|q| q.1).fold(0.0, f64::max);

@@ -29,7 +29,12 @@ impl ClientBucketParams {
         let tick = keys.duration("tick")?.unwrap_or(SimTime::from_secs(1));
         let cost = keys.count("cost")?.unwrap_or(1) as u64;
         let bucket = TokenBucketParams::new(capacity, rate / tick.as_secs_f64(), Some(tick))
-            .or_else(|e| keys.invalid("rate", e.to_string()))?;
+            .or_else(|e| {
+                keys.invalid(
+                    "rate",
+                    format!("rate per tick is out of range for a token bucket ({e})"),
+                )
+            })?;
         Ok(ClientBucketParams {
             provider,
             bucket,
