@@ -44,6 +44,7 @@ pub enum Random {
 
 impl Random {
     /// Draws one value; never negative.
+    #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             Random::Constant(v) => *v,

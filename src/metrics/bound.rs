@@ -86,9 +86,16 @@ pub fn makespan_bound(scenario: &Scenario, jobs: &Jobs) -> f64 {
         Unit::InputTokens,
         Unit::OutputTokens,
     ];
-    let prefixes: Vec<Prefix> = units
+    // Only the token units some limit counts need their prefix sums.
+    let prefixes: Vec<Option<Prefix>> = units
         .iter()
-        .map(|&u| Prefix::new(&jobs.requests, u))
+        .map(|&u| {
+            let used = u != Unit::Requests
+                && providers
+                    .iter()
+                    .any(|p| p.limits.iter().any(|l| l.unit == u));
+            used.then(|| Prefix::new(&jobs.requests, u))
+        })
         .collect();
     let total = jobs.requests.len() as f64;
     // Per provider: its shortest service time, and for a capped one the sorted prefix
@@ -96,24 +103,24 @@ pub fn makespan_bound(scenario: &Scenario, jobs: &Jobs) -> f64 {
     let service: Vec<(f64, Option<Vec<f64>>)> = providers
         .iter()
         .map(|p| {
-            let mut times: Vec<f64> = jobs
-                .requests
-                .iter()
-                .map(|r| min_service(p, r.output))
-                .collect();
+            let times = jobs.requests.iter().map(|r| min_service(p, r.output));
+            let Some(_) = p.concurrency else {
+                // Without a cap only the shortest time matters: no sort.
+                let shortest = times.min_by(f64::total_cmp).unwrap_or(0.0).max(0.0);
+                return (shortest, None);
+            };
+            let mut times: Vec<f64> = times.collect();
             times.sort_unstable_by(f64::total_cmp);
             let shortest = times.first().copied().unwrap_or(0.0).max(0.0);
-            let prefix = p.concurrency.map(|_| {
-                let mut sum = 0.0;
-                times
-                    .iter()
-                    .map(|&x| {
-                        sum += x;
-                        sum
-                    })
-                    .collect()
-            });
-            (shortest, prefix)
+            let mut sum = 0.0;
+            let prefix = times
+                .iter()
+                .map(|&x| {
+                    sum += x;
+                    sum
+                })
+                .collect();
+            (shortest, Some(prefix))
         })
         .collect();
     // Most requests provider `p` can have completed by `t`.
@@ -136,7 +143,10 @@ pub fn makespan_bound(scenario: &Scenario, jobs: &Jobs) -> f64 {
                     cap = cap.min(if l.unit == Unit::Requests {
                         budget.floor()
                     } else {
-                        prefixes[u].fit(budget)
+                        prefixes[u]
+                            .as_ref()
+                            .expect("a unit some limit counts has its prefix")
+                            .fit(budget)
                     });
                 }
                 if let (Some(c), Some(prefix)) = (p.concurrency, prefix) {
