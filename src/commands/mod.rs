@@ -67,37 +67,60 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
 /// Timeline samples per policy (evenly spaced over replication 0's makespan).
 const TIMELINE_POINTS: u32 = 600;
 
-/// Writes every output of a run into `dir`: data files, charts and report.md.
+/// Writes every output of a run into `dir`: data files, charts and report.md. The
+/// limiter timelines of replication 0 are recorded on `threads` worker threads (0 = one
+/// per core), one policy per task, while the summary files are written.
 pub fn write_outputs(
     dir: &Path,
     scenario: &Scenario,
     results: &Results,
     summary: &Summary,
+    threads: usize,
 ) -> Result<(), AppError> {
     use crate::output::plot::data::write_rows;
     use anyhow::Context;
+    use rayon::prelude::*;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-    write_file(&dir.join("summary.csv"), &SummaryCsv.export(summary))?;
-    write_file(&dir.join("runs.csv"), &runs_csv(results))?;
-    write_file(&dir.join("summary.json"), &Json.export(summary))?;
-    write_file(&dir.join("metrics.prom"), &Prometheus.export(summary))?;
-    let mut data = ChartData {
-        summary: Some(summary.clone()),
-        cdf: latency_cdf_rows(results),
-        ..ChartData::default()
-    };
     let makespan = results
         .catalog
         .index("makespan_s")
         .expect("a catalog metric");
-    for p in 0..scenario.policies.len() {
-        let made = results.runs[p][0][makespan];
-        let (rows, events) = crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS, made);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(anyhow::Error::from)?;
+    let cdf = latency_cdf_rows(results);
+    let (timelines, written) = pool.install(|| {
+        rayon::join(
+            || {
+                (0..scenario.policies.len())
+                    .into_par_iter()
+                    .map(|p| {
+                        let made = results.runs[p][0][makespan];
+                        crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS, made)
+                    })
+                    .collect::<Vec<_>>()
+            },
+            || -> Result<(), AppError> {
+                write_file(&dir.join("summary.csv"), &SummaryCsv.export(summary))?;
+                write_file(&dir.join("runs.csv"), &runs_csv(results))?;
+                write_file(&dir.join("summary.json"), &Json.export(summary))?;
+                write_file(&dir.join("metrics.prom"), &Prometheus.export(summary))?;
+                write_file(&dir.join("latency_cdf.csv"), &write_rows(&cdf))
+            },
+        )
+    });
+    written?;
+    let mut data = ChartData {
+        summary: Some(summary.clone()),
+        cdf,
+        ..ChartData::default()
+    };
+    for (rows, events) in timelines {
         data.timeline.extend(rows);
         data.events.extend(events);
     }
-    write_file(&dir.join("latency_cdf.csv"), &write_rows(&data.cdf))?;
     write_file(&dir.join("timeline.csv"), &write_rows(&data.timeline))?;
     write_file(&dir.join("events.csv"), &write_rows(&data.events))?;
     let drawn = draw_all(dir, &data).map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
@@ -118,7 +141,7 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         replicate_with(&scenario, args.threads, args.out.is_some()).map_err(anyhow::Error::from)?;
     let summary = summarize(&results, &scenario);
     if let Some(dir) = &args.out {
-        write_outputs(dir, &scenario, &results, &summary)?;
+        write_outputs(dir, &scenario, &results, &summary, args.threads)?;
     }
     let bytes = match args.format {
         Format::Table => Table::default().export(&summary),
