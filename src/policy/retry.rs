@@ -75,37 +75,55 @@ impl Default for RetrySpec {
 
 /// Named retry rules from real clients, each overridable key by key.
 pub fn preset(name: &str) -> Option<RetrySpec> {
-    let server_errors = 500..=599;
-    Some(match name {
-        // anthropic-sdk-python / openai-python `_base_client`: 2 retries,
-        // min(0.5 * 2^n, 8) * (1 - 0.25 U), retry-after honoured when 0 < hint <= 60 s,
-        // retried statuses 408, 409, 429 and >= 500.
-        "anthropic-sdk" | "openai-sdk" => RetrySpec {
-            max_attempts: 3,
-            backoff: Backoff::Exponential,
-            base: SimTime::from_millis(500),
-            cap: SimTime::from_secs(8),
-            jitter: Jitter::Sdk,
-            honor_retry_after: true,
-            retry_after_max: SimTime::from_secs(60),
-            retry_on: [408, 409, 429].into_iter().chain(server_errors).collect(),
-            retry_after_budget: None,
-        },
-        // Portkey: up to 5 retries on 429, 500, 502, 503, 504 after 1, 2, 4, 8, 16 s;
-        // with `use_retry_after_header`, hints are honoured within 60 s in total.
-        "portkey" => RetrySpec {
-            max_attempts: 6,
-            backoff: Backoff::Exponential,
-            base: SimTime::from_secs(1),
-            cap: SimTime::from_secs(16),
-            jitter: Jitter::None,
-            honor_retry_after: true,
-            retry_after_max: SimTime::from_secs(60),
-            retry_on: vec![429, 500, 502, 503, 504],
-            retry_after_budget: Some(SimTime::from_secs(60)),
-        },
-        _ => return None,
-    })
+    PRESETS.iter().find(|(n, _)| *n == name).map(|(_, p)| p())
+}
+
+/// Builds one preset's rule.
+type Make = fn() -> RetrySpec;
+
+/// The registry of retry presets: every name a scenario may give `retry.preset`.
+const PRESETS: &[(&str, Make)] = &[
+    ("anthropic-sdk", sdk),
+    ("openai-sdk", sdk),
+    ("portkey", portkey),
+];
+
+/// Every retry preset's name, in registry order.
+pub fn preset_names() -> impl Iterator<Item = &'static str> {
+    PRESETS.iter().map(|(n, _)| *n)
+}
+
+/// anthropic-sdk-python / openai-python `_base_client`: 2 retries,
+/// min(0.5 * 2^n, 8) * (1 - 0.25 U), retry-after honoured when 0 < hint <= 60 s, retried
+/// statuses 408, 409, 429 and >= 500.
+fn sdk() -> RetrySpec {
+    RetrySpec {
+        max_attempts: 3,
+        backoff: Backoff::Exponential,
+        base: SimTime::from_millis(500),
+        cap: SimTime::from_secs(8),
+        jitter: Jitter::Sdk,
+        honor_retry_after: true,
+        retry_after_max: SimTime::from_secs(60),
+        retry_on: [408, 409, 429].into_iter().chain(500..=599).collect(),
+        retry_after_budget: None,
+    }
+}
+
+/// Portkey: up to 5 retries on 429, 500, 502, 503, 504 after 1, 2, 4, 8, 16 s; with
+/// `use_retry_after_header`, hints are honoured within 60 s in total.
+fn portkey() -> RetrySpec {
+    RetrySpec {
+        max_attempts: 6,
+        backoff: Backoff::Exponential,
+        base: SimTime::from_secs(1),
+        cap: SimTime::from_secs(16),
+        jitter: Jitter::None,
+        honor_retry_after: true,
+        retry_after_max: SimTime::from_secs(60),
+        retry_on: vec![429, 500, 502, 503, 504],
+        retry_after_budget: Some(SimTime::from_secs(60)),
+    }
 }
 
 impl RetrySpec {

@@ -595,7 +595,10 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
             None => {
                 return invalid(
                     &path.key("preset"),
-                    format!("unknown retry preset `{name}`; expected \"anthropic-sdk\", \"openai-sdk\" or \"portkey\""),
+                    format!(
+                        "unknown retry preset `{name}`; expected {}",
+                        one_of(&crate::policy::retry::preset_names().collect::<Vec<_>>())
+                    ),
                 )
             }
         },
