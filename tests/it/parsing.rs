@@ -96,6 +96,14 @@ fn bad_values_are_reported_with_their_line_and_key_path() {
             "unknown pick `fastest`",
         ),
         (
+            "a key of another kind beside a bad common key",
+            provider_key(
+                r#"limits = [{ kind = "sliding_window", window = "60s", limit = 8, unit = "requests", burst = 3, count_rejected = "yes" }]"#,
+            ),
+            "providers.api.limits[0].burst",
+            r#"not a setting of kind = "sliding_window""#,
+        ),
+        (
             "unknown retry preset",
             policy_key(r#"retry = { preset = "boto" }"#),
             "policies[0].retry.preset",

@@ -343,12 +343,14 @@ impl LimitSpec {
     /// Reads a rate limit of kind `kind` (already read from `keys`); `None` when no
     /// limiter is registered under that name.
     pub(crate) fn parse(kind: &str, keys: &Keys) -> Option<R<LimitSpec>> {
-        let count_rejected = match keys.bool(COMMON_LAST) {
-            Ok(c) => c.unwrap_or(false),
-            Err(e) => return Some(Err(e)),
-        };
+        // The kind and its keys first: a bad common key must not hide an unknown kind
+        // or a key the kind does not take.
         let kind = match LimitKind::parse(kind, keys)? {
             Ok(k) => k,
+            Err(e) => return Some(Err(e)),
+        };
+        let count_rejected = match keys.bool(COMMON_LAST) {
+            Ok(c) => c.unwrap_or(false),
             Err(e) => return Some(Err(e)),
         };
         Some(unit(keys).map(|unit| LimitSpec {
