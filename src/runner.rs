@@ -5,7 +5,9 @@
 
 use rayon::prelude::*;
 
-use crate::engine::simulate;
+use crate::engine::timeline::TimelineRecorder;
+use crate::engine::{simulate, simulate_observed};
+use crate::metrics::timeline::{EventRow, TimelineRow};
 use crate::metrics::{Catalog, Results, CURVE_POINTS};
 use crate::scenario::Scenario;
 
@@ -38,17 +40,30 @@ fn fill_bound(catalog: &Catalog, metrics: &mut [f64], bound: f64) {
     };
 }
 
-/// Runs every replication of `scenario` on `threads` worker threads (0 = one per core).
-pub fn replicate(scenario: &Scenario, threads: usize) -> Result<Results, ThreadError> {
-    replicate_with(scenario, threads, false)
+/// What a run keeps besides each replication's metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Keep {
+    /// Each replication's latency quantile curve ([`Results::latency_curves`]).
+    pub curves: bool,
+    /// Replication 0's timeline of each policy, its limits sampled at about this many
+    /// evenly spaced times over its makespan ([`Results::timeline`]).
+    pub timeline_points: Option<u32>,
 }
 
-/// [`replicate`], also keeping each replication's latency quantile curve when `curves`.
+/// Runs every replication of `scenario` on `threads` worker threads (0 = one per core).
+pub fn replicate(scenario: &Scenario, threads: usize) -> Result<Results, ThreadError> {
+    replicate_with(scenario, threads, Keep::default())
+}
+
+/// [`replicate`], also keeping what `keep` asks for. Replication 0's timelines are
+/// recorded during the run itself (the recorder cannot change it), not by running it
+/// again.
 pub fn replicate_with(
     scenario: &Scenario,
     threads: usize,
-    curves: bool,
+    keep: Keep,
 ) -> Result<Results, ThreadError> {
+    let curves = keep.curves;
     let catalog = Catalog::new(&scenario.providers);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -57,7 +72,9 @@ pub fn replicate_with(
             threads,
             message: e.to_string(),
         })?;
-    type Rep = (Vec<(Vec<f64>, Vec<f64>)>, u64);
+    let makespan = catalog.index("makespan_s").expect("a catalog metric");
+    type Timeline = (Vec<TimelineRow>, Vec<EventRow>);
+    type Rep = (Vec<(Vec<f64>, Vec<f64>, Option<Timeline>)>, u64);
     let per_rep: Vec<Rep> = pool.install(|| {
         (0..scenario.replications as u64)
             .into_par_iter()
@@ -67,7 +84,16 @@ pub fn replicate_with(
                 let mut events = 0;
                 let metrics = (0..scenario.policies.len())
                     .map(|p| {
-                        let mut out = simulate(scenario, &catalog, p, &jobs, r);
+                        let (mut out, timeline) = match keep.timeline_points {
+                            Some(points) if r == 0 => {
+                                let mut rec = TimelineRecorder::new(scenario, p);
+                                let out =
+                                    simulate_observed(scenario, &catalog, p, &jobs, r, &mut rec);
+                                let made = out.metrics[makespan];
+                                (out, Some(rec.finish(points, made)))
+                            }
+                            _ => (simulate(scenario, &catalog, p, &jobs, r), None),
+                        };
                         fill_bound(&catalog, &mut out.metrics, bound);
                         events += out.events;
                         let c = if curves {
@@ -75,7 +101,7 @@ pub fn replicate_with(
                         } else {
                             Vec::new()
                         };
-                        (out.metrics, c)
+                        (out.metrics, c, timeline)
                     })
                     .collect();
                 (metrics, events)
@@ -85,13 +111,18 @@ pub fn replicate_with(
     let n = scenario.policies.len();
     let mut runs = vec![Vec::with_capacity(per_rep.len()); n];
     let mut latency_curves = vec![Vec::new(); if curves { n } else { 0 }];
+    let (mut timeline, mut timeline_events) = (Vec::new(), Vec::new());
     let mut events = 0;
     for (metrics, e) in per_rep {
         events += e;
-        for (p, (m, c)) in metrics.into_iter().enumerate() {
+        for (p, (m, c, t)) in metrics.into_iter().enumerate() {
             runs[p].push(m);
             if curves {
                 latency_curves[p].push(c);
+            }
+            if let Some((rows, evs)) = t {
+                timeline.extend(rows);
+                timeline_events.extend(evs);
             }
         }
     }
@@ -100,6 +131,8 @@ pub fn replicate_with(
         policies: scenario.policies.iter().map(|p| p.name.clone()).collect(),
         runs,
         latency_curves,
+        timeline,
+        timeline_events,
         events,
     })
 }

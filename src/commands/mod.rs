@@ -13,8 +13,8 @@ use crate::output::report::{runs_csv, Exporter, Json, Markdown, Prometheus, Summ
 use crate::output::report_md::report_markdown;
 use crate::output::sweep_csv::{read_sweep_csv, sweep_csv};
 use crate::output::write_atomic;
-use crate::runner::{replicate, replicate_with};
-use crate::scenario::{self, Scenario, ScenarioError};
+use crate::runner::{replicate, replicate_with, Keep};
+use crate::scenario::{self, ScenarioError};
 use crate::stats::summary::{summarize, Summary};
 use crate::stats::sweep::{rows_of, Sweep};
 
@@ -68,61 +68,29 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
 const TIMELINE_POINTS: u32 = 600;
 
 /// Writes every output of a run into `dir`: data files, charts and report.md. The
-/// limiter timelines of replication 0 are recorded on `threads` worker threads (0 = one
-/// per core), one policy per task, while the summary files are written.
-pub fn write_outputs(
-    dir: &Path,
-    scenario: &Scenario,
-    results: &Results,
-    summary: &Summary,
-    threads: usize,
-) -> Result<(), AppError> {
+/// limiter timelines are those `results` kept (run with [`Keep::timeline_points`]).
+pub fn write_outputs(dir: &Path, results: &Results, summary: &Summary) -> Result<(), AppError> {
     use crate::output::plot::data::write_rows;
     use anyhow::Context;
-    use rayon::prelude::*;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-    let makespan = results
-        .catalog
-        .index("makespan_s")
-        .expect("a catalog metric");
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(anyhow::Error::from)?;
     let cdf = latency_cdf_rows(results);
-    let (timelines, written) = pool.install(|| {
-        rayon::join(
-            || {
-                (0..scenario.policies.len())
-                    .into_par_iter()
-                    .map(|p| {
-                        let made = results.runs[p][0][makespan];
-                        crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS, made)
-                    })
-                    .collect::<Vec<_>>()
-            },
-            || -> Result<(), AppError> {
-                write_file(&dir.join("summary.csv"), &SummaryCsv.export(summary))?;
-                write_file(&dir.join("runs.csv"), &runs_csv(results))?;
-                write_file(&dir.join("summary.json"), &Json.export(summary))?;
-                write_file(&dir.join("metrics.prom"), &Prometheus.export(summary))?;
-                write_file(&dir.join("latency_cdf.csv"), &write_rows(&cdf))
-            },
-        )
-    });
-    written?;
-    let mut data = ChartData {
+    write_file(&dir.join("summary.csv"), &SummaryCsv.export(summary))?;
+    write_file(&dir.join("runs.csv"), &runs_csv(results))?;
+    write_file(&dir.join("summary.json"), &Json.export(summary))?;
+    write_file(&dir.join("metrics.prom"), &Prometheus.export(summary))?;
+    write_file(&dir.join("latency_cdf.csv"), &write_rows(&cdf))?;
+    write_file(&dir.join("timeline.csv"), &write_rows(&results.timeline))?;
+    write_file(
+        &dir.join("events.csv"),
+        &write_rows(&results.timeline_events),
+    )?;
+    let data = ChartData {
         summary: Some(summary.clone()),
         cdf,
-        ..ChartData::default()
+        timeline: results.timeline.clone(),
+        events: results.timeline_events.clone(),
     };
-    for (rows, events) in timelines {
-        data.timeline.extend(rows);
-        data.events.extend(events);
-    }
-    write_file(&dir.join("timeline.csv"), &write_rows(&data.timeline))?;
-    write_file(&dir.join("events.csv"), &write_rows(&data.events))?;
     let drawn = draw_all(dir, &data).map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
     write_file(&dir.join("report.md"), &report_markdown(summary, &drawn))?;
     Ok(())
@@ -137,11 +105,14 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     if let Some(s) = args.seed {
         scenario.seed = s;
     }
-    let results =
-        replicate_with(&scenario, args.threads, args.out.is_some()).map_err(anyhow::Error::from)?;
+    let keep = Keep {
+        curves: args.out.is_some(),
+        timeline_points: args.out.as_ref().map(|_| TIMELINE_POINTS),
+    };
+    let results = replicate_with(&scenario, args.threads, keep).map_err(anyhow::Error::from)?;
     let summary = summarize(&results, &scenario);
     if let Some(dir) = &args.out {
-        write_outputs(dir, &scenario, &results, &summary, args.threads)?;
+        write_outputs(dir, &results, &summary)?;
     }
     let bytes = match args.format {
         Format::Table => Table::default().export(&summary),

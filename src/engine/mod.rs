@@ -236,7 +236,7 @@ impl<'a, O: Observer> Sim<'a, O> {
 
     /// A slot of provider `p` came free at `now`: the next queued request starts.
     fn release(&mut self, now: SimTime, p: usize) {
-        if let Some((t, latency)) = self.providers[p].release() {
+        if let Some((t, latency)) = self.providers[p].release(now) {
             let (job, copy) = unticket(t);
             self.state[job as usize].driver.started(copy, now, latency);
             self.queue.schedule(
@@ -258,7 +258,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         let size = self.size(job);
         match loser.generated(now, size.output) {
             None => {
-                let queued = self.providers[p].dequeue(ticket(job, loser.copy));
+                let queued = self.providers[p].dequeue(now, ticket(job, loser.copy));
                 debug_assert!(queued, "a copy not in service is in its provider's queue");
                 0.0
             }
@@ -429,12 +429,16 @@ pub fn simulate_observed<O: Observer>(
     }
     let mut events = 0u64;
     let mut clock = VirtualClock::default();
+    sim.observer.start(&mut sim.providers);
+    let mut last = None;
     while let Some((now, event)) = sim.queue.pop() {
         clock.advance_to(now);
         events += 1;
+        last = Some(now);
         sim.observer.before(now, &sim.providers);
         sim.handle(now, event);
     }
+    sim.observer.end(last, &mut sim.providers);
     // Checked in release builds too: a broken invariant would silently lose jobs.
     assert_eq!(sim.active, 0, "internal error: a job never finished");
     assert!(

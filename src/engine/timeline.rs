@@ -2,20 +2,23 @@
 //! replication of one policy, and where requests were rejected, fell back or were hedged
 //! ([`crate::metrics::timeline`] rows), without changing the run.
 
-use crate::engine::{simulate_observed, Observer};
+use crate::engine::Observer;
 use crate::metrics::timeline::{EventRow, TimelineRow};
-use crate::metrics::Catalog;
+use crate::provider::tape::Tape;
 use crate::provider::{Admission, Provider};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
-struct TimelineRecorder<'a> {
+/// Records one replication of one policy as it runs: its first [`MAX_EVENTS`] attempts,
+/// fallbacks and hedges, and the tape of every provider the policy can reach that has
+/// limits or a concurrency cap. [`TimelineRecorder::finish`] then samples the limits
+/// over the run's makespan, which is known only once the run has ended.
+pub struct TimelineRecorder<'a> {
     scenario: &'a Scenario,
     policy: &'a str,
     reach: Vec<usize>,
-    step: SimTime,
-    next: SimTime,
-    rows: Vec<TimelineRow>,
+    tapes: Vec<Option<Tape>>,
+    last: Option<SimTime>,
     events: Vec<EventRow>,
     /// Whether events were dropped past [`MAX_EVENTS`].
     truncated: bool,
@@ -41,49 +44,21 @@ impl TimelineRecorder<'_> {
             });
         }
     }
-
-    fn sample(&mut self, t: SimTime, providers: &[Provider]) {
-        for &p in &self.reach {
-            let spec = &self.scenario.providers[p];
-            for (usage, limit) in providers[p].usage(t).zip(&spec.limits) {
-                self.rows.push(TimelineRow {
-                    policy: self.policy.to_string(),
-                    provider: spec.name.clone(),
-                    series: limit.label(),
-                    capacity: Some(usage.limit),
-                    t_s: t.as_secs_f64(),
-                    value: usage.used,
-                });
-            }
-            if let Some(c) = spec.concurrency {
-                self.rows.push(TimelineRow {
-                    policy: self.policy.to_string(),
-                    provider: spec.name.clone(),
-                    series: "in service".into(),
-                    capacity: Some(c.limit as f64),
-                    t_s: t.as_secs_f64(),
-                    value: providers[p].in_flight() as f64,
-                });
-                self.rows.push(TimelineRow {
-                    policy: self.policy.to_string(),
-                    provider: spec.name.clone(),
-                    series: "waiting for a slot".into(),
-                    capacity: None,
-                    t_s: t.as_secs_f64(),
-                    value: providers[p].queued() as f64,
-                });
-            }
-        }
-    }
 }
 
 impl Observer for TimelineRecorder<'_> {
-    fn before(&mut self, now: SimTime, providers: &[Provider]) {
-        while self.next < now {
-            let t = self.next;
-            self.sample(t, providers);
-            self.next += self.step;
+    fn start(&mut self, providers: &mut [Provider]) {
+        for &p in &self.reach {
+            let spec = &self.scenario.providers[p];
+            if !spec.limits.is_empty() || spec.concurrency.is_some() {
+                providers[p].record();
+            }
         }
+    }
+
+    fn end(&mut self, last: Option<SimTime>, providers: &mut [Provider]) {
+        self.last = last;
+        self.tapes = providers.iter_mut().map(Provider::take_tape).collect();
     }
 
     fn attempt(&mut self, now: SimTime, provider: usize, admission: &Admission) {
@@ -125,31 +100,84 @@ impl Observer for TimelineRecorder<'_> {
     }
 }
 
-/// Records replication `replication` of policy `policy`, whose makespan is
-/// `makespan_s` (known from the run): every limit of every provider the policy can reach,
-/// sampled at about `points` evenly spaced times over the makespan, and its first
-/// [`MAX_EVENTS`] attempts, fallbacks and hedges.
-pub fn record(
-    scenario: &Scenario,
-    policy: usize,
-    replication: u64,
-    points: u32,
-    makespan_s: f64,
-) -> (Vec<TimelineRow>, Vec<EventRow>) {
-    let catalog = Catalog::new(&scenario.providers);
-    let jobs = scenario.workload.generate(scenario.seed, replication);
+impl<'a> TimelineRecorder<'a> {
+    /// A recorder for policy `policy` of `scenario`, to pass to
+    /// [`crate::engine::simulate_observed`].
+    pub fn new(scenario: &'a Scenario, policy: usize) -> Self {
+        TimelineRecorder {
+            scenario,
+            policy: &scenario.policies[policy].name,
+            reach: scenario.policies[policy].reachable(),
+            tapes: Vec::new(),
+            last: None,
+            events: Vec::new(),
+            truncated: false,
+        }
+    }
+
+    /// The timeline of the recorded run, whose makespan is `makespan_s`: every limit of
+    /// every provider the policy can reach, sampled at about `points` evenly spaced times
+    /// over the makespan (and on to the run's last event), and the recorded events.
+    /// A sample at `t` shows the provider after the events at or before `t`.
+    pub fn finish(self, points: u32, makespan_s: f64) -> (Vec<TimelineRow>, Vec<EventRow>) {
+        let step = sample_step(points, makespan_s);
+        let mut replays: Vec<_> = self
+            .reach
+            .iter()
+            .map(|&p| {
+                let spec = &self.scenario.providers[p];
+                let tape = self.tapes.get(p).and_then(Option::as_ref);
+                (spec, tape.map(|t| t.replay(spec)))
+            })
+            .collect();
+        let mut rows = Vec::new();
+        let Some(last) = self.last else {
+            return (rows, self.events);
+        };
+        let mut t = SimTime::ZERO;
+        while t < last {
+            for (spec, replay) in &mut replays {
+                let Some(replay) = replay else { continue };
+                replay.advance_to(t);
+                for (usage, limit) in replay.usage(t).zip(&spec.limits) {
+                    rows.push(TimelineRow {
+                        policy: self.policy.to_string(),
+                        provider: spec.name.clone(),
+                        series: limit.label(),
+                        capacity: Some(usage.limit),
+                        t_s: t.as_secs_f64(),
+                        value: usage.used,
+                    });
+                }
+                if let Some(c) = spec.concurrency {
+                    let slots = replay.slots();
+                    rows.push(TimelineRow {
+                        policy: self.policy.to_string(),
+                        provider: spec.name.clone(),
+                        series: "in service".into(),
+                        capacity: Some(c.limit as f64),
+                        t_s: t.as_secs_f64(),
+                        value: slots.in_flight as f64,
+                    });
+                    rows.push(TimelineRow {
+                        policy: self.policy.to_string(),
+                        provider: spec.name.clone(),
+                        series: "waiting for a slot".into(),
+                        capacity: None,
+                        t_s: t.as_secs_f64(),
+                        value: slots.queued as f64,
+                    });
+                }
+            }
+            t += step;
+        }
+        (rows, self.events)
+    }
+}
+
+/// The time between samples for about `points` samples over a makespan of
+/// `makespan_s` seconds: at least a microsecond.
+pub fn sample_step(points: u32, makespan_s: f64) -> SimTime {
     let makespan = makespan_s.max(1e-3);
-    let step = SimTime::from_secs_f64(makespan / points.max(1) as f64).max(SimTime(1_000));
-    let mut rec = TimelineRecorder {
-        scenario,
-        policy: &scenario.policies[policy].name,
-        reach: scenario.policies[policy].reachable(),
-        step,
-        next: SimTime::ZERO,
-        rows: Vec::new(),
-        events: Vec::new(),
-        truncated: false,
-    };
-    simulate_observed(scenario, &catalog, policy, &jobs, replication, &mut rec);
-    (rec.rows, rec.events)
+    SimTime::from_secs_f64(makespan / points.max(1) as f64).max(SimTime(1_000))
 }

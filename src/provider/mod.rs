@@ -5,6 +5,7 @@
 pub mod limiter;
 pub mod limits;
 mod onoff;
+pub mod tape;
 
 use std::collections::VecDeque;
 
@@ -17,6 +18,7 @@ pub use limiter::{LimitKind, LimitSpec};
 use limiter::{Usage, Verdict};
 use limits::{Decision, LimitSet, Limits};
 pub use onoff::OnOff;
+use tape::{Change, Entry, Tape};
 
 /// What a full concurrency cap does with one more request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,6 +183,8 @@ pub struct Provider<'a> {
     online: Option<OnOff>,
     latency_rng: SimRng,
     quality_rng: SimRng,
+    /// The changes to its limits and slots, when they are recorded.
+    tape: Option<Tape>,
 }
 
 impl<'a> Provider<'a> {
@@ -210,6 +214,33 @@ impl<'a> Provider<'a> {
             }),
             latency_rng: stream(seed, replication, Source::Latency(index)),
             quality_rng: stream(seed, replication, Source::Quality(index)),
+            tape: None,
+        }
+    }
+
+    /// From now on, records every change to its limits and slots ([`Provider::take_tape`]).
+    pub fn record(&mut self) {
+        self.tape = Some(Tape::default());
+    }
+
+    /// The changes recorded since [`Provider::record`], if it was called.
+    pub fn take_tape(&mut self) -> Option<Tape> {
+        self.tape.take()
+    }
+
+    fn log(&mut self, at: SimTime, change: Change) {
+        if let Some(tape) = &mut self.tape {
+            tape.entries.push(Entry { at, change });
+        }
+    }
+
+    fn log_slots(&mut self, at: SimTime) {
+        if self.tape.is_some() && self.spec.concurrency.is_some() {
+            let change = Change::Slots {
+                in_flight: self.in_flight,
+                queued: self.queue.len() as u32,
+            };
+            self.log(at, change);
         }
     }
 
@@ -231,6 +262,10 @@ impl<'a> Provider<'a> {
             }
             if end - start >= spec.reset_after {
                 self.limits.exhaust(end);
+                if let Some(tape) = &mut self.tape {
+                    let change = Change::Exhaust { end };
+                    tape.entries.push(Entry { at: now, change });
+                }
             }
             online.downs().pop_front();
         }
@@ -298,7 +333,16 @@ impl<'a> Provider<'a> {
             .spec
             .concurrency
             .is_some_and(|c| c.on_full == OnFull::Reject && self.in_flight >= c.limit);
-        if let Decision::Refuse { verdict, refused } = self.limits.admit(now, input, output, full) {
+        let decision = self.limits.admit(now, input, output, full);
+        if !self.spec.limits.is_empty() {
+            let change = Change::Admit {
+                input,
+                output,
+                blocked: full,
+            };
+            self.log(now, change);
+        }
+        if let Decision::Refuse { verdict, refused } = decision {
             let (cause, hint) = match verdict {
                 Verdict::Admit => (RejectCause::Concurrency, Hint::Unknown),
                 Verdict::NotUntil(t) => (RejectCause::RateLimit, Hint::At(t)),
@@ -309,10 +353,12 @@ impl<'a> Provider<'a> {
         match self.spec.concurrency {
             Some(c) if self.in_flight >= c.limit => {
                 self.queue.push_back((ticket, output));
+                self.log_slots(now);
                 Admission::Queued
             }
             _ => {
                 self.in_flight += 1;
+                self.log_slots(now);
                 Admission::Serve {
                     latency: self.service_time(output),
                 }
@@ -320,21 +366,26 @@ impl<'a> Provider<'a> {
         }
     }
 
-    /// A request in service finished; if one was queued, it starts now (FIFO), and its
-    /// ticket and service time are returned.
-    pub fn release(&mut self) -> Option<(u64, SimTime)> {
+    /// A request in service finished at `now`; if one was queued, it starts now (FIFO),
+    /// and its ticket and service time are returned.
+    pub fn release(&mut self, now: SimTime) -> Option<(u64, SimTime)> {
         self.in_flight -= 1;
-        let (ticket, output) = self.queue.pop_front()?;
-        self.in_flight += 1;
+        let next = self.queue.pop_front();
+        if next.is_some() {
+            self.in_flight += 1;
+        }
+        self.log_slots(now);
+        let (ticket, output) = next?;
         Some((ticket, self.service_time(output)))
     }
 
-    /// Takes the request `ticket` out of the queue before it started (a cancelled hedge);
-    /// false when it is not queued.
-    pub fn dequeue(&mut self, ticket: u64) -> bool {
+    /// Takes the request `ticket` out of the queue at `now` before it started (a
+    /// cancelled hedge); false when it is not queued.
+    pub fn dequeue(&mut self, now: SimTime, ticket: u64) -> bool {
         match self.queue.iter().position(|&(t, _)| t == ticket) {
             Some(i) => {
                 self.queue.remove(i);
+                self.log_slots(now);
                 true
             }
             None => false,
@@ -465,9 +516,9 @@ mod tests {
     fn queued_requests_start_in_order_as_slots_free() {
         let mut spec = copilot(1.0);
         let mut p = one_slot_with_two_waiting(&mut spec);
-        assert_eq!(p.release().map(|(t, _)| t), Some(8));
-        assert_eq!(p.release().map(|(t, _)| t), Some(9));
-        assert_eq!(p.release(), None);
+        assert_eq!(p.release(SimTime::ZERO).map(|(t, _)| t), Some(8));
+        assert_eq!(p.release(SimTime::ZERO).map(|(t, _)| t), Some(9));
+        assert_eq!(p.release(SimTime::ZERO), None);
         assert_eq!(p.in_flight(), 0);
     }
 
@@ -475,9 +526,9 @@ mod tests {
     fn a_dequeued_request_never_starts() {
         let mut spec = copilot(1.0);
         let mut p = one_slot_with_two_waiting(&mut spec);
-        assert!(p.dequeue(8));
-        assert!(!p.dequeue(8));
+        assert!(p.dequeue(SimTime::ZERO, 8));
+        assert!(!p.dequeue(SimTime::ZERO, 8));
         assert_eq!(p.queued(), 1);
-        assert_eq!(p.release().map(|(t, _)| t), Some(9));
+        assert_eq!(p.release(SimTime::ZERO).map(|(t, _)| t), Some(9));
     }
 }

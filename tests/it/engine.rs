@@ -325,16 +325,23 @@ fn counted_rejections_extend_a_lockout() {
 
 #[test]
 fn the_event_recording_stops_at_its_cap_and_says_when() {
-    use ratesim::engine::timeline::{record, MAX_EVENTS};
+    use ratesim::engine::timeline::MAX_EVENTS;
+    use ratesim::runner::{replicate_with, Keep};
     let jobs = MAX_EVENTS as u64 + 500;
     let s = build(&[
         &batch(jobs, 1000).replications(1),
         &provider("api").limit(sliding_window("60s", 10_000_000, "requests")),
         &policy("p", &single("api")),
     ]);
-    let makespan = values(&s, &results(&s), "p", "makespan_s")[0];
-    let (rows, events) = record(&s, 0, 0, 50, makespan);
-    assert!(!rows.is_empty());
+    let keep = Keep {
+        curves: false,
+        timeline_points: Some(50),
+    };
+    let r = replicate_with(&s, 2, keep).unwrap();
+    let makespan = values(&s, &r, "p", "makespan_s")[0];
+    let (rows, events) = (&r.timeline, &r.timeline_events);
+    // About 50 samples of the one limit over the makespan.
+    assert!((50..=52).contains(&rows.len()), "{}", rows.len());
     // Every job was served once: the cap, then one marker where it stopped.
     assert_eq!(events.len(), MAX_EVENTS + 1);
     assert!(events[..MAX_EVENTS].iter().all(|e| e.event == "served"));

@@ -1,17 +1,21 @@
 //! Property tests of the engine on generated scenarios (workload, three providers with
 //! random limits, latencies, outages and answers, and a policy with a random preset,
 //! route, retry rule, guards, hedge and quality gate): event time never goes backwards, every
-//! observer call happens at the time of the event being handled, and every job ends
-//! exactly once, completed or failed.
+//! observer call happens at the time of the event being handled, every job ends
+//! exactly once, completed or failed, and the timeline sampled after a run from the
+//! providers' tapes equals the providers sampled live during it.
 
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
+use ratesim::engine::timeline::{sample_step, TimelineRecorder};
 use ratesim::engine::{simulate_observed, Observer};
 use ratesim::metrics::Catalog;
 use ratesim::provider::{Admission, Provider};
 use ratesim::SimTime;
 
-use crate::common::{batch, list, poisson, policy, provider, scenario, text, ProviderBlock};
+use crate::common::{
+    batch, bundled_text, list, poisson, policy, provider, scenario, text, ProviderBlock,
+};
 
 /// Watches the clock through one replication.
 #[derive(Default)]
@@ -315,5 +319,87 @@ proptest! {
         prop_assert_eq!(out.latencies.len() as f64, completed);
         // The last job ends at the latest at the last event.
         prop_assert!(metric("makespan_s") <= clock.now.as_secs_f64() + 1e-9);
+    }
+}
+
+/// Samples every provider a policy can reach live, before each event, at the grid the
+/// timeline uses: what its limits and slots hold at each sample time.
+struct Live {
+    reach: Vec<usize>,
+    step: SimTime,
+    next: SimTime,
+    /// (time, value, capacity) in the timeline's row order.
+    samples: Vec<(f64, f64, Option<f64>)>,
+}
+
+impl Observer for Live {
+    fn before(&mut self, now: SimTime, providers: &[Provider]) {
+        while self.next < now {
+            let t = self.next;
+            for &p in &self.reach {
+                let spec = providers[p].spec();
+                for u in providers[p].usage(t) {
+                    self.samples.push((t.as_secs_f64(), u.used, Some(u.limit)));
+                }
+                if let Some(c) = spec.concurrency {
+                    let (busy, queued) = (providers[p].in_flight(), providers[p].queued());
+                    self.samples
+                        .push((t.as_secs_f64(), busy as f64, Some(c.limit as f64)));
+                    self.samples.push((t.as_secs_f64(), queued as f64, None));
+                }
+            }
+            self.next += self.step;
+        }
+    }
+}
+
+/// Every policy of `text`'s scenario in replication `replication`: the rows the
+/// timeline recorder builds from the tapes after the run, and the live samples.
+fn timeline_both_ways(text: &str, replication: u64, points: u32) -> Vec<(usize, usize)> {
+    let s = scenario(text);
+    let catalog = Catalog::new(&s.providers);
+    let jobs = s.workload.generate(s.seed, replication);
+    let mut sizes = Vec::new();
+    for p in 0..s.policies.len() {
+        let mut rec = TimelineRecorder::new(&s, p);
+        let out = simulate_observed(&s, &catalog, p, &jobs, replication, &mut rec);
+        let makespan = out.metrics[catalog.index("makespan_s").unwrap()];
+        let (rows, _) = rec.finish(points, makespan);
+        let mut live = Live {
+            reach: s.policies[p].reachable(),
+            step: sample_step(points, makespan),
+            next: SimTime::ZERO,
+            samples: Vec::new(),
+        };
+        let again = simulate_observed(&s, &catalog, p, &jobs, replication, &mut live);
+        let bits = |m: &[f64]| m.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&again.metrics),
+            bits(&out.metrics),
+            "recording changed the run"
+        );
+        let recorded: Vec<_> = rows.iter().map(|r| (r.t_s, r.value, r.capacity)).collect();
+        assert_eq!(recorded, live.samples, "policy {}", s.policies[p].name);
+        sizes.push((rows.len(), live.samples.len()));
+    }
+    sizes
+}
+
+#[test]
+fn the_recorded_timeline_equals_the_providers_sampled_live() {
+    // The bundled scenarios: sliding windows on requests and tokens, two-layer buckets
+    // with online resets, concurrency caps with queues, hedges and fallbacks.
+    for name in ["ci-300x10.toml", "gateways.toml", "anthropic-tier1.toml"] {
+        let sizes = timeline_both_ways(&bundled_text(name), 3, 600);
+        assert!(sizes.iter().any(|&(n, _)| n > 0), "{name}: nothing sampled");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn recorded_timelines_equal_live_samples(text in scenarios(), points in 1u32..700) {
+        timeline_both_ways(&text, 0, points);
     }
 }
