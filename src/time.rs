@@ -19,6 +19,24 @@ use std::ops::{Add, AddAssign, Sub};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SimTime(pub u64);
 
+/// `x` rounded to the nearest whole number, halves away from zero, as `x.round() as u64`
+/// gives it (negative and NaN give 0, values past `u64::MAX` saturate), without the
+/// library call `f64::round` needs on baseline x86-64.
+#[inline]
+pub fn round_u64(x: f64) -> u64 {
+    // From 2^52 on every f64 is a whole number.
+    const WHOLE: f64 = 4_503_599_627_370_496.0;
+    if (0.5..WHOLE).contains(&x) {
+        // Exact: for 0.5 <= x < 2^52, x + 0.5 rounds to a value with the same floor as
+        // the exact sum (truncation is floor for positive values).
+        (x + 0.5) as u64
+    } else if x >= WHOLE {
+        x as u64
+    } else {
+        0
+    }
+}
+
 /// Nanoseconds per second.
 pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
@@ -44,12 +62,7 @@ impl SimTime {
         if s.is_nan() || s <= 0.0 {
             return SimTime::ZERO;
         }
-        let ns = (s * NANOS_PER_SEC as f64).round();
-        if ns >= u64::MAX as f64 {
-            SimTime::MAX
-        } else {
-            SimTime(ns as u64)
-        }
+        SimTime(round_u64(s * NANOS_PER_SEC as f64))
     }
 
     /// Fractional seconds, rounded up to the next nanosecond (for "earliest time" hints,
@@ -230,6 +243,44 @@ impl Clock for WallClock {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_u64_is_round_as_u64(x in prop_oneof![
+            any::<f64>(),
+            -10.0f64..1e6,
+            (0u64..1 << 54).prop_map(|n| n as f64 + 0.5),
+            (0u64..1 << 54).prop_map(|n| f64::from_bits((n as f64 + 0.5).to_bits() - 1)),
+        ]) {
+            prop_assert_eq!(super::round_u64(x), x.round() as u64, "{}", x);
+        }
+    }
+
+    #[test]
+    fn round_u64_edges() {
+        for x in [
+            0.0,
+            -0.0,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -1e300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            4503599627370495.5,
+            4503599627370497.0,
+            9007199254740993.0,
+            1.8446744073709552e19,
+            1e30,
+        ] {
+            assert_eq!(super::round_u64(x), x.round() as u64, "{x}");
+        }
+    }
+
     use super::*;
 
     #[test]

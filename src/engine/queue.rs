@@ -95,3 +95,40 @@ impl<E> EventQueue<E> {
         self.heap.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any mix of schedules (at the time being handled, later, or even earlier) and
+        /// pops comes out as a queue sorted by (time, sequence) would give it.
+        #[test]
+        fn pops_in_time_then_schedule_order(ops in prop::collection::vec((0u8..4, 0u64..6), 1..200)) {
+            let mut q = EventQueue::new();
+            let mut reference: Vec<(u64, u64)> = Vec::new();
+            let (mut seq, mut now) = (0u64, 0u64);
+            for (op, dt) in ops {
+                if op == 0 {
+                    let want = reference.iter().min().copied();
+                    if let Some(w) = want {
+                        reference.retain(|&e| e != w);
+                    }
+                    let got = q.pop().map(|(t, s): (SimTime, u64)| (t.as_nanos(), s));
+                    prop_assert_eq!(got, want);
+                    if let Some((t, _)) = got {
+                        now = t;
+                    }
+                } else {
+                    // Mostly now or later; op 3 schedules before now.
+                    let t = if op == 3 { now.saturating_sub(dt) } else { now + dt % 2 * dt };
+                    seq += 1;
+                    q.schedule(SimTime(t), seq);
+                    reference.push((t, seq));
+                }
+                prop_assert_eq!(q.len(), reference.len());
+            }
+        }
+    }
+}

@@ -54,7 +54,7 @@ impl Live {
         } else {
             1.0
         };
-        Some((output as f64 * done).round() as u64)
+        Some(crate::time::round_u64(output as f64 * done))
     }
 }
 

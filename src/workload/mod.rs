@@ -95,7 +95,7 @@ impl Jobs {
 }
 
 fn tokens(x: f64) -> u64 {
-    x.round().max(0.0) as u64
+    crate::time::round_u64(x)
 }
 
 impl WorkloadSpec {
