@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::{Parser, Subcommand};
+
+use crate::output::report;
 
 /// Simulate LLM API rate limits and compare routing and retry policies.
 #[derive(Debug, Parser)]
@@ -33,32 +36,25 @@ pub enum Command {
     },
 }
 
-/// Output format for standard output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Aligned table for a terminal.
-    Table,
-    /// summary.csv
-    Csv,
-    /// JSON summary.
-    Json,
-    /// Markdown table.
-    Markdown,
-}
-
 /// `ratesim run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// Also write results, charts and a report into this folder (created if missing):
-    /// summary.csv, runs.csv, summary.json, metrics.prom, report.md, charts (SVG, PNG)
-    /// and the data behind them.
-    #[arg(long, value_name = "DIR")]
+    /// Also write results, charts and a report into this folder (created if missing): the
+    /// files of the exporters' registry, report.md, charts (SVG, PNG) and the data behind
+    /// them.
+    #[arg(long, value_name = "DIR", help = out_help())]
     pub out: Option<PathBuf>,
-    /// What to print on standard output.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// What to print on standard output: a name of the exporters' registry,
+    /// [`report::FORMATS`].
+    #[arg(
+        long,
+        help = "What to print on standard output",
+        default_value = report::DEFAULT_FORMAT,
+        value_parser = formats(),
+    )]
+    pub format: String,
     /// Worker threads (0 = one per core). Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -96,4 +92,23 @@ pub struct SweepArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+/// `--out`'s help, naming the files of the exporters' registry.
+fn out_help() -> String {
+    let files: Vec<&str> = report::files().map(|(file, _)| file).collect();
+    format!(
+        "Also write results, charts and a report into this folder (created if missing): \
+         {}, report.md, charts (SVG, PNG) and the data behind them",
+        files.join(", ")
+    )
+}
+
+/// `--format`'s values: the names of the exporters' registry, with their descriptions.
+fn formats() -> PossibleValuesParser {
+    report::FORMATS
+        .iter()
+        .filter_map(|f| Some(PossibleValue::new(f.name?).help(f.about)))
+        .collect::<Vec<_>>()
+        .into()
 }

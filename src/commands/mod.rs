@@ -6,10 +6,10 @@ pub mod grid;
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{Cli, Command, Format, RunArgs, SweepArgs};
+use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 use crate::metrics::Results;
 use crate::output::plot::{draw_all, latency_cdf_rows, ChartData};
-use crate::output::report::{runs_csv, Exporter, Json, Markdown, Prometheus, SummaryCsv, Table};
+use crate::output::report;
 use crate::output::report_md::report_markdown;
 use crate::output::sweep_csv::{read_sweep_csv, sweep_csv};
 use crate::output::write_atomic;
@@ -75,10 +75,9 @@ pub fn write_outputs(dir: &Path, results: &Results, summary: &Summary) -> Result
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
     let cdf = latency_cdf_rows(results);
-    write_file(&dir.join("summary.csv"), &SummaryCsv.export(summary))?;
-    write_file(&dir.join("runs.csv"), &runs_csv(results))?;
-    write_file(&dir.join("summary.json"), &Json.export(summary))?;
-    write_file(&dir.join("metrics.prom"), &Prometheus.export(summary))?;
+    for (file, format) in report::files() {
+        write_file(&dir.join(file), &(format.export)(summary, results))?;
+    }
     write_file(&dir.join("latency_cdf.csv"), &write_rows(&cdf))?;
     write_file(&dir.join("timeline.csv"), &write_rows(&results.timeline))?;
     write_file(
@@ -98,6 +97,13 @@ pub fn write_outputs(dir: &Path, results: &Results, summary: &Summary) -> Result
 
 fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     use anyhow::Context;
+    let format = report::format(&args.format).ok_or_else(|| {
+        AppError::BadInput(format!(
+            "--format {}: no such format; valid: {}",
+            args.format,
+            report::format_names().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
     let mut scenario = scenario::load(&args.scenario)?;
     if let Some(r) = args.replications {
         scenario.replications = r;
@@ -114,14 +120,8 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     if let Some(dir) = &args.out {
         write_outputs(dir, &results, &summary)?;
     }
-    let bytes = match args.format {
-        Format::Table => Table::default().export(&summary),
-        Format::Csv => SummaryCsv.export(&summary),
-        Format::Json => Json.export(&summary),
-        Format::Markdown => Markdown.export(&summary),
-    };
     stdout
-        .write_all(&bytes)
+        .write_all(&(format.export)(&summary, &results))
         .context("cannot write to standard output")?;
     Ok(())
 }

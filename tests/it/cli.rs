@@ -133,6 +133,91 @@ fn formats_json_and_markdown() {
         .stdout(predicate::str::contains("|---|---:|---:|"));
 }
 
+/// `--format` takes its values from the exporters' registry: a value not in it exits 2,
+/// listing every registered name, and each registered name prints.
+#[test]
+fn format_takes_the_registry_s_names_and_lists_them_for_an_unknown_one() {
+    use ratesim::output::report::format_names;
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let names: Vec<&str> = format_names().collect();
+    for kept in ["table", "csv", "json", "markdown"] {
+        assert!(names.contains(&kept), "{kept} missing from {names:?}");
+    }
+    for name in &names {
+        ratesim()
+            .args(["run", "--format", name])
+            .arg(&f)
+            .assert()
+            .success()
+            .stdout(predicate::str::is_empty().not());
+    }
+    ratesim()
+        .args(["run", "--format", "yaml"])
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("'yaml'"))
+        .stderr(predicate::str::contains(format!(
+            "[possible values: {}]",
+            names.join(", ")
+        )));
+    // The library checks the name too, for callers that do not go through clap.
+    let args = ratesim::cli::RunArgs {
+        scenario: f.clone(),
+        out: None,
+        format: "yaml".into(),
+        threads: 1,
+        replications: None,
+        seed: None,
+    };
+    let cli = ratesim::cli::Cli {
+        command: ratesim::cli::Command::Run(args),
+    };
+    let err = ratesim::commands::execute(cli, &mut Vec::new()).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(
+        err.to_string(),
+        format!("--format yaml: no such format; valid: {}", names.join(", "))
+    );
+}
+
+/// `run --out` writes every registered exporter that has a file, and a format that both
+/// prints and has a file writes the bytes it prints.
+#[test]
+fn out_writes_every_registered_file() {
+    use ratesim::output::report::FORMATS;
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let out = dir.path().join("results");
+    ratesim()
+        .args(["run", "--out"])
+        .arg(&out)
+        .arg(&f)
+        .assert()
+        .success();
+    let mut files = Vec::new();
+    for format in FORMATS {
+        let Some(file) = format.file else { continue };
+        files.push(file);
+        let bytes = std::fs::read(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!bytes.is_empty(), "{file} is empty");
+        if let Some(name) = format.name {
+            let printed = ratesim()
+                .args(["run", "--format", name])
+                .arg(&f)
+                .output()
+                .unwrap();
+            assert!(printed.status.success(), "--format {name}");
+            assert_eq!(printed.stdout, bytes, "--format {name} and {file}");
+        }
+    }
+    for kept in ["summary.csv", "runs.csv", "summary.json", "metrics.prom"] {
+        assert!(files.contains(&kept), "{kept} missing from {files:?}");
+    }
+}
+
 #[test]
 fn threads_do_not_change_the_output() {
     let dir = TempDir::new().unwrap();
