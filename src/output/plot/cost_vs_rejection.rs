@@ -4,9 +4,23 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, legend_width, side_legend, span, tick, Chart, DrawResult, FONT};
+use super::{
+    color, legend_width, side_legend, span, tick, Chart, ChartData, DrawResult, Folder, FONT,
+};
 use crate::stats::compare::pareto_front;
 use crate::stats::summary::Summary;
+
+/// Draws the chart of a run with a summary.
+pub(super) fn draw(data: &ChartData, out: &mut Folder<'_>) -> DrawResult {
+    let Some(summary) = &data.summary else {
+        return Ok(());
+    };
+    out.chart(
+        &CostVsRejection { summary },
+        "cost_vs_rejection",
+        "Cost vs rejection probability (Pareto front dashed)",
+    )
+}
 
 /// The chart.
 pub struct CostVsRejection<'a> {

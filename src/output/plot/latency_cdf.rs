@@ -5,7 +5,40 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, legend_width, side_legend, tick, CdfRow, Chart, DrawResult, FONT};
+use super::{
+    color, legend_width, side_legend, tick, CdfRow, Chart, ChartData, DrawResult, Folder, FONT,
+};
+
+/// Draws the chart of a run with a summary and latency quantiles, each policy's legend
+/// saying how many of its jobs completed.
+pub(super) fn draw(data: &ChartData, out: &mut Folder<'_>) -> DrawResult {
+    let Some(summary) = &data.summary else {
+        return Ok(());
+    };
+    if data.cdf.is_empty() {
+        return Ok(());
+    }
+    let notes = (0..summary.policies.len())
+        .map(|i| {
+            let done = summary
+                .get(i, "jobs_completed")
+                .map_or(f64::NAN, |e| e.mean);
+            let failed = summary.get(i, "jobs_failed").map_or(f64::NAN, |e| e.mean);
+            format!(
+                "({} of {})",
+                crate::output::human(done),
+                crate::output::human(done + failed)
+            )
+        })
+        .collect();
+    let chart = LatencyCdf {
+        scenario: &summary.scenario,
+        policies: summary.policies.iter().map(|p| p.name.clone()).collect(),
+        notes,
+        rows: &data.cdf,
+    };
+    out.chart(&chart, "latency_cdf", "Job latency distribution")
+}
 
 /// The chart.
 pub struct LatencyCdf<'a> {

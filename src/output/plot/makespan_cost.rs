@@ -4,8 +4,20 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, span, tick, whisker, Chart, DrawResult, FONT};
+use super::{color, span, tick, whisker, Chart, ChartData, DrawResult, Folder, FONT};
 use crate::stats::summary::Summary;
+
+/// Draws the chart of a run with a summary.
+pub(super) fn draw(data: &ChartData, out: &mut Folder<'_>) -> DrawResult {
+    let Some(summary) = &data.summary else {
+        return Ok(());
+    };
+    out.chart(
+        &MakespanCost { summary },
+        "makespan_cost",
+        "Makespan and cost per policy",
+    )
+}
 
 /// The chart.
 pub struct MakespanCost<'a> {

@@ -1,6 +1,12 @@
 //! Charts, one file per chart, each drawn once for any plotters backend and written as
 //! SVG and PNG. Text uses a bundled font (DejaVu Sans), so no system font library is
 //! needed to render.
+//!
+//! A run's chart file holds its [`Chart`] and a [`DrawRun`] function that renders, into
+//! a [`Folder`], every chart of that kind the [`ChartData`] allows, each with its file
+//! stem and caption. The [`RUN_CHARTS`] registry below lists those functions in the order
+//! [`draw_all`] draws them and `report.md` shows them: adding a chart of a run is its
+//! file and one line there. The sweep chart ([`SweepLines`]) is drawn by [`draw_sweep`].
 
 mod cost_vs_rejection;
 pub mod data;
@@ -170,6 +176,56 @@ pub(crate) fn span(xs: impl Iterator<Item = f64>, lo: f64) -> (f64, f64) {
     (a, b + (b - a) * 0.08)
 }
 
+/// A results folder being drawn into: renders each chart as SVG and PNG and lists what
+/// it drew.
+pub struct Folder<'a> {
+    dir: &'a Path,
+    drawn: Vec<Drawn>,
+}
+
+impl<'a> Folder<'a> {
+    /// Nothing drawn yet into `dir`.
+    pub fn new(dir: &'a Path) -> Self {
+        Folder {
+            dir,
+            drawn: Vec::new(),
+        }
+    }
+
+    /// Writes `chart` as `<stem>.svg` and `<stem>.png` and lists it with `caption`.
+    pub fn chart<C: Chart>(
+        &mut self,
+        chart: &C,
+        stem: impl Into<String>,
+        caption: impl Into<String>,
+    ) -> DrawResult {
+        let stem = stem.into();
+        render(chart, self.dir, &stem)?;
+        self.drawn.push(Drawn {
+            caption: caption.into(),
+            stem,
+        });
+        Ok(())
+    }
+
+    /// The charts drawn, in order.
+    pub fn into_drawn(self) -> Vec<Drawn> {
+        self.drawn
+    }
+}
+
+/// Draws every chart of one kind that a run's data allows (none when it lacks what the
+/// chart needs) into a folder.
+pub type DrawRun = fn(&ChartData, &mut Folder<'_>) -> DrawResult;
+
+/// The registry of a run's charts, in the order they are drawn and shown in `report.md`.
+pub const RUN_CHARTS: &[DrawRun] = &[
+    cost_vs_rejection::draw,
+    makespan_cost::draw,
+    latency_cdf::draw,
+    timeline::draw,
+];
+
 /// A chart written to a results folder: a caption and its file stem.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Drawn {
@@ -192,65 +248,14 @@ pub fn file_stem(name: &str) -> String {
         .collect()
 }
 
-/// Draws every chart `data` allows into `dir`: cost vs rejection, makespan and cost, the
-/// latency distribution, and one limiter timeline per policy.
+/// Draws every chart `data` allows into `dir`, each kind of [`RUN_CHARTS`] in turn, and
+/// lists them in that order (the order `report.md` shows them).
 pub fn draw_all(dir: &Path, data: &ChartData) -> Result<Vec<Drawn>, Box<dyn Error>> {
-    let mut drawn = Vec::new();
-    let Some(summary) = &data.summary else {
-        return Ok(drawn);
-    };
-    render(&CostVsRejection { summary }, dir, "cost_vs_rejection")?;
-    drawn.push(Drawn {
-        caption: "Cost vs rejection probability (Pareto front dashed)".into(),
-        stem: "cost_vs_rejection".into(),
-    });
-    render(&MakespanCost { summary }, dir, "makespan_cost")?;
-    drawn.push(Drawn {
-        caption: "Makespan and cost per policy".into(),
-        stem: "makespan_cost".into(),
-    });
-    if !data.cdf.is_empty() {
-        let notes = (0..summary.policies.len())
-            .map(|i| {
-                let done = summary
-                    .get(i, "jobs_completed")
-                    .map_or(f64::NAN, |e| e.mean);
-                let failed = summary.get(i, "jobs_failed").map_or(f64::NAN, |e| e.mean);
-                format!(
-                    "({} of {})",
-                    crate::output::human(done),
-                    crate::output::human(done + failed)
-                )
-            })
-            .collect();
-        let chart = LatencyCdf {
-            scenario: &summary.scenario,
-            policies: summary.policies.iter().map(|p| p.name.clone()).collect(),
-            notes,
-            rows: &data.cdf,
-        };
-        render(&chart, dir, "latency_cdf")?;
-        drawn.push(Drawn {
-            caption: "Job latency distribution".into(),
-            stem: "latency_cdf".into(),
-        });
+    let mut folder = Folder::new(dir);
+    for draw in RUN_CHARTS {
+        draw(data, &mut folder)?;
     }
-    for p in &summary.policies {
-        if !data.timeline.iter().any(|r| r.policy == p.name) {
-            continue;
-        }
-        let stem = format!("timeline_{}", file_stem(&p.name));
-        render(
-            &Timeline::of(&summary.scenario, &p.name, &data.timeline, &data.events),
-            dir,
-            &stem,
-        )?;
-        drawn.push(Drawn {
-            caption: format!("Limiter timeline: {}", p.name),
-            stem,
-        });
-    }
-    Ok(drawn)
+    Ok(folder.into_drawn())
 }
 
 /// Draws one sweep chart per metric (and per combination of the keys after the first)
@@ -259,9 +264,9 @@ pub fn draw_sweep(
     dir: &Path,
     sweep: &crate::stats::sweep::Sweep,
 ) -> Result<Vec<Drawn>, Box<dyn Error>> {
-    let mut drawn = Vec::new();
+    let mut folder = Folder::new(dir);
     let Some(x_key) = sweep.keys.first() else {
-        return Ok(drawn);
+        return Ok(folder.into_drawn());
     };
     for metric in &sweep.metrics {
         let rows: Vec<&crate::stats::sweep::SweepRow> =
@@ -303,12 +308,19 @@ pub fn draw_sweep(
                 policies: sweep.policies.clone(),
                 lines,
             };
-            render(&chart, dir, &stem)?;
-            drawn.push(Drawn {
-                caption: title,
-                stem,
-            });
+            folder.chart(&chart, stem, title)?;
         }
     }
-    Ok(drawn)
+    Ok(folder.into_drawn())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_summary_no_registered_chart_draws_or_writes() {
+        let nowhere = Path::new("no/such/folder");
+        assert_eq!(draw_all(nowhere, &ChartData::default()).unwrap(), []);
+    }
 }

@@ -5,11 +5,30 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{tick, Chart, DrawResult, FONT};
+use super::{file_stem, tick, Chart, ChartData, DrawResult, Folder, FONT};
 use crate::metrics::timeline::{EventRow, TimelineRow};
 
 /// Most rejection markers drawn per chart.
 const MAX_MARKS: usize = 2000;
+
+/// Draws one chart per policy of the summary that has timeline rows, as
+/// `timeline_<policy>`.
+pub(super) fn draw(data: &ChartData, out: &mut Folder<'_>) -> DrawResult {
+    let Some(summary) = &data.summary else {
+        return Ok(());
+    };
+    for p in &summary.policies {
+        if !data.timeline.iter().any(|r| r.policy == p.name) {
+            continue;
+        }
+        out.chart(
+            &Timeline::of(&summary.scenario, &p.name, &data.timeline, &data.events),
+            format!("timeline_{}", file_stem(&p.name)),
+            format!("Limiter timeline: {}", p.name),
+        )?;
+    }
+    Ok(())
+}
 
 /// The chart.
 pub struct Timeline<'a> {
