@@ -3,8 +3,10 @@
 //! [`crate::metrics::Results`], timeline rows, a [`crate::stats::sweep::Sweep`]), never
 //! the runner or the engine, so `ratesim plot DIR` draws the same charts from files.
 //!
-//! - [`report`]: one exporter per format (table, CSV, JSON, Markdown, Prometheus);
-//! - [`plot`]: one file per chart, SVG and PNG;
+//! - [`report`]: one exporter per format (table, CSV, JSON, Markdown, Prometheus),
+//!   registered in [`report::FORMATS`];
+//! - [`plot`]: one file per chart, SVG and PNG, a run's charts registered in
+//!   [`plot::RUN_CHARTS`];
 //! - [`report_md`]: `report.md`, the comparison and every chart;
 //! - [`sweep_csv`]: `sweep.csv`, written and read back.
 //!
