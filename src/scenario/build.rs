@@ -14,10 +14,9 @@ pub(super) use crate::keys::{
 };
 use crate::policy::guard::{GuardContext, GuardSpec};
 use crate::policy::preset;
-use crate::policy::route::Terms;
 use crate::policy::route::MAX_PROVIDERS;
 use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec};
-use crate::provider::limiter::{self, Unit};
+use crate::provider::limiter;
 use crate::provider::limits::MAX_LIMITS;
 use crate::provider::{
     ConcurrencySpec, LatencySpec, LimitSpec, OnFull, OnlineSpec, OutageSpec, ProviderSpec,
@@ -666,25 +665,6 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
             .collect::<R<Vec<_>>>()?;
     }
     Ok(out)
-}
-
-/// A provider's published terms for the routing strategies: price per 1k tokens and
-/// requests / tokens per minute from its limits (infinite when it has none).
-pub(super) fn terms_of(p: &ProviderSpec) -> Terms {
-    let mut rpm = f64::INFINITY;
-    let mut tpm = f64::INFINITY;
-    for l in &p.limits {
-        let per_minute = l.kind.per_minute();
-        match l.unit {
-            Unit::Requests => rpm = rpm.min(per_minute),
-            _ => tpm = tpm.min(per_minute),
-        }
-    }
-    Terms {
-        price_per_1k: p.price_per_1k_input + p.price_per_1k_output,
-        rpm,
-        tpm,
-    }
 }
 
 fn policy(

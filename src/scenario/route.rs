@@ -5,8 +5,7 @@
 use toml::Value;
 
 use super::build::{
-    invalid, only, positive, positive_int, provider_list, provider_ref, require, status, terms_of,
-    R,
+    invalid, only, positive, positive_int, provider_list, provider_ref, require, status, R,
 };
 use super::raw::{RawCondition, RawRoute};
 use super::KeyPath;
@@ -165,7 +164,7 @@ fn weighted(
     };
     let terms: Vec<Terms> = providers
         .iter()
-        .map(|&p| terms_of(&all_providers[p]))
+        .map(|&p| Terms::of(&all_providers[p]))
         .collect();
     let pick_name = r.pick.as_deref().or(preset_pick).unwrap_or("random");
     let weights = match &r.weights {

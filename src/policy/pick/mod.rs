@@ -19,6 +19,8 @@ use std::collections::VecDeque;
 
 use rand::Rng;
 
+use crate::provider::limiter::Unit;
+use crate::provider::ProviderSpec;
 use crate::time::SimTime;
 
 /// What a strategy knows of a candidate from its published terms.
@@ -30,6 +32,27 @@ pub struct Terms {
     pub rpm: f64,
     /// Tokens per minute its limits allow (infinite when unlimited).
     pub tpm: f64,
+}
+
+impl Terms {
+    /// A provider's terms: its price per 1k tokens (input and output added) and the
+    /// requests and tokens per minute its limits allow (infinite when it has none).
+    pub fn of(p: &ProviderSpec) -> Terms {
+        let mut rpm = f64::INFINITY;
+        let mut tpm = f64::INFINITY;
+        for l in &p.limits {
+            let per_minute = l.kind.per_minute();
+            match l.unit {
+                Unit::Requests => rpm = rpm.min(per_minute),
+                _ => tpm = tpm.min(per_minute),
+            }
+        }
+        Terms {
+            price_per_1k: p.price_per_1k_input + p.price_per_1k_output,
+            rpm,
+            tpm,
+        }
+    }
 }
 
 /// What a route has learnt of one candidate in this replication.
