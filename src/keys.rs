@@ -254,18 +254,39 @@ impl<'a> Keys<'a> {
 
     /// Errors at the first key (other than `kind`) that `kind` does not take.
     pub(crate) fn only(&self, kind: &str, allowed: &[&str]) -> R<()> {
+        self.check_keys(
+            &format!("kind = \"{kind}\""),
+            |key| key == "kind" || allowed.contains(&key),
+            allowed,
+        )
+    }
+
+    /// Errors at the first key that is not in `allowed`; `what` names the table in the
+    /// message (for a table without a kind, e.g. `"a condition"`).
+    pub(crate) fn known(&self, what: &str, allowed: &[&str]) -> R<()> {
+        self.check_keys(what, |key| allowed.contains(&key), allowed)
+    }
+
+    fn check_keys(&self, what: &str, ok: impl Fn(&str) -> bool, allowed: &[&str]) -> R<()> {
         for key in self.table.keys() {
-            if key != "kind" && !allowed.contains(&key.as_str()) {
+            if !ok(key) {
                 return self.invalid(
                     key,
-                    format!(
-                        "not a setting of kind = \"{kind}\"; it takes: {}",
-                        allowed.join(", ")
-                    ),
+                    format!("not a setting of {what}; it takes: {}", allowed.join(", ")),
                 );
             }
         }
         Ok(())
+    }
+
+    /// Whether the table has no key.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Every key and its value, for a table whose keys are data (a query's fields).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&'a str, &'a Value)> {
+        self.table.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// A whole number.
@@ -313,6 +334,32 @@ impl<'a> Keys<'a> {
         })
     }
 
+    /// An array of numbers (whole numbers are numbers too).
+    pub(crate) fn floats(&self, key: &str) -> R<Option<Vec<f64>>> {
+        self.array(key, |v, path| match v {
+            Value::Float(f) => Ok(*f),
+            Value::Integer(i) => Ok(*i as f64),
+            v => wrong_type(v, path, "a number"),
+        })
+    }
+
+    /// A table, read like this one, at `key`.
+    pub(crate) fn table(&self, key: &str) -> R<Option<Keys<'a>>> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(Value::Table(t)) => Ok(Some(Keys::new(t, self.at(key)))),
+            Some(v) => wrong_type(v, &self.at(key), "a table"),
+        }
+    }
+
+    /// An array of tables, each read like this one (a nested route's targets).
+    pub(crate) fn tables(&self, key: &str) -> R<Option<Vec<Keys<'a>>>> {
+        self.array(key, |v, path| match v {
+            Value::Table(t) => Ok(Keys::new(t, path.clone())),
+            v => wrong_type(v, path, "a table"),
+        })
+    }
+
     /// An array of strings.
     pub(crate) fn strings(&self, key: &str) -> R<Option<Vec<String>>> {
         self.array(key, |v, path| match v {
@@ -321,7 +368,7 @@ impl<'a> Keys<'a> {
         })
     }
 
-    fn array<T>(&self, key: &str, item: impl Fn(&Value, &KeyPath) -> R<T>) -> R<Option<Vec<T>>> {
+    fn array<T>(&self, key: &str, item: impl Fn(&'a Value, &KeyPath) -> R<T>) -> R<Option<Vec<T>>> {
         let path = self.at(key);
         match self.table.get(key) {
             None => Ok(None),

@@ -367,7 +367,7 @@ impl<'a> PolicyState<'a> {
                 _ => plan.len() - 1,
             };
             let group: &[usize] = match &self.spec.route {
-                RouteSpec::Weighted { providers, .. } if self.repicks(cursor) => providers,
+                RouteSpec::Weighted(w) if self.repicks(cursor) => &w.providers,
                 _ => &[],
             };
             for g in &mut self.guards {
@@ -511,13 +511,8 @@ impl<'a> PolicyState<'a> {
             // lowest priority tier in rotation) is in rotation.
             let other = self.repicks(cursor)
                 && match &self.spec.route {
-                    RouteSpec::Weighted {
-                        providers, order, ..
-                    } => {
-                        let live = |i: &usize| self.available(now, providers[*i]);
-                        let tier = (0..providers.len()).filter(live).map(|i| order[i]).min();
-                        (0..providers.len())
-                            .any(|i| providers[i] != provider && Some(order[i]) == tier && live(&i))
+                    RouteSpec::Weighted(w) => {
+                        w.other_in_rotation(provider, |p| self.available(now, p))
                     }
                     RouteSpec::Chain(_) | RouteSpec::Tree { .. } => false,
                 };

@@ -8,14 +8,14 @@ use toml::{Table, Value};
 use super::raw::*;
 use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
-use crate::keys::{bounded_int, duration, non_negative, one_of, positive_duration, Keys};
-pub(super) use crate::keys::{
-    invalid, positive, positive_int, provider_list, provider_ref, require, status, R,
+use crate::keys::{
+    bounded_int, duration, invalid, non_negative, one_of, positive, positive_duration,
+    positive_int, provider_list, provider_ref, require, status, Keys, R,
 };
 use crate::policy::guard::{GuardContext, GuardSpec};
 use crate::policy::preset;
-use crate::policy::route::MAX_PROVIDERS;
-use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec};
+use crate::policy::route::{self, RouteContext, MAX_PROVIDERS};
+use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec, RouteSpec};
 use crate::provider::limiter;
 use crate::provider::limits::MAX_LIMITS;
 use crate::provider::{
@@ -24,13 +24,10 @@ use crate::provider::{
 use crate::time::SimTime;
 use crate::workload::{parse_trace, Arrivals, WorkloadSpec};
 
-/// Errors if a key that does not belong to `kind` is set.
-pub(super) fn only(
-    path: &KeyPath,
-    kind: &str,
-    present: &[(&str, bool)],
-    allowed: &[&str],
-) -> R<()> {
+/// Errors if a key that does not belong to `kind` is set, for a table read into a raw
+/// struct that holds every kind's keys (the workload; the kinds read from a TOML table
+/// use [`Keys::only`]).
+fn only(path: &KeyPath, kind: &str, present: &[(&str, bool)], allowed: &[&str]) -> R<()> {
     for (key, set) in present {
         if *set && !allowed.contains(key) {
             return invalid(
@@ -690,14 +687,24 @@ fn policy(
     if name.trim().is_empty() {
         return invalid(&path.key("name"), "must not be empty");
     }
-    let (route, max_fallbacks) = super::route::route(
+    let route = require(
         p.route.as_ref(),
         &path.key("route"),
-        names,
-        providers,
-        preset.as_ref().and_then(|g| g.pick),
-        preset.as_ref().and_then(|g| g.max_fallbacks),
+        &format!(
+            "route = {{ kind = ..., ... }} with kind = {}",
+            one_of(route::KINDS)
+        ),
     )?;
+    let (route, max_fallbacks) = RouteSpec::parse(
+        &Keys::new(route, path.key("route")),
+        &RouteContext {
+            names,
+            providers,
+            preset_pick: preset.as_ref().and_then(|g| g.pick),
+        },
+    )?;
+    // The route's own cap, else the preset's.
+    let max_fallbacks = max_fallbacks.or(preset.as_ref().and_then(|g| g.max_fallbacks));
     let base_retry = preset
         .as_ref()
         .map_or_else(RetrySpec::default, |g| g.retry.clone());
@@ -741,7 +748,7 @@ fn policy(
                 names,
                 "the stronger providers a completion that fails the tests is sent to, in order",
             )?;
-            super::route::steps(chain.len(), &at)?;
+            route::check_steps(chain.len(), &at)?;
             chain
         }
     };

@@ -5,7 +5,6 @@
 mod build;
 mod locate;
 pub mod raw;
-mod route;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

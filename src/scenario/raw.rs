@@ -1,7 +1,7 @@
 //! Serde structs mirroring the scenario file. Unknown keys are errors; values are checked
 //! and typed in `build`, which reports the key path of any bad one. The tables of kinds
-//! with their own settings (rate limits, guards) stay TOML tables here: each kind's
-//! file reads and checks its own keys.
+//! with their own settings (rate limits, guards, routes) stay TOML tables here: each
+//! kind's file reads and checks its own keys.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -95,7 +95,8 @@ pub struct RawPolicy {
     pub name: Option<String>,
     pub preset: Option<String>,
     pub description: Option<String>,
-    pub route: Option<RawRoute>,
+    /// The route's table, read by its kind (`policy::route`).
+    pub route: Option<Table>,
     pub retry: Option<RawRetry>,
     #[serde(default)]
     pub retry_by_provider: IndexMap<String, RawRetry>,
@@ -121,35 +122,6 @@ pub struct RawHedge {
 #[serde(deny_unknown_fields)]
 pub struct RawQualityGate {
     pub escalate_to: Vec<String>,
-}
-
-/// `route = { ... }`, and each of a nested route's `targets`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRoute {
-    pub kind: Option<String>,
-    pub provider: Option<String>,
-    pub providers: Option<Vec<String>>,
-    pub weights: Option<Vec<f64>>,
-    pub pick: Option<String>,
-    pub fallbacks: Option<Vec<String>>,
-    pub sticky: Option<bool>,
-    pub order: Option<Vec<i64>>,
-    pub max_fallbacks: Option<i64>,
-    pub targets: Option<Vec<RawRoute>>,
-    pub on_status_codes: Option<Vec<i64>>,
-    pub weight: Option<f64>,
-    pub name: Option<String>,
-    pub conditions: Option<Vec<RawCondition>>,
-    pub default: Option<String>,
-}
-
-/// One entry of a conditional route's `conditions`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCondition {
-    pub query: IndexMap<String, Value>,
-    pub then: String,
 }
 
 /// `retry = { ... }`.

@@ -432,6 +432,7 @@ fn eject_on_429_keeps_a_provider_out_until_its_hint() {
 #[test]
 fn gateway_presets_fill_in_parts_and_accept_overrides() {
     use ratesim::policy::guard::GuardSpec;
+    use ratesim::policy::route::Weighted;
     use ratesim::policy::{Jitter, Pick, RouteSpec};
     let both = list(&["api", "backup"]);
     let s = build(&[
@@ -468,20 +469,20 @@ fn gateway_presets_fill_in_parts_and_accept_overrides() {
     let helicone = &s.policies[1];
     assert!(matches!(
         helicone.route,
-        RouteSpec::Weighted {
+        RouteSpec::Weighted(Weighted {
             pick: Pick::P2cEwma,
             ..
-        }
+        })
     ));
     assert!(matches!(helicone.guards[..], [GuardSpec::Eject { .. }]));
     let litellm = &s.policies[2];
     assert!(matches!(
         litellm.route,
-        RouteSpec::Weighted {
+        RouteSpec::Weighted(Weighted {
             pick: Pick::LeastBusy,
             sticky: false,
             ..
-        }
+        })
     ));
     assert!(
         matches!(litellm.guards[..], [GuardSpec::Pause { .. }]),
