@@ -236,3 +236,88 @@ fn a_provider_has_at_most_64_rate_limits() {
     assert_eq!(e.key.as_deref(), Some("providers.api.limits"), "{e}");
     assert!(e.message.contains("at most 64 rate limits"), "{e}");
 }
+
+/// Each route kind refuses a key it does not take, naming the key's path and line and
+/// the keys the kind takes (a nested target: its kind's and those its parent reads from
+/// it); an unknown kind lists the registered kinds.
+#[test]
+fn each_route_kind_refuses_a_key_it_does_not_take_and_lists_its_keys() {
+    use ratesim::policy::route::KINDS;
+    let cases = [
+        (
+            "single",
+            r#"{ kind = "single", provider = "a", providers = ["a"] }"#,
+            "policies[0].route.providers",
+            "provider",
+        ),
+        (
+            "chain",
+            r#"{ kind = "chain", providers = ["a", "b"], weights = [1, 2] }"#,
+            "policies[0].route.weights",
+            "providers, max_fallbacks",
+        ),
+        (
+            "weighted",
+            r#"{ kind = "weighted", providers = ["a", "b"], targets = [] }"#,
+            "policies[0].route.targets",
+            "providers, weights, pick, fallbacks, sticky, order, max_fallbacks",
+        ),
+        (
+            "fallback",
+            r#"{ kind = "fallback", targets = [{ provider = "a" }], pick = "random" }"#,
+            "policies[0].route.pick",
+            "targets, on_status_codes, max_fallbacks",
+        ),
+        (
+            "loadbalance",
+            r#"{ kind = "loadbalance", targets = [{ provider = "a" }], on_status_codes = [429] }"#,
+            "policies[0].route.on_status_codes",
+            "targets, max_fallbacks",
+        ),
+        (
+            "conditional",
+            r#"{ kind = "conditional", default = "x", targets = [{ name = "x", provider = "a" }], conditions = [], weight = 2 }"#,
+            "policies[0].route.weight",
+            "targets, conditions, default, max_fallbacks",
+        ),
+        (
+            "single",
+            r#"{ kind = "loadbalance", targets = [{ provider = "a", name = "x" }] }"#,
+            "policies[0].route.targets[0].name",
+            "provider, weight",
+        ),
+        (
+            "fallback",
+            r#"{ kind = "conditional", default = "x", conditions = [], targets = [{ name = "x", kind = "fallback", targets = [{ provider = "a" }], max_fallbacks = 1 }] }"#,
+            "policies[0].route.targets[0].max_fallbacks",
+            "targets, on_status_codes, name",
+        ),
+    ];
+    for kind in KINDS {
+        assert!(
+            cases.iter().any(|(k, ..)| k == kind),
+            "no case for route kind `{kind}`"
+        );
+    }
+    for (kind, route, key, takes) in cases {
+        let e = error(&text(&[&two_providers(), &policy("p", route)]));
+        assert_eq!(e.key.as_deref(), Some(key), "{kind}: {e}");
+        assert!(e.line.is_some(), "{kind}: no line in {e}");
+        assert_eq!(
+            e.message,
+            format!("not a setting of kind = \"{kind}\"; it takes: {takes}"),
+            "{kind}"
+        );
+    }
+    let e = error(&route(r#"{ kind = "roundrobin", provider = "api" }"#));
+    assert_eq!(e.key.as_deref(), Some("policies[0].route.kind"));
+    let listed: Vec<String> = KINDS.iter().map(|k| format!("\"{k}\"")).collect();
+    assert_eq!(
+        e.message,
+        format!(
+            "unknown route kind `roundrobin`; expected {} or {}",
+            listed[..listed.len() - 1].join(", "),
+            listed[listed.len() - 1]
+        )
+    );
+}
