@@ -35,7 +35,8 @@
 //! - a rate-limiter algorithm: a file in `provider/limiter/`, registered in its `mod.rs`;
 //! - a client-side guard: a file in `policy/guard/`, registered in its `mod.rs`;
 //! - a routing pick: a file in `policy/pick/`, registered in its `mod.rs`;
-//! - a route kind (chain, group, nested target): `policy/route.rs` and `scenario/route.rs`;
+//! - a route kind (chain, group, nested target): a file in `policy/route/`, registered in
+//!   its `mod.rs`;
 //! - an output format: a file in `output/report/` implementing [`output::report::Exporter`];
 //! - a chart: a file in `output/plot/` implementing [`output::plot::Chart`], drawn by
 //!   [`output::plot::draw_all`];
