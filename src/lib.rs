@@ -37,9 +37,10 @@
 //! - a routing pick: a file in `policy/pick/`, registered in its `mod.rs`;
 //! - a route kind (chain, group, nested target): a file in `policy/route/`, registered in
 //!   its `mod.rs`;
-//! - an output format: a file in `output/report/` implementing [`output::report::Exporter`];
-//! - a chart: a file in `output/plot/` implementing [`output::plot::Chart`], drawn by
-//!   [`output::plot::draw_all`];
+//! - an output format: a file in `output/report/` implementing [`output::report::Exporter`],
+//!   and its entry in [`output::report::FORMATS`];
+//! - a chart: a file in `output/plot/` implementing [`output::plot::Chart`], and its line
+//!   in [`output::plot::RUN_CHARTS`];
 //! - a metric: its name in [`metrics::Catalog`] and its value in the recorder.
 //!
 //! The README's design notes list the exact lines each takes.
