@@ -8,7 +8,7 @@ use std::fmt;
 
 use toml::{Table, Value};
 
-use crate::time::SimTime;
+use crate::time::SimDuration;
 
 /// One step of a key path: a table key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,9 +140,9 @@ pub(crate) fn status(v: i64, path: &KeyPath) -> R<u16> {
 pub(crate) const DURATION_HELP: &str =
     "a duration string with a unit: \"250ms\", \"1.5s\", \"60s\", \"5m\", \"2h\"";
 
-pub(crate) fn duration(v: &Value, path: &KeyPath) -> R<SimTime> {
+pub(crate) fn duration(v: &Value, path: &KeyPath) -> R<SimDuration> {
     match v {
-        Value::String(s) => match SimTime::parse(s) {
+        Value::String(s) => match SimDuration::parse(s) {
             Some(t) => Ok(t),
             None => invalid(path, format!("`{s}` is not {DURATION_HELP}")),
         },
@@ -153,9 +153,9 @@ pub(crate) fn duration(v: &Value, path: &KeyPath) -> R<SimTime> {
     }
 }
 
-pub(crate) fn positive_duration(v: &Value, path: &KeyPath) -> R<SimTime> {
+pub(crate) fn positive_duration(v: &Value, path: &KeyPath) -> R<SimDuration> {
     let t = duration(v, path)?;
-    if t == SimTime::ZERO {
+    if t == SimDuration::ZERO {
         invalid(path, format!("must be longer than zero; {DURATION_HELP}"))
     } else {
         Ok(t)
@@ -420,7 +420,7 @@ impl<'a> Keys<'a> {
     }
 
     /// A duration longer than zero.
-    pub(crate) fn duration(&self, key: &str) -> R<Option<SimTime>> {
+    pub(crate) fn duration(&self, key: &str) -> R<Option<SimDuration>> {
         self.table
             .get(key)
             .map(|v| positive_duration(v, &self.at(key)))

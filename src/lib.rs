@@ -86,4 +86,4 @@ pub mod stats;
 pub mod time;
 pub mod workload;
 
-pub use time::SimTime;
+pub use time::{SimDuration, SimTime};

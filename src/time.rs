@@ -1,23 +1,15 @@
-//! Virtual time: an integer count of nanoseconds, converted to seconds only at the edges.
+//! Virtual time: integer counts of nanoseconds, converted to seconds only at the edges.
 //!
-//! [`SimTime`] serves both as an instant (time since the start of a replication) and as a
-//! duration, like `governor`'s `Nanos`. Limiter models and policies take it as `now`, so
-//! every model can be tested by stepping time by hand.
+//! [`SimTime`] is an instant (time since the start of a replication) and [`SimDuration`]
+//! a span; both keep their representation private. An instant plus a span is an
+//! instant; an instant minus an earlier one is a span, and subtracting a later one is a
+//! bug (a debug-build panic; [`SimTime::saturating_since`] says so where "zero if it has
+//! passed" is meant). Limiter models and policies take `now` as an argument, so every
+//! model can be tested by stepping time by hand, and a [`Clock`] supplies it: virtual in
+//! the engine, wall-clock for live use.
 
 use std::fmt;
-use std::ops::{Add, AddAssign, Sub};
-
-/// A point in (or span of) virtual time, in nanoseconds.
-///
-/// ```
-/// use ratesim::SimTime;
-/// let t = SimTime::from_secs(60) + SimTime::from_millis(250);
-/// assert_eq!(t.as_secs_f64(), 60.25);
-/// assert_eq!(SimTime::parse("1m0.25s"), None); // one unit per string
-/// assert_eq!(SimTime::parse("60.25s"), Some(t));
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SimTime(pub u64);
+use std::ops::{Add, AddAssign, Sub, SubAssign};
 
 /// `x` rounded to the nearest whole number, halves away from zero, as `x.round() as u64`
 /// gives it (negative and NaN give 0, values past `u64::MAX` saturate), without the
@@ -40,46 +32,85 @@ pub fn round_u64(x: f64) -> u64 {
 /// Nanoseconds per second.
 pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
-impl SimTime {
-    /// Time zero: the start of a replication.
-    pub const ZERO: SimTime = SimTime(0);
-    /// The largest representable time; used as "never".
-    pub const MAX: SimTime = SimTime(u64::MAX);
+/// Nanoseconds in `s` seconds, rounded to the nearest; negative and NaN give zero,
+/// values past the range saturate.
+fn nanos(s: f64) -> u64 {
+    if s.is_nan() || s <= 0.0 {
+        return 0;
+    }
+    round_u64(s * NANOS_PER_SEC as f64)
+}
 
-    /// Whole seconds.
-    pub const fn from_secs(s: u64) -> Self {
-        SimTime(s * NANOS_PER_SEC)
+/// Nanoseconds in `s` seconds, rounded up.
+fn nanos_ceil(s: f64) -> u64 {
+    if s.is_nan() || s <= 0.0 {
+        return 0;
+    }
+    let ns = (s * NANOS_PER_SEC as f64).ceil();
+    if ns >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        ns as u64
+    }
+}
+
+/// A span of virtual time, in nanoseconds.
+///
+/// ```
+/// use ratesim::time::SimDuration;
+/// let d = SimDuration::from_secs(60) + SimDuration::from_millis(250);
+/// assert_eq!(d.as_secs_f64(), 60.25);
+/// assert_eq!(SimDuration::parse("1m0.25s"), None); // one unit per string
+/// assert_eq!(SimDuration::parse("60.25s"), Some(d));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimDuration(u64);
+
+/// An instant of virtual time: nanoseconds since the start of a replication.
+///
+/// ```
+/// use ratesim::time::{SimDuration, SimTime};
+/// let t = SimTime::from_secs(60) + SimDuration::from_millis(250);
+/// assert_eq!(t.as_secs_f64(), 60.25);
+/// assert_eq!(t - SimTime::from_secs(60), SimDuration::from_millis(250));
+/// assert_eq!(SimTime::from_secs(1).saturating_since(t), SimDuration::ZERO);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimTime(u64);
+
+impl SimDuration {
+    /// No time.
+    pub const ZERO: SimDuration = SimDuration(0);
+    /// The longest representable span; used as "forever".
+    pub const MAX: SimDuration = SimDuration(u64::MAX);
+
+    /// Whole nanoseconds.
+    pub const fn from_nanos(ns: u64) -> Self {
+        SimDuration(ns)
     }
 
     /// Whole milliseconds.
     pub const fn from_millis(ms: u64) -> Self {
-        SimTime(ms * 1_000_000)
+        SimDuration(ms * 1_000_000)
+    }
+
+    /// Whole seconds.
+    pub const fn from_secs(s: u64) -> Self {
+        SimDuration(s * NANOS_PER_SEC)
     }
 
     /// Fractional seconds, rounded to the nearest nanosecond; negative and NaN give zero,
     /// values past the range saturate.
     pub fn from_secs_f64(s: f64) -> Self {
-        if s.is_nan() || s <= 0.0 {
-            return SimTime::ZERO;
-        }
-        SimTime(round_u64(s * NANOS_PER_SEC as f64))
+        SimDuration(nanos(s))
     }
 
-    /// Fractional seconds, rounded up to the next nanosecond (for "earliest time" hints,
-    /// which must never be early).
+    /// Fractional seconds, rounded up to the next nanosecond.
     pub fn from_secs_f64_ceil(s: f64) -> Self {
-        if s.is_nan() || s <= 0.0 {
-            return SimTime::ZERO;
-        }
-        let ns = (s * NANOS_PER_SEC as f64).ceil();
-        if ns >= u64::MAX as f64 {
-            SimTime::MAX
-        } else {
-            SimTime(ns as u64)
-        }
+        SimDuration(nanos_ceil(s))
     }
 
-    /// The time in seconds.
+    /// The span in seconds.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / NANOS_PER_SEC as f64
     }
@@ -89,20 +120,20 @@ impl SimTime {
         self.0
     }
 
-    /// `self - other`, or zero if `other` is later.
-    pub fn saturating_sub(self, other: SimTime) -> SimTime {
-        SimTime(self.0.saturating_sub(other.0))
+    /// `self - other`, or zero if `other` is longer.
+    pub fn saturating_sub(self, other: SimDuration) -> SimDuration {
+        SimDuration(self.0.saturating_sub(other.0))
     }
 
-    /// `self + other`, saturating at [`SimTime::MAX`].
-    pub fn saturating_add(self, other: SimTime) -> SimTime {
-        SimTime(self.0.saturating_add(other.0))
+    /// `self * n`, saturating at [`SimDuration::MAX`].
+    pub fn saturating_mul(self, n: u64) -> SimDuration {
+        SimDuration(self.0.saturating_mul(n))
     }
 
     /// Parses a duration string with one unit: `"250ms"`, `"1.5s"`, `"60s"`, `"5m"`,
     /// `"2h"`, also `"ns"`, `"us"` and `"d"`. Returns `None` for anything else,
     /// including negative values and a missing unit.
-    pub fn parse(text: &str) -> Option<SimTime> {
+    pub fn parse(text: &str) -> Option<SimDuration> {
         let text = text.trim();
         let split = text
             .find(|c: char| c.is_ascii_alphabetic())
@@ -130,27 +161,137 @@ impl SimTime {
         if secs * NANOS_PER_SEC as f64 >= u64::MAX as f64 {
             return None;
         }
-        Some(SimTime::from_secs_f64(secs))
+        Some(SimDuration::from_secs_f64(secs))
     }
 }
 
-impl Add for SimTime {
-    type Output = SimTime;
-    fn add(self, rhs: SimTime) -> SimTime {
-        self.saturating_add(rhs)
+impl SimTime {
+    /// Time zero: the start of a replication.
+    pub const ZERO: SimTime = SimTime(0);
+    /// The latest representable instant; used as "never".
+    pub const MAX: SimTime = SimTime(u64::MAX);
+
+    /// `ns` nanoseconds after the start.
+    pub const fn from_nanos(ns: u64) -> Self {
+        SimTime(ns)
+    }
+
+    /// `ms` whole milliseconds after the start.
+    pub const fn from_millis(ms: u64) -> Self {
+        SimTime(ms * 1_000_000)
+    }
+
+    /// `s` whole seconds after the start.
+    pub const fn from_secs(s: u64) -> Self {
+        SimTime(s * NANOS_PER_SEC)
+    }
+
+    /// `s` fractional seconds after the start, rounded to the nearest nanosecond;
+    /// negative and NaN give zero, values past the range saturate.
+    pub fn from_secs_f64(s: f64) -> Self {
+        SimTime(nanos(s))
+    }
+
+    /// `s` fractional seconds after the start, rounded up to the next nanosecond (for
+    /// "earliest time" hints, which must never be early).
+    pub fn from_secs_f64_ceil(s: f64) -> Self {
+        SimTime(nanos_ceil(s))
+    }
+
+    /// Seconds since the start.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
+    /// Nanoseconds since the start.
+    pub const fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// The span since the start.
+    pub const fn since_start(self) -> SimDuration {
+        SimDuration(self.0)
+    }
+
+    /// The span from `earlier` to `self`, or zero when `earlier` is in fact later (for
+    /// "how long until", where a time already passed means no wait).
+    pub fn saturating_since(self, earlier: SimTime) -> SimDuration {
+        SimDuration(self.0.saturating_sub(earlier.0))
+    }
+
+    /// The span from `earlier` to `self`, or `None` when `earlier` is later.
+    pub fn checked_since(self, earlier: SimTime) -> Option<SimDuration> {
+        self.0.checked_sub(earlier.0).map(SimDuration)
     }
 }
 
-impl AddAssign for SimTime {
-    fn add_assign(&mut self, rhs: SimTime) {
+impl Add for SimDuration {
+    type Output = SimDuration;
+    /// Saturates at [`SimDuration::MAX`].
+    fn add(self, rhs: SimDuration) -> SimDuration {
+        SimDuration(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl AddAssign for SimDuration {
+    fn add_assign(&mut self, rhs: SimDuration) {
         *self = *self + rhs;
     }
 }
 
-impl Sub for SimTime {
-    type Output = SimTime;
-    fn sub(self, rhs: SimTime) -> SimTime {
+impl Sub for SimDuration {
+    type Output = SimDuration;
+    /// A longer span subtracted is a bug (a panic in debug builds; zero in release
+    /// builds); [`SimDuration::saturating_sub`] is for when it is not.
+    fn sub(self, rhs: SimDuration) -> SimDuration {
+        debug_assert!(self >= rhs, "negative duration: {self} - {rhs}");
         self.saturating_sub(rhs)
+    }
+}
+
+impl SubAssign for SimDuration {
+    fn sub_assign(&mut self, rhs: SimDuration) {
+        *self = *self - rhs;
+    }
+}
+
+impl Add<SimDuration> for SimTime {
+    type Output = SimTime;
+    /// Saturates at [`SimTime::MAX`] ("never").
+    fn add(self, rhs: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl AddAssign<SimDuration> for SimTime {
+    fn add_assign(&mut self, rhs: SimDuration) {
+        *self = *self + rhs;
+    }
+}
+
+impl Sub<SimDuration> for SimTime {
+    type Output = SimTime;
+    /// `rhs` before `self`, clamped at the start (a window reaching back before time
+    /// zero starts at zero).
+    fn sub(self, rhs: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_sub(rhs.0))
+    }
+}
+
+impl Sub for SimTime {
+    type Output = SimDuration;
+    /// The span from `rhs` to `self`. A later `rhs` means time ran backwards, a bug: a
+    /// panic in debug builds (zero in release builds). [`SimTime::saturating_since`] is
+    /// for "zero if it has passed".
+    fn sub(self, rhs: SimTime) -> SimDuration {
+        debug_assert!(self >= rhs, "time ran backwards: {self} - {rhs}");
+        self.saturating_since(rhs)
+    }
+}
+
+impl fmt::Display for SimDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}s", self.as_secs_f64())
     }
 }
 
@@ -230,7 +371,7 @@ impl WallClock {
     /// The real time until the clock reads `t` (zero when it already does), for a
     /// sleep until a virtual deadline.
     pub fn until(&self, t: SimTime) -> std::time::Duration {
-        let ahead = t.saturating_sub(self.now()).as_secs_f64() / self.scale;
+        let ahead = t.saturating_since(self.now()).as_secs_f64() / self.scale;
         std::time::Duration::try_from_secs_f64(ahead).unwrap_or(std::time::Duration::MAX)
     }
 }
@@ -285,13 +426,22 @@ mod tests {
 
     #[test]
     fn parses_every_documented_unit() {
-        assert_eq!(SimTime::parse("250ms"), Some(SimTime::from_millis(250)));
-        assert_eq!(SimTime::parse("1.5s"), Some(SimTime::from_millis(1500)));
-        assert_eq!(SimTime::parse("60s"), Some(SimTime::from_secs(60)));
-        assert_eq!(SimTime::parse("5m"), Some(SimTime::from_secs(300)));
-        assert_eq!(SimTime::parse("2h"), Some(SimTime::from_secs(7200)));
-        assert_eq!(SimTime::parse("0s"), Some(SimTime::ZERO));
-        assert_eq!(SimTime::parse("10us"), Some(SimTime(10_000)));
+        assert_eq!(
+            SimDuration::parse("250ms"),
+            Some(SimDuration::from_millis(250))
+        );
+        assert_eq!(
+            SimDuration::parse("1.5s"),
+            Some(SimDuration::from_millis(1500))
+        );
+        assert_eq!(SimDuration::parse("60s"), Some(SimDuration::from_secs(60)));
+        assert_eq!(SimDuration::parse("5m"), Some(SimDuration::from_secs(300)));
+        assert_eq!(SimDuration::parse("2h"), Some(SimDuration::from_secs(7200)));
+        assert_eq!(SimDuration::parse("0s"), Some(SimDuration::ZERO));
+        assert_eq!(
+            SimDuration::parse("10us"),
+            Some(SimDuration::from_nanos(10_000))
+        );
     }
 
     #[test]
@@ -299,7 +449,7 @@ mod tests {
         for bad in [
             "", "5", "s", "-1s", "1x", "1.5.2s", "inf s", "NaNs", "1e30h",
         ] {
-            assert_eq!(SimTime::parse(bad), None, "{bad:?} should not parse");
+            assert_eq!(SimDuration::parse(bad), None, "{bad:?} should not parse");
         }
     }
 
@@ -322,9 +472,9 @@ mod tests {
         // At least 5 ms pass: at 1000x, at least 5 virtual seconds.
         std::thread::sleep(std::time::Duration::from_millis(5));
         let b = c.now();
-        assert!(b >= a + SimTime::from_secs(5), "{a} then {b}");
+        assert!(b >= a + SimDuration::from_secs(5), "{a} then {b}");
         // 1000x: one virtual hour is 3.6 real seconds away, at most.
-        let wait = c.until(a + SimTime::from_secs(3600));
+        let wait = c.until(a + SimDuration::from_secs(3600));
         assert!(wait <= std::time::Duration::from_millis(3600), "{wait:?}");
         assert_eq!(c.until(SimTime::ZERO), std::time::Duration::ZERO);
         // A bad scale runs at real time.
@@ -332,8 +482,26 @@ mod tests {
     }
 
     #[test]
-    fn arithmetic_saturates() {
-        assert_eq!(SimTime(5) - SimTime(9), SimTime::ZERO);
-        assert_eq!(SimTime::MAX + SimTime(1), SimTime::MAX);
+    fn arithmetic_of_instants_and_spans() {
+        let (a, b) = (SimTime::from_nanos(5), SimTime::from_nanos(9));
+        assert_eq!(b - a, SimDuration::from_nanos(4));
+        assert_eq!(a + SimDuration::from_nanos(4), b);
+        // "Never" stays never; a window reaching back past time zero starts at zero.
+        assert_eq!(SimTime::MAX + SimDuration::from_nanos(1), SimTime::MAX);
+        assert_eq!(a - SimDuration::from_nanos(9), SimTime::ZERO);
+        // Explicitly: how long until a time that has passed.
+        assert_eq!(a.saturating_since(b), SimDuration::ZERO);
+        assert_eq!(a.checked_since(b), None);
+        assert_eq!(
+            SimDuration::MAX + SimDuration::from_nanos(1),
+            SimDuration::MAX
+        );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "time ran backwards")]
+    fn an_earlier_instant_minus_a_later_one_is_a_bug() {
+        let _ = SimTime::from_nanos(5) - SimTime::from_nanos(9);
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use crate::scenario::{parse_str, Scenario, Seg};
-use crate::time::SimTime;
+use crate::time::SimDuration;
 
 /// One value of a swept key.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,7 +86,7 @@ fn parse_value(text: &str) -> Result<SetValue, String> {
             });
         }
     }
-    if let Some(d) = SimTime::parse(t) {
+    if let Some(d) = SimDuration::parse(t) {
         return Ok(SetValue {
             x: d.as_secs_f64(),
             value: Value::String(t.into()),

@@ -36,9 +36,9 @@ impl<E> Ord for Entry<E> {
 /// use ratesim::engine::EventQueue;
 /// use ratesim::SimTime;
 /// let mut q = EventQueue::new();
-/// q.schedule(SimTime(5), "b");
-/// q.schedule(SimTime(1), "a");
-/// q.schedule(SimTime(5), "c");
+/// q.schedule(SimTime::from_nanos(5), "b");
+/// q.schedule(SimTime::from_nanos(1), "a");
+/// q.schedule(SimTime::from_nanos(5), "c");
 /// let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
 /// assert_eq!(order, ["a", "b", "c"]);
 /// ```
@@ -124,7 +124,7 @@ mod tests {
                     // Mostly now or later; op 3 schedules before now.
                     let t = if op == 3 { now.saturating_sub(dt) } else { now + dt % 2 * dt };
                     seq += 1;
-                    q.schedule(SimTime(t), seq);
+                    q.schedule(SimTime::from_nanos(t), seq);
                     reference.push((t, seq));
                 }
                 prop_assert_eq!(q.len(), reference.len());

@@ -7,7 +7,7 @@ use crate::metrics::timeline::{EventRow, TimelineRow};
 use crate::provider::tape::Tape;
 use crate::provider::{Admission, Provider};
 use crate::scenario::Scenario;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Records one replication of one policy as it runs: its first [`MAX_EVENTS`] attempts,
 /// fallbacks and hedges, and the tape of every provider the policy can reach that has
@@ -177,7 +177,7 @@ impl<'a> TimelineRecorder<'a> {
 
 /// The time between samples for about `points` samples over a makespan of
 /// `makespan_s` seconds: at least a microsecond.
-pub fn sample_step(points: u32, makespan_s: f64) -> SimTime {
+pub fn sample_step(points: u32, makespan_s: f64) -> SimDuration {
     let makespan = makespan_s.max(1e-3);
-    SimTime::from_secs_f64(makespan / points.max(1) as f64).max(SimTime(1_000))
+    SimDuration::from_secs_f64(makespan / points.max(1) as f64).max(SimDuration::from_nanos(1_000))
 }

@@ -14,7 +14,7 @@ pub use results::{Results, CURVE_POINTS};
 use crate::policy::FailReason;
 use crate::provider::ProviderSpec;
 use crate::scenario::Scenario;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Metric names in report order, for a scenario's providers.
 #[derive(Clone, Debug, PartialEq)]
@@ -148,7 +148,7 @@ pub struct Recorder {
     /// Completions sent again by the quality gate.
     pub escalations: u64,
     /// Provider-time taken out of rotation by health guards.
-    pub cooldown: SimTime,
+    pub cooldown: SimDuration,
     /// Hedged copies sent.
     pub hedges: u64,
     wasted: f64,
@@ -178,7 +178,7 @@ impl Recorder {
             guard_refusals: 0,
             fallbacks: 0,
             escalations: 0,
-            cooldown: SimTime::ZERO,
+            cooldown: SimDuration::ZERO,
             hedges: 0,
             wasted: 0.0,
         }
@@ -226,7 +226,7 @@ impl Recorder {
     }
 
     /// A job sent its first request `wait` after it arrived.
-    pub fn first_send(&mut self, wait: SimTime) {
+    pub fn first_send(&mut self, wait: SimDuration) {
         self.queue_wait_sum += wait.as_secs_f64();
         self.queue_wait_n += 1;
     }
@@ -235,7 +235,7 @@ impl Recorder {
     pub fn job_done(
         &mut self,
         now: SimTime,
-        latency: SimTime,
+        latency: SimDuration,
         failed: Option<FailReason>,
         saw_rejection: bool,
     ) {

@@ -27,7 +27,7 @@
 use super::{After, Cursor, FailReason, PolicyState, Response, Step};
 use crate::provider::limiter::Usage;
 use crate::provider::Hint;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// A copy of a request that a provider admitted and has not answered yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct Live {
     pub sent_at: SimTime,
     /// When its service started and how long the service takes; `None` while it waits
     /// in the provider's queue.
-    pub started: Option<(SimTime, SimTime)>,
+    pub started: Option<(SimTime, SimDuration)>,
 }
 
 impl Live {
@@ -49,7 +49,7 @@ impl Live {
     /// A cancelled copy pays its prompt and these tokens.
     pub fn generated(&self, now: SimTime, output: u64) -> Option<u64> {
         let (start, service) = self.started?;
-        let done = if service > SimTime::ZERO {
+        let done = if service > SimDuration::ZERO {
             ((now - start).as_secs_f64() / service.as_secs_f64()).min(1.0)
         } else {
             1.0
@@ -268,7 +268,7 @@ impl RequestDriver {
         &mut self,
         policy: &PolicyState,
         copy: u16,
-        started: Option<(SimTime, SimTime)>,
+        started: Option<(SimTime, SimDuration)>,
     ) -> Action {
         let Some(s) = self.sending.take_if(|s| s.copy == copy) else {
             return Action::Wait;
@@ -298,7 +298,7 @@ impl RequestDriver {
     }
 
     /// Copy `copy`, queued at its provider, got a slot at `now` and takes `service`.
-    pub fn started(&mut self, copy: u16, now: SimTime, service: SimTime) {
+    pub fn started(&mut self, copy: u16, now: SimTime, service: SimDuration) {
         for live in [&mut self.primary, &mut self.hedge].into_iter().flatten() {
             if live.copy == copy {
                 live.started = Some((now, service));
@@ -441,6 +441,10 @@ mod tests {
         SimTime::from_secs(x)
     }
 
+    fn dur(x: u64) -> SimDuration {
+        SimDuration::from_secs(x)
+    }
+
     /// A chain over `chain` among two providers, one attempt each.
     fn spec(chain: Vec<usize>) -> PolicySpec {
         PolicySpec {
@@ -457,7 +461,7 @@ mod tests {
     fn hedged(after: u64, to: usize) -> PolicySpec {
         PolicySpec {
             hedge: Some(HedgeSpec {
-                delay: HedgeDelay::Fixed(s(after)),
+                delay: HedgeDelay::Fixed(dur(after)),
                 to: vec![to],
             }),
             ..spec(vec![0])
@@ -496,7 +500,7 @@ mod tests {
                 hedge_of: None
             }
         );
-        assert_eq!(d.admitted(&policy, 0, Some((s(0), s(2)))), Action::Wait);
+        assert_eq!(d.admitted(&policy, 0, Some((s(0), dur(2)))), Action::Wait);
         let won = d.answer(0).expect("copy 0 is live");
         assert_eq!(won.winner.sent_at, s(0));
         assert_eq!(won.loser, None);
@@ -522,7 +526,7 @@ mod tests {
         let mut policy = PolicyState::new(&spec, 1, 0, 0);
         let mut d = RequestDriver::new();
         let c0 = send(d.start(s(0), &mut policy, 10, 10)).copy;
-        d.admitted(&policy, c0, Some((s(0), s(5))));
+        d.admitted(&policy, c0, Some((s(0), dur(5))));
         let h = send(d.hedge_due(s(1), &mut policy, c0));
         d.rejected(s(1), &mut policy, h.copy, 429, Hint::Unknown, &[]);
         d.reset();
@@ -584,7 +588,7 @@ mod tests {
         let c0 = send(d.start(s(0), &mut policy, 100, 1000)).copy;
         // In service from t = 0 for 10 s.
         assert_eq!(
-            d.admitted(&policy, c0, Some((s(0), s(10)))),
+            d.admitted(&policy, c0, Some((s(0), dur(10)))),
             Action::HedgeAt { at: s(2), copy: c0 }
         );
         let h = send(d.hedge_due(s(2), &mut policy, c0));
@@ -595,7 +599,7 @@ mod tests {
         assert_eq!(policy.hedges, 1);
         // Queued at provider 1, then in service from 3 s for 1 s.
         assert_eq!(d.admitted(&policy, h.copy, None), Action::Wait);
-        d.started(h.copy, s(3), s(1));
+        d.started(h.copy, s(3), dur(1));
         // A second timer for the same copy sends nothing: a request has one hedge.
         assert_eq!(d.hedge_due(s(3), &mut policy, c0), Action::Wait);
         let won = d.answer(h.copy).expect("the hedge is live");
@@ -638,7 +642,7 @@ mod tests {
         let mut policy = PolicyState::new(&spec, 1, 0, 0);
         let mut d = RequestDriver::new();
         let c0 = send(d.start(s(0), &mut policy, 10, 10)).copy;
-        d.admitted(&policy, c0, Some((s(0), s(1))));
+        d.admitted(&policy, c0, Some((s(0), dur(1))));
         let won = d.answer(c0).unwrap();
         let r = d.served(s(1), &mut policy, won, answer(false, 1.0, 0.0));
         assert!(r.escalated && r.wake_parked);
@@ -647,7 +651,7 @@ mod tests {
         assert_eq!(policy.escalations, 1);
         // Escalated: no hedge timer.
         assert_eq!(
-            d.admitted(&policy, again.copy, Some((s(1), s(1)))),
+            d.admitted(&policy, again.copy, Some((s(1), dur(1)))),
             Action::Wait
         );
         // A second failed completion is kept: the request was escalated already.
@@ -669,7 +673,7 @@ mod tests {
         let mut policy = PolicyState::new(&spec, 1, 0, 0);
         let (mut a, mut b) = (RequestDriver::new(), RequestDriver::new());
         let ca = send(a.start(s(0), &mut policy, 1, 1)).copy;
-        a.admitted(&policy, ca, Some((s(0), s(1))));
+        a.admitted(&policy, ca, Some((s(0), dur(1))));
         assert_eq!(b.start(s(0), &mut policy, 1, 1), Action::Park);
         let won = a.answer(ca).unwrap();
         let r = a.served(s(1), &mut policy, won, answer(true, 0.0, 0.0));

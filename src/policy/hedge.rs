@@ -5,13 +5,13 @@
 
 use std::collections::VecDeque;
 
-use crate::time::SimTime;
+use crate::time::SimDuration;
 
 /// When the hedge goes out.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HedgeDelay {
     /// A fixed delay after the request was admitted.
-    Fixed(SimTime),
+    Fixed(SimDuration),
     /// The `q` quantile of the last `window` answered requests' latencies; `initial`
     /// until `window / 10` (at least 1) answers were seen.
     Quantile {
@@ -20,7 +20,7 @@ pub enum HedgeDelay {
         /// Answers remembered.
         window: usize,
         /// Delay before enough answers.
-        initial: SimTime,
+        initial: SimDuration,
     },
 }
 
@@ -48,8 +48,8 @@ impl HedgeSpec {
 /// What hedging has learnt in one replication.
 #[derive(Clone, Debug)]
 pub struct HedgeState {
-    samples: VecDeque<SimTime>,
-    sorted: Vec<SimTime>,
+    samples: VecDeque<SimDuration>,
+    sorted: Vec<SimDuration>,
 }
 
 impl HedgeState {
@@ -62,7 +62,7 @@ impl HedgeState {
     }
 
     /// A request was answered after `latency`.
-    pub fn observe(&mut self, spec: &HedgeSpec, latency: SimTime) {
+    pub fn observe(&mut self, spec: &HedgeSpec, latency: SimDuration) {
         if let HedgeDelay::Quantile { window, .. } = spec.delay {
             if self.samples.len() == window {
                 let old = self.samples.pop_front().expect("window is positive");
@@ -76,7 +76,7 @@ impl HedgeState {
     }
 
     /// The delay before a hedge now.
-    pub fn delay(&self, spec: &HedgeSpec) -> SimTime {
+    pub fn delay(&self, spec: &HedgeSpec) -> SimDuration {
         match spec.delay {
             HedgeDelay::Fixed(d) => d,
             HedgeDelay::Quantile { q, window, initial } => {
@@ -109,31 +109,31 @@ mod tests {
             delay: HedgeDelay::Quantile {
                 q: 0.9,
                 window: 20,
-                initial: SimTime::from_secs(7),
+                initial: SimDuration::from_secs(7),
             },
             to: vec![],
         };
         let mut h = HedgeState::new();
-        assert_eq!(h.delay(&spec), SimTime::from_secs(7));
-        h.observe(&spec, SimTime::from_secs(1));
+        assert_eq!(h.delay(&spec), SimDuration::from_secs(7));
+        h.observe(&spec, SimDuration::from_secs(1));
         // Below window / 10 = 2 answers: still the initial delay.
-        assert_eq!(h.delay(&spec), SimTime::from_secs(7));
+        assert_eq!(h.delay(&spec), SimDuration::from_secs(7));
         for s in 2..=20 {
-            h.observe(&spec, SimTime::from_secs(s));
+            h.observe(&spec, SimDuration::from_secs(s));
         }
         // 1..=20 s: the 0.9 quantile is the 18th smallest.
-        assert_eq!(h.delay(&spec), SimTime::from_secs(18));
+        assert_eq!(h.delay(&spec), SimDuration::from_secs(18));
         // 20 more answers of 100 s push every old one out of the window.
         for _ in 0..20 {
-            h.observe(&spec, SimTime::from_secs(100));
+            h.observe(&spec, SimDuration::from_secs(100));
         }
-        assert_eq!(h.delay(&spec), SimTime::from_secs(100));
+        assert_eq!(h.delay(&spec), SimDuration::from_secs(100));
     }
 
     #[test]
     fn target_skips_the_primary() {
         let spec = HedgeSpec {
-            delay: HedgeDelay::Fixed(SimTime::from_secs(1)),
+            delay: HedgeDelay::Fixed(SimDuration::from_secs(1)),
             to: vec![1, 2],
         };
         assert_eq!(spec.target(0), 1);

@@ -20,7 +20,7 @@ pub mod route;
 use crate::provider::limiter::Usage;
 use crate::provider::Hint;
 use crate::rng::{stream, SimRng, Source};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use guard::{Attempt, Feedback, Guard, GuardSpec, GuardVerdict};
 use hedge::HedgeState;
 pub use hedge::{HedgeDelay, HedgeSpec};
@@ -108,9 +108,9 @@ pub struct Cursor {
     step: usize,
     attempts_here: u32,
     attempts: u32,
-    prev_sleep: SimTime,
+    prev_sleep: SimDuration,
     /// Time spent waiting on retry-after hints (for a retry-after budget).
-    hint_waited: SimTime,
+    hint_waited: SimDuration,
     sent_at: SimTime,
     /// When the copy that answered was sent, if not the request's own send (a hedge).
     answer_sent_at: Option<SimTime>,
@@ -245,7 +245,7 @@ impl<'a> PolicyState<'a> {
         if has_next && gate_ok && under_cap {
             cursor.step += 1;
             cursor.attempts_here = 0;
-            cursor.hint_waited = SimTime::ZERO;
+            cursor.hint_waited = SimDuration::ZERO;
             cursor.prev_sleep = self.spec.retry[cursor.provider()].base;
             self.fallbacks += 1;
             true
@@ -262,7 +262,7 @@ impl<'a> PolicyState<'a> {
             attempts_here: 0,
             attempts: 0,
             prev_sleep: self.spec.retry[plan.provider(0)].base,
-            hint_waited: SimTime::ZERO,
+            hint_waited: SimDuration::ZERO,
             sent_at: SimTime::ZERO,
             answer_sent_at: None,
             input: 0,
@@ -288,7 +288,7 @@ impl<'a> PolicyState<'a> {
     /// which provider; `None` when the policy does not hedge.
     /// A request the quality gate sent again is not hedged (a hedge could go back to
     /// the weaker provider it is escalating away from).
-    pub fn hedge_plan(&self, cursor: &Cursor) -> Option<(SimTime, usize)> {
+    pub fn hedge_plan(&self, cursor: &Cursor) -> Option<(SimDuration, usize)> {
         let spec = self.spec.hedge.as_ref()?;
         if cursor.escalated {
             return None;
@@ -329,10 +329,10 @@ impl<'a> PolicyState<'a> {
 
     /// Total provider-time the guards took providers out of rotation (cooldowns, open
     /// circuits, ejections).
-    pub fn out_of_rotation(&self) -> SimTime {
+    pub fn out_of_rotation(&self) -> SimDuration {
         self.guards
             .iter()
-            .fold(SimTime::ZERO, |t, g| t + g.out_total())
+            .fold(SimDuration::ZERO, |t, g| t + g.out_total())
     }
 
     /// Whether a guard reads the providers' rate-limit headers (then the caller passes

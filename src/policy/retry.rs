@@ -4,7 +4,7 @@
 
 use rand::Rng;
 
-use crate::time::SimTime;
+use crate::time::SimDuration;
 
 /// The base delay schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,21 +40,21 @@ pub struct RetrySpec {
     /// Delay schedule.
     pub backoff: Backoff,
     /// Base delay.
-    pub base: SimTime,
+    pub base: SimDuration,
     /// Largest delay.
-    pub cap: SimTime,
+    pub cap: SimDuration,
     /// Randomisation.
     pub jitter: Jitter,
     /// Wait for the provider's retry-after hint instead of the backoff, when it is given
     /// and no longer than `retry_after_max`.
     pub honor_retry_after: bool,
     /// Longest hint honoured (SDKs: 60 s).
-    pub retry_after_max: SimTime,
+    pub retry_after_max: SimDuration,
     /// Statuses that are retried on the same provider; empty means every rejection.
     pub retry_on: Vec<u16>,
     /// Most total time spent waiting on retry-after hints for one provider (Portkey:
     /// 60 s); past it the request stops retrying there.
-    pub retry_after_budget: Option<SimTime>,
+    pub retry_after_budget: Option<SimDuration>,
 }
 
 impl Default for RetrySpec {
@@ -62,11 +62,11 @@ impl Default for RetrySpec {
         RetrySpec {
             max_attempts: 1,
             backoff: Backoff::None,
-            base: SimTime::from_secs(1),
-            cap: SimTime::from_secs(60),
+            base: SimDuration::from_secs(1),
+            cap: SimDuration::from_secs(60),
             jitter: Jitter::None,
             honor_retry_after: false,
-            retry_after_max: SimTime::from_secs(60),
+            retry_after_max: SimDuration::from_secs(60),
             retry_on: Vec::new(),
             retry_after_budget: None,
         }
@@ -100,11 +100,11 @@ fn sdk() -> RetrySpec {
     RetrySpec {
         max_attempts: 3,
         backoff: Backoff::Exponential,
-        base: SimTime::from_millis(500),
-        cap: SimTime::from_secs(8),
+        base: SimDuration::from_millis(500),
+        cap: SimDuration::from_secs(8),
         jitter: Jitter::Sdk,
         honor_retry_after: true,
-        retry_after_max: SimTime::from_secs(60),
+        retry_after_max: SimDuration::from_secs(60),
         retry_on: [408, 409, 429].into_iter().chain(500..=599).collect(),
         retry_after_budget: None,
     }
@@ -116,13 +116,13 @@ fn portkey() -> RetrySpec {
     RetrySpec {
         max_attempts: 6,
         backoff: Backoff::Exponential,
-        base: SimTime::from_secs(1),
-        cap: SimTime::from_secs(16),
+        base: SimDuration::from_secs(1),
+        cap: SimDuration::from_secs(16),
         jitter: Jitter::None,
         honor_retry_after: true,
-        retry_after_max: SimTime::from_secs(60),
+        retry_after_max: SimDuration::from_secs(60),
         retry_on: vec![429, 500, 502, 503, 504],
-        retry_after_budget: Some(SimTime::from_secs(60)),
+        retry_after_budget: Some(SimDuration::from_secs(60)),
     }
 }
 
@@ -137,28 +137,31 @@ impl RetrySpec {
     pub fn backoff_delay<R: Rng + ?Sized>(
         &self,
         n: u32,
-        prev_sleep: &mut SimTime,
+        prev_sleep: &mut SimDuration,
         rng: &mut R,
-    ) -> SimTime {
+    ) -> SimDuration {
         let v = match self.backoff {
-            Backoff::None => SimTime::ZERO,
+            Backoff::None => SimDuration::ZERO,
             Backoff::Constant => self.base.min(self.cap),
             Backoff::Exponential => {
                 let factor = 1u64.checked_shl(n.min(63)).unwrap_or(u64::MAX);
-                SimTime(self.base.0.saturating_mul(factor)).min(self.cap)
+                self.base.saturating_mul(factor).min(self.cap)
             }
         };
         let delay = match self.jitter {
             Jitter::None => v,
-            Jitter::Full => SimTime(uniform(rng, 0, v.0)),
-            Jitter::Equal => SimTime(v.0 / 2 + uniform(rng, 0, v.0 - v.0 / 2)),
+            Jitter::Full => SimDuration::from_nanos(uniform(rng, 0, v.as_nanos())),
+            Jitter::Equal => {
+                let v = v.as_nanos();
+                SimDuration::from_nanos(v / 2 + uniform(rng, 0, v - v / 2))
+            }
             Jitter::Sdk => {
                 let u: f64 = rng.random();
-                SimTime::from_secs_f64(v.as_secs_f64() * (1.0 - 0.25 * u))
+                SimDuration::from_secs_f64(v.as_secs_f64() * (1.0 - 0.25 * u))
             }
             Jitter::Decorrelated => {
-                let hi = prev_sleep.0.max(self.base.0).saturating_mul(3);
-                SimTime(uniform(rng, self.base.0, hi)).min(self.cap)
+                let hi = (*prev_sleep).max(self.base).as_nanos().saturating_mul(3);
+                SimDuration::from_nanos(uniform(rng, self.base.as_nanos(), hi)).min(self.cap)
             }
         };
         *prev_sleep = delay;
@@ -183,8 +186,8 @@ mod tests {
         RetrySpec {
             max_attempts: 10,
             backoff,
-            base: SimTime::from_secs(1),
-            cap: SimTime::from_secs(20),
+            base: SimDuration::from_secs(1),
+            cap: SimDuration::from_secs(20),
             jitter,
             ..RetrySpec::default()
         }
@@ -196,7 +199,7 @@ mod tests {
         let mut rng = stream(0, 0, Source::Jitter(0));
         let mut prev = s.base;
         let delays: Vec<u64> = (0..7)
-            .map(|n| s.backoff_delay(n, &mut prev, &mut rng).0 / 1_000_000_000)
+            .map(|n| s.backoff_delay(n, &mut prev, &mut rng).as_nanos() / 1_000_000_000)
             .collect();
         assert_eq!(delays, [1, 2, 4, 8, 16, 20, 20]);
     }
@@ -205,14 +208,14 @@ mod tests {
     fn jitters_stay_within_their_formulas() {
         let mut rng = stream(0, 0, Source::Jitter(0));
         for n in 0..8 {
-            let v = SimTime::from_secs(1u64 << n).min(SimTime::from_secs(20));
-            let mut prev = SimTime::from_secs(1);
+            let v = SimDuration::from_secs(1u64 << n).min(SimDuration::from_secs(20));
+            let mut prev = SimDuration::from_secs(1);
             let full =
                 spec(Backoff::Exponential, Jitter::Full).backoff_delay(n, &mut prev, &mut rng);
             assert!(full <= v);
             let equal =
                 spec(Backoff::Exponential, Jitter::Equal).backoff_delay(n, &mut prev, &mut rng);
-            assert!(equal.0 >= v.0 / 2 && equal <= v);
+            assert!(equal.as_nanos() >= v.as_nanos() / 2 && equal <= v);
         }
         let sdk = preset("anthropic-sdk").unwrap();
         for n in 0..6 {
@@ -230,7 +233,7 @@ mod tests {
                 d >= s.base && d <= s.cap,
                 "decorrelated {d} outside [base, cap]"
             );
-            assert!(d.0 <= before.0 * 3);
+            assert!(d.as_nanos() <= before.as_nanos() * 3);
         }
     }
 }

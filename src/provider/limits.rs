@@ -163,6 +163,7 @@ mod tests {
     use super::*;
     use crate::provider::limiter::SlidingWindowParams;
     use crate::provider::LimitKind;
+    use crate::time::SimDuration;
 
     fn s(x: u64) -> SimTime {
         SimTime::from_secs(x)
@@ -170,7 +171,9 @@ mod tests {
 
     fn window(limit: u64, unit: Unit, count_rejected: bool) -> LimitSpec {
         LimitSpec {
-            kind: LimitKind::SlidingWindow(SlidingWindowParams::new(s(60), limit).expect("valid")),
+            kind: LimitKind::SlidingWindow(
+                SlidingWindowParams::new(SimDuration::from_secs(60), limit).expect("valid"),
+            ),
             unit,
             count_rejected,
         }

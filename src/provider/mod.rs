@@ -13,7 +13,7 @@ use rand::Rng;
 
 use crate::dist::Random;
 use crate::rng::{stream, SimRng, Source};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 pub use limiter::{LimitKind, LimitSpec};
 use limiter::{Usage, Verdict};
 use limits::{Decision, LimitSet, Limits};
@@ -72,7 +72,7 @@ pub struct OnlineSpec {
     /// Length of an offline period, seconds.
     pub offline_for: Random,
     /// Offline this long empties the limits.
-    pub reset_after: SimTime,
+    pub reset_after: SimDuration,
     /// Status returned while offline.
     pub status: u16,
 }
@@ -153,7 +153,7 @@ pub enum Admission {
     /// Served: the response completes after `latency`.
     Serve {
         /// Service time.
-        latency: SimTime,
+        latency: SimDuration,
     },
     /// Admitted but waiting for a slot; [`Provider::release`] starts it later.
     Queued,
@@ -166,7 +166,7 @@ pub enum Admission {
         /// When it could pass.
         hint: Hint,
         /// Time until the client sees the rejection.
-        latency: SimTime,
+        latency: SimDuration,
         /// The rate limits that refused it (none for another cause).
         refused: LimitSet,
     },
@@ -279,7 +279,7 @@ impl<'a> Provider<'a> {
         refused: LimitSet,
     ) -> Admission {
         let latency =
-            SimTime::from_secs_f64(self.spec.reject_latency.sample(&mut self.latency_rng));
+            SimDuration::from_secs_f64(self.spec.reject_latency.sample(&mut self.latency_rng));
         Admission::Reject {
             status,
             cause,
@@ -289,7 +289,7 @@ impl<'a> Provider<'a> {
         }
     }
 
-    fn service_time(&mut self, output: u64) -> SimTime {
+    fn service_time(&mut self, output: u64) -> SimDuration {
         let secs = match &self.spec.latency {
             LatencySpec::Total(d) => d.sample(&mut self.latency_rng),
             LatencySpec::Streaming { ttft, tokens_per_s } => {
@@ -302,7 +302,7 @@ impl<'a> Provider<'a> {
                 }
             }
         };
-        SimTime::from_secs_f64(secs)
+        SimDuration::from_secs_f64(secs)
     }
 
     /// A request of `input` and `output` tokens arrives at `now`. `ticket` identifies it
@@ -368,7 +368,7 @@ impl<'a> Provider<'a> {
 
     /// A request in service finished at `now`; if one was queued, it starts now (FIFO),
     /// and its ticket and service time are returned.
-    pub fn release(&mut self, now: SimTime) -> Option<(u64, SimTime)> {
+    pub fn release(&mut self, now: SimTime) -> Option<(u64, SimDuration)> {
         self.in_flight -= 1;
         let next = self.queue.pop_front();
         if next.is_some() {
@@ -441,7 +441,7 @@ mod tests {
             online: Some(OnlineSpec {
                 offline_every: Random::Constant(100.0),
                 offline_for: Random::Constant(offline_for),
-                reset_after: SimTime::from_secs(30),
+                reset_after: SimDuration::from_secs(30),
                 status: 503,
             }),
             pass_rate: 1.0,
@@ -474,7 +474,7 @@ mod tests {
                 status: 503,
                 cause: RejectCause::RateLimit,
                 hint: Hint::At(s(150)),
-                latency: SimTime::from_millis(100),
+                latency: SimDuration::from_millis(100),
                 refused: LimitSet::single(0),
             }
         );

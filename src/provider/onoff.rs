@@ -5,11 +5,11 @@ use std::collections::VecDeque;
 
 use crate::dist::Random;
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// The shortest period: shorter draws are lengthened to it, so a process whose
 /// distribution can draw zero still moves time forward in sensible steps.
-pub const MIN_PERIOD: SimTime = SimTime(1_000_000);
+pub const MIN_PERIOD: SimDuration = SimDuration::from_millis(1);
 
 /// Alternating up and down periods, starting up at time zero.
 pub struct OnOff {
@@ -28,7 +28,7 @@ impl OnOff {
     /// A process with up lengths from `up` and down lengths from `down` (seconds).
     /// With `keep_downs`, the down periods are kept for [`OnOff::downs`].
     pub fn new(up: Random, down: Random, mut rng: SimRng, keep_downs: bool) -> Self {
-        let first = SimTime::from_secs_f64(up.sample(&mut rng)).max(MIN_PERIOD);
+        let first = SimTime::ZERO + SimDuration::from_secs_f64(up.sample(&mut rng)).max(MIN_PERIOD);
         OnOff {
             up,
             down,
@@ -46,7 +46,7 @@ impl OnOff {
             let start = self.end;
             self.is_down = !self.is_down;
             let dist = if self.is_down { &self.down } else { &self.up };
-            let len = SimTime::from_secs_f64(dist.sample(&mut self.rng)).max(MIN_PERIOD);
+            let len = SimDuration::from_secs_f64(dist.sample(&mut self.rng)).max(MIN_PERIOD);
             self.end = start + len;
             if self.is_down && self.keep_downs {
                 self.downs.push_back((start, self.end));
@@ -81,7 +81,7 @@ mod tests {
         );
         let s = SimTime::from_secs;
         assert!(!p.is_down(s(0)));
-        assert!(!p.is_down(SimTime(s(10).0 - 1)));
+        assert!(!p.is_down(SimTime::from_nanos(s(10).as_nanos() - 1)));
         assert!(p.is_down(s(10)));
         assert!(p.is_down(s(11)));
         assert!(!p.is_down(s(12)));

@@ -21,7 +21,7 @@ use crate::provider::limits::MAX_LIMITS;
 use crate::provider::{
     ConcurrencySpec, LatencySpec, LimitSpec, OnFull, OnlineSpec, OutageSpec, ProviderSpec,
 };
-use crate::time::SimTime;
+use crate::time::SimDuration;
 use crate::workload::{parse_trace, Arrivals, WorkloadSpec};
 
 /// Errors if a key that does not belong to `kind` is set, for a table read into a raw
@@ -57,7 +57,7 @@ const DIST_HELP: &str = "a plain value, or a table with dist = \"constant\" (val
 fn random(v: &Value, path: &KeyPath, is_duration: bool) -> R<Random> {
     let scalar = |v: &Value, path: &KeyPath| -> R<f64> {
         if is_duration {
-            return duration(v, path).map(SimTime::as_secs_f64);
+            return duration(v, path).map(SimDuration::as_secs_f64);
         }
         let x = match v {
             Value::Integer(i) => *i as f64,
@@ -549,7 +549,7 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
                     .as_ref()
                     .map(|v| positive_duration(v, &op.key("reset_after")))
                     .transpose()?
-                    .unwrap_or(SimTime::from_secs(30)),
+                    .unwrap_or(SimDuration::from_secs(30)),
                 status: status(o.status.unwrap_or(503), &op.key("status"))?,
             })
         })
@@ -803,7 +803,7 @@ fn hedge(h: &RawHedge, path: &KeyPath, names: &[&str]) -> R<HedgeSpec> {
             };
             let initial = match &h.initial {
                 Some(v) => duration(v, &path.key("initial"))?,
-                None => SimTime::from_secs(5),
+                None => SimDuration::from_secs(5),
             };
             HedgeDelay::Quantile {
                 q,

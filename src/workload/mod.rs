@@ -8,7 +8,7 @@ use rand_distr::{Distribution, Exp};
 
 use crate::dist::Random;
 use crate::rng::{stream, Source};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 pub use csv_trace::{parse_trace, TraceRow};
 
 /// When jobs arrive.
@@ -26,7 +26,7 @@ pub enum Arrivals {
         /// Stop after this many jobs.
         jobs: Option<u32>,
         /// Stop at this time.
-        duration: Option<SimTime>,
+        duration: Option<SimDuration>,
     },
     /// Recorded jobs, in arrival order.
     Trace {
@@ -155,7 +155,7 @@ impl WorkloadSpec {
                     }
                     t += gap.sample(&mut rng);
                     let at = SimTime::from_secs_f64(t);
-                    if duration.is_some_and(|d| at > d) {
+                    if duration.is_some_and(|d| at.since_start() > d) {
                         break;
                     }
                     synthetic(&mut jobs, at);

@@ -11,7 +11,7 @@ use ratesim::engine::timeline::{sample_step, TimelineRecorder};
 use ratesim::engine::{simulate_observed, Observer};
 use ratesim::metrics::Catalog;
 use ratesim::provider::{Admission, Provider};
-use ratesim::SimTime;
+use ratesim::{SimDuration, SimTime};
 
 use crate::common::{
     batch, bundled_text, list, poisson, policy, provider, scenario, text, ProviderBlock,
@@ -326,7 +326,7 @@ proptest! {
 /// timeline uses: what its limits and slots hold at each sample time.
 struct Live {
     reach: Vec<usize>,
-    step: SimTime,
+    step: SimDuration,
     next: SimTime,
     /// (time, value, capacity) in the timeline's row order.
     samples: Vec<(f64, f64, Option<f64>)>,

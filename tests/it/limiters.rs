@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use ratesim::provider::limiter::{FixedWindow, Gcra, Limiter, SlidingWindow, TokenBucket, Verdict};
-use ratesim::SimTime;
+use ratesim::{SimDuration, SimTime};
 
 /// Arrivals as (gap in ms, amount) pairs.
 fn arrivals(max_amount: u64) -> impl Strategy<Value = Vec<(u64, u64)>> {
@@ -21,7 +21,7 @@ fn drive<L: Limiter + Clone>(
     let mut now = SimTime::ZERO;
     let mut admitted = Vec::new();
     for &(gap, amount) in seq {
-        now += SimTime::from_millis(gap);
+        now += SimDuration::from_millis(gap);
         match limiter.check(now, amount) {
             Verdict::Admit => {
                 limiter.consume(now, amount);
@@ -35,7 +35,7 @@ fn drive<L: Limiter + Clone>(
                 // Exact hint: with no other traffic, admitted at t and not just before.
                 let mut probe = limiter.clone();
                 assert_ne!(
-                    probe.check(SimTime(t.0 - slack.min(t.0 - now.0)), amount),
+                    probe.check(t - SimDuration::from_nanos(slack).min(t - now), amount),
                     Verdict::Admit,
                     "admitted before the hint"
                 );
@@ -58,14 +58,14 @@ proptest! {
     fn sliding_window_never_holds_more_than_its_limit(
         seq in arrivals(40), limit in 1u64..100, window_s in 1u64..120,
     ) {
-        let window = SimTime::from_secs(window_s);
+        let window = SimDuration::from_secs(window_s);
         let mut w = SlidingWindow::new(window, limit);
         let admitted = drive(&mut w, &seq, 1);
         // Every window (t - W, t] ending at an admission holds at most `limit`.
         for &(t, _) in &admitted {
             let held: u64 = admitted
                 .iter()
-                .filter(|(u, _)| *u <= t && u.0 + window.0 > t.0)
+                .filter(|(u, _)| *u <= t && *u + window > t)
                 .map(|(_, a)| a)
                 .sum();
             prop_assert!(held <= limit, "window ending {t} holds {held} > {limit}");
@@ -80,12 +80,12 @@ proptest! {
     fn fixed_window_holds_at_most_its_limit_per_window(
         seq in arrivals(20), limit in 1u64..50, window_s in 1u64..60,
     ) {
-        let window = SimTime::from_secs(window_s);
+        let window = SimDuration::from_secs(window_s);
         let mut w = FixedWindow::new(window, limit);
         let admitted = drive(&mut w, &seq, 1);
         let mut per_window = std::collections::BTreeMap::new();
         for (t, a) in admitted {
-            *per_window.entry(t.0 / window.0).or_insert(0) += a;
+            *per_window.entry(t.as_nanos() / window.as_nanos()).or_insert(0) += a;
         }
         for (k, held) in per_window {
             prop_assert!(held <= limit, "window {k} holds {held} > {limit}");
@@ -113,7 +113,7 @@ proptest! {
     fn discrete_bucket_admits_at_most_capacity_plus_fills(
         seq in arrivals(10), capacity in 1u64..60, per_fill in 1u64..10, interval_ms in 100u64..3_000,
     ) {
-        let interval = SimTime::from_millis(interval_ms);
+        let interval = SimDuration::from_millis(interval_ms);
         let rate = per_fill as f64 / interval.as_secs_f64();
         let mut b = TokenBucket::discrete(capacity as f64, rate, interval);
         let admitted = drive(&mut b, &seq, 1_000);
@@ -121,7 +121,8 @@ proptest! {
             let mut total = 0;
             for j in i..admitted.len() {
                 total += admitted[j].1;
-                let fills = admitted[j].0 .0 / interval.0 - admitted[i].0 .0 / interval.0;
+                let fills = admitted[j].0.as_nanos() / interval.as_nanos()
+                    - admitted[i].0.as_nanos() / interval.as_nanos();
                 let bound = capacity + per_fill * fills;
                 prop_assert!(total <= bound, "{total} admitted across {fills} fills > {bound}");
             }
@@ -135,9 +136,9 @@ proptest! {
         // ITU-T I.371's second formulation: a bucket X draining at 1 per unit time,
         // last conformance time LCT; n cells conform iff X' + T(n-1) <= tau with
         // X' = max(0, X - (t - LCT)), then X = X' + nT.
-        let period = SimTime::from_secs(period_s);
+        let period = SimDuration::from_secs(period_s);
         let mut g = Gcra::new(limit, period, burst);
-        let t_emit = (period.0 / limit) as i128;
+        let t_emit = (period.as_nanos() / limit) as i128;
         let tau = t_emit * (burst as i128 - 1);
         let (mut x, mut lct) = (0i128, 0i128);
         let mut now = 0u64;
@@ -150,12 +151,12 @@ proptest! {
             } else if x1 + t_emit * (n - 1) <= tau {
                 Verdict::Admit
             } else {
-                Verdict::NotUntil(SimTime(0)) // compared by kind below
+                Verdict::NotUntil(SimTime::ZERO) // compared by kind below
             };
-            let ours = g.check(SimTime(now), n as u64);
+            let ours = g.check(SimTime::from_nanos(now), n as u64);
             match (reference, ours) {
                 (Verdict::Admit, Verdict::Admit) => {
-                    g.consume(SimTime(now), n as u64);
+                    g.consume(SimTime::from_nanos(now), n as u64);
                     x = x1 + t_emit * n;
                     lct = now as i128;
                 }
@@ -169,7 +170,7 @@ proptest! {
         let admitted = drive(&mut g, &unit, 1);
         for i in 0..admitted.len() {
             for j in i..admitted.len() {
-                let span = (admitted[j].0 - admitted[i].0).0 as u128;
+                let span = (admitted[j].0 - admitted[i].0).as_nanos() as u128;
                 let bound = burst as u128 + span / t_emit as u128;
                 prop_assert!((j - i + 1) as u128 <= bound);
             }

@@ -13,7 +13,7 @@ use ratesim::provider::{
     Admission, Hint, LatencySpec, LimitKind, LimitSpec, OnlineSpec, Provider, ProviderSpec,
 };
 use ratesim::scenario::{parse_str, Scenario};
-use ratesim::SimTime;
+use ratesim::{SimDuration, SimTime};
 
 const ROUTE: &str = r#"route = { kind = "single", provider = "api" }"#;
 const LATENCY: &str = r#"latency = { total = "1s" }"#;
@@ -58,7 +58,7 @@ fn counted_rejection_hint_includes_the_rejected_request() {
         name: "api".into(),
         limits: vec![LimitSpec {
             kind: LimitKind::SlidingWindow(
-                SlidingWindowParams::new(SimTime::from_secs(60), 1).unwrap(),
+                SlidingWindowParams::new(SimDuration::from_secs(60), 1).unwrap(),
             ),
             unit: Unit::Requests,
             count_rejected: true,
@@ -121,7 +121,7 @@ fn a_long_offline_period_leaves_no_quota_at_reconnection() {
         online: Some(OnlineSpec {
             offline_every: Random::Constant(100.0),
             offline_for: Random::Constant(90.0),
-            reset_after: SimTime::from_secs(30),
+            reset_after: SimDuration::from_secs(30),
             status: 503,
         }),
         pass_rate: 1.0,

@@ -11,7 +11,7 @@ use rand::Rng;
 use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Settings of `kind = "adaptive_throttle"`.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,7 +21,7 @@ pub struct AdaptiveThrottleParams {
     /// Multiplier K on accepts.
     pub k: f64,
     /// Window the counts cover.
-    pub window: SimTime,
+    pub window: SimDuration,
 }
 
 impl AdaptiveThrottleParams {
@@ -30,7 +30,9 @@ impl AdaptiveThrottleParams {
         Ok(AdaptiveThrottleParams {
             provider: keys.provider("provider", cx.names)?,
             k: keys.positive("k")?.unwrap_or(2.0),
-            window: keys.duration("window")?.unwrap_or(SimTime::from_secs(120)),
+            window: keys
+                .duration("window")?
+                .unwrap_or(SimDuration::from_secs(120)),
         })
     }
 }
@@ -53,7 +55,7 @@ impl GuardParams for AdaptiveThrottleParams {
 pub struct AdaptiveThrottle {
     provider: Option<usize>,
     k: f64,
-    window: SimTime,
+    window: SimDuration,
     requests: VecDeque<SimTime>,
     accepts: VecDeque<SimTime>,
     rng: SimRng,
@@ -61,7 +63,7 @@ pub struct AdaptiveThrottle {
 
 impl AdaptiveThrottle {
     /// A throttle on `provider` (all when `None`) with multiplier `k` over `window`.
-    pub fn new(provider: Option<usize>, k: f64, window: SimTime, rng: SimRng) -> Self {
+    pub fn new(provider: Option<usize>, k: f64, window: SimDuration, rng: SimRng) -> Self {
         AdaptiveThrottle {
             provider,
             k,
@@ -124,7 +126,7 @@ mod tests {
         let mut g = AdaptiveThrottle::new(
             None,
             2.0,
-            SimTime::from_secs(120),
+            SimDuration::from_secs(120),
             stream(1, 0, Source::Guard(0, 0)),
         );
         let a = Attempt {
@@ -158,7 +160,7 @@ mod tests {
         let mut g = AdaptiveThrottle::new(
             None,
             2.0,
-            SimTime::from_secs(120),
+            SimDuration::from_secs(120),
             stream(2, 0, Source::Guard(0, 0)),
         );
         assert!((0..1000).all(|_| g.check(SimTime::from_secs(1), &a) == GuardVerdict::Pass));

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Settings of `kind = "circuit_breaker"`.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +22,7 @@ pub struct CircuitBreakerParams {
     /// Requests needed before the share counts.
     pub minimum_requests: u32,
     /// How long it stays open.
-    pub cooldown_interval: SimTime,
+    pub cooldown_interval: SimDuration,
     /// Statuses that count as failures.
     pub on_status_codes: Vec<u16>,
     /// Skip or wait while open.
@@ -39,8 +39,8 @@ impl CircuitBreakerParams {
     pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
         let cooldown_interval = keys
             .duration("cooldown_interval")?
-            .unwrap_or(SimTime::from_secs(30));
-        if cooldown_interval < SimTime::from_secs(30) {
+            .unwrap_or(SimDuration::from_secs(30));
+        if cooldown_interval < SimDuration::from_secs(30) {
             return keys.invalid(
                 "cooldown_interval",
                 "Portkey's cooldown_interval is at least 30s",
@@ -99,7 +99,7 @@ pub struct CircuitBreaker {
     failure_threshold: u32,
     failure_share: f64,
     minimum_requests: u32,
-    cooldown: SimTime,
+    cooldown: SimDuration,
     on_status_codes: Vec<u16>,
     while_out: WhileOut,
     bypass: bool,
@@ -113,7 +113,7 @@ impl CircuitBreaker {
         failure_threshold: u32,
         failure_threshold_percentage: f64,
         minimum_requests: u32,
-        cooldown: SimTime,
+        cooldown: SimDuration,
         on_status_codes: Vec<u16>,
         while_out: WhileOut,
     ) -> Self {
@@ -143,7 +143,7 @@ impl Guard for CircuitBreaker {
         self.out.until(now, provider)
     }
 
-    fn out_total(&self) -> SimTime {
+    fn out_total(&self) -> SimDuration {
         self.out.total()
     }
 
@@ -190,7 +190,7 @@ mod tests {
             3,
             0.0,
             0,
-            SimTime::from_secs(30),
+            SimDuration::from_secs(30),
             vec![429, 503],
             WhileOut::Skip,
         );
@@ -221,8 +221,14 @@ mod tests {
             status: Some(400),
             ..fail
         };
-        let mut b =
-            CircuitBreaker::new(1, 0.0, 0, SimTime::from_secs(30), vec![429], WhileOut::Skip);
+        let mut b = CircuitBreaker::new(
+            1,
+            0.0,
+            0,
+            SimDuration::from_secs(30),
+            vec![429],
+            WhileOut::Skip,
+        );
         b.on_response(t, &other);
         assert_eq!(b.check(t, &a), GuardVerdict::Pass);
     }

@@ -6,7 +6,7 @@ use super::{Attempt, Guard, GuardContext, GuardParams, GuardVerdict};
 use crate::keys::{Keys, R};
 use crate::provider::limiter::{LimitParams, Limiter, TokenBucket, TokenBucketParams, Verdict};
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Settings of `kind = "token_bucket"` (a client-side bucket, not a provider's limit).
 #[derive(Clone, Debug, PartialEq)]
@@ -26,7 +26,7 @@ impl ClientBucketParams {
         let provider = keys.provider("provider", cx.names)?;
         let rate = keys.positive("rate")?.unwrap_or(5.0);
         let capacity = keys.positive("capacity")?.unwrap_or(50.0);
-        let tick = keys.duration("tick")?.unwrap_or(SimTime::from_secs(1));
+        let tick = keys.duration("tick")?.unwrap_or(SimDuration::from_secs(1));
         let cost = keys.count("cost")?.unwrap_or(1) as u64;
         let bucket = TokenBucketParams::new(capacity, rate / tick.as_secs_f64(), Some(tick))
             .or_else(|e| {
@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn fifty_pass_at_once_then_five_per_tick() {
-        let tick = SimTime::from_secs(1);
+        let tick = SimDuration::from_secs(1);
         let bucket = TokenBucketParams::new(50.0, 5.0, Some(tick)).unwrap();
         let mut b = ClientBucket::new(None, &bucket, 1);
         let t0 = SimTime::from_millis(10);

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Settings of `kind = "cooldown"`.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,7 +18,7 @@ pub struct CooldownParams {
     /// Failures allowed in a minute before a cooldown.
     pub allowed_fails: u32,
     /// Cooldown length.
-    pub cooldown_time: SimTime,
+    pub cooldown_time: SimDuration,
     /// A 429 cools the provider at once when the route has more than one provider.
     pub immediate_on_429: bool,
     /// Cool when failures exceed this share of the minute's requests...
@@ -46,7 +46,7 @@ impl CooldownParams {
             },
             cooldown_time: keys
                 .duration("cooldown_time")?
-                .unwrap_or(SimTime::from_secs(5)),
+                .unwrap_or(SimDuration::from_secs(5)),
             immediate_on_429: keys.bool("immediate_on_429")?.unwrap_or(true),
             failure_rate: keys.share("failure_rate", 0.5, 1.0)?,
             min_requests: keys.count("min_requests")?.unwrap_or(5),
@@ -89,7 +89,7 @@ struct Minute {
 /// Per-provider counts of the current minute and cooldowns.
 pub struct Cooldown {
     allowed_fails: u32,
-    cooldown_time: SimTime,
+    cooldown_time: SimDuration,
     immediate_on_429: bool,
     failure_rate: f64,
     min_requests: u32,
@@ -102,7 +102,7 @@ impl Cooldown {
     /// The rule with its parameters.
     pub fn new(
         allowed_fails: u32,
-        cooldown_time: SimTime,
+        cooldown_time: SimDuration,
         immediate_on_429: bool,
         failure_rate: f64,
         min_requests: u32,
@@ -124,7 +124,7 @@ impl Cooldown {
         if self.minutes.len() <= provider {
             self.minutes.resize(provider + 1, Minute::default());
         }
-        let index = now.0 / SimTime::from_secs(60).0;
+        let index = now.as_nanos() / SimDuration::from_secs(60).as_nanos();
         let m = &mut self.minutes[provider];
         if m.index != index {
             *m = Minute {
@@ -141,7 +141,7 @@ impl Guard for Cooldown {
         self.out.until(now, provider)
     }
 
-    fn out_total(&self) -> SimTime {
+    fn out_total(&self) -> SimDuration {
         self.out.total()
     }
 
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_429_ejects_exactly_that_provider_for_cooldown_time() {
-        let mut c = Cooldown::new(3, SimTime::from_secs(5), true, 0.5, 5, WhileOut::Skip);
+        let mut c = Cooldown::new(3, SimDuration::from_secs(5), true, 0.5, 5, WhileOut::Skip);
         let t = SimTime::from_secs(10);
         c.on_response(t, &fb(1, Some(429)));
         let to = |p| Attempt {
@@ -212,7 +212,14 @@ mod tests {
         };
         let t = SimTime::from_secs(1);
         // Single deployment: 503s count; the 4th failure (> 3 allowed) cools.
-        let mut c = Cooldown::new(3, SimTime::from_secs(5), false, 1.0, 1000, WhileOut::Wait);
+        let mut c = Cooldown::new(
+            3,
+            SimDuration::from_secs(5),
+            false,
+            1.0,
+            1000,
+            WhileOut::Wait,
+        );
         for _ in 0..3 {
             c.on_response(t, &fb(0, Some(503)));
         }
@@ -223,7 +230,14 @@ mod tests {
             GuardVerdict::WaitUntil(SimTime::from_secs(6))
         );
         // More than half of at least 5 requests failed.
-        let mut c = Cooldown::new(100, SimTime::from_secs(5), false, 0.5, 5, WhileOut::Skip);
+        let mut c = Cooldown::new(
+            100,
+            SimDuration::from_secs(5),
+            false,
+            0.5,
+            5,
+            WhileOut::Skip,
+        );
         for _ in 0..2 {
             c.on_response(t, &fb(0, None));
         }

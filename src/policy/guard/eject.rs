@@ -7,13 +7,13 @@ use super::{
 use crate::keys::{Keys, R};
 use crate::provider::Hint;
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Settings of `kind = "eject_on_429"`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EjectParams {
     /// Ejection when the 429 carries no hint.
-    pub default: SimTime,
+    pub default: SimDuration,
     /// Skip or wait while ejected.
     pub while_out: WhileOut,
 }
@@ -22,7 +22,9 @@ impl EjectParams {
     /// Reads `default` (30 s) and `while_out` (skip).
     pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
         Ok(EjectParams {
-            default: keys.duration("default")?.unwrap_or(SimTime::from_secs(30)),
+            default: keys
+                .duration("default")?
+                .unwrap_or(SimDuration::from_secs(30)),
             while_out: super::while_out(keys)?,
         })
     }
@@ -39,14 +41,14 @@ impl GuardParams for EjectParams {
 
 /// Ejected providers.
 pub struct Eject {
-    default: SimTime,
+    default: SimDuration,
     while_out: WhileOut,
     out: OutUntil,
 }
 
 impl Eject {
     /// Ejections of `default` length when a 429 has no hint.
-    pub fn new(default: SimTime, while_out: WhileOut) -> Self {
+    pub fn new(default: SimDuration, while_out: WhileOut) -> Self {
         Eject {
             default,
             while_out,
@@ -60,7 +62,7 @@ impl Guard for Eject {
         self.out.until(now, provider)
     }
 
-    fn out_total(&self) -> SimTime {
+    fn out_total(&self) -> SimDuration {
         self.out.total()
     }
 

@@ -35,7 +35,7 @@ use crate::keys::{one_of, Keys, R};
 use crate::provider::limiter::Usage;
 use crate::provider::{Hint, ProviderSpec};
 use crate::rng::{stream, SimRng, Source};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// A request about to be sent, as a guard sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,8 +102,8 @@ pub trait Guard: Send {
         None
     }
     /// Total provider-time this guard has taken providers out of rotation.
-    fn out_total(&self) -> SimTime {
-        SimTime::ZERO
+    fn out_total(&self) -> SimDuration {
+        SimDuration::ZERO
     }
     /// Whether the request is sent anyway when this guard has every provider it could
     /// still go to out of rotation (Portkey's circuit breaker), instead of failing.
@@ -236,7 +236,7 @@ pub(crate) fn while_out(keys: &Keys) -> R<WhileOut> {
 /// Per-provider "out until" times, shared by the health guards, and the total time
 /// providers were out (overlapping periods counted once).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct OutUntil(Vec<SimTime>, SimTime);
+pub(crate) struct OutUntil(Vec<SimTime>, SimDuration);
 
 impl OutUntil {
     /// Takes `provider` out from `now` until `until` (extending any current period).
@@ -245,12 +245,12 @@ impl OutUntil {
             self.0.resize(provider + 1, SimTime::ZERO);
         }
         let from = self.0[provider].max(now);
-        self.1 += until.saturating_sub(from);
+        self.1 += until.saturating_since(from);
         self.0[provider] = self.0[provider].max(until);
     }
 
     /// Provider-time out of rotation so far.
-    pub(crate) fn total(&self) -> SimTime {
+    pub(crate) fn total(&self) -> SimDuration {
         self.1
     }
 
@@ -305,7 +305,7 @@ mod tests {
             panic!("a cooldown")
         };
         assert_eq!((c.allowed_fails, c.min_requests, c.multi), (3, 5, false));
-        assert_eq!(c.cooldown_time, SimTime::from_secs(5));
+        assert_eq!(c.cooldown_time, SimDuration::from_secs(5));
         let GuardSpec::RetryBudget(b) =
             parse("kind = \"retry_budget\"\nstyle = \"envoy\"", 1).unwrap()
         else {
@@ -358,7 +358,7 @@ mod tests {
         out.set(s(0), 1, s(10));
         out.set(s(5), 1, s(15));
         out.set(s(20), 0, s(25));
-        assert_eq!(out.total(), s(20));
+        assert_eq!(out.total(), SimDuration::from_secs(20));
         assert_eq!(out.until(s(12), 1), Some(s(15)));
         assert_eq!(out.until(s(15), 1), None);
     }

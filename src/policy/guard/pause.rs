@@ -5,22 +5,26 @@
 use super::{Attempt, Guard, GuardContext, GuardParams, GuardVerdict};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Settings of `kind = "pause"`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PauseParams {
     /// Period.
-    pub every: SimTime,
+    pub every: SimDuration,
     /// Pause at the start of each period after the first.
-    pub length: SimTime,
+    pub length: SimDuration,
 }
 
 impl PauseParams {
     /// Reads `every` (55 s) and `length` (2 s), which must be shorter.
     pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
-        let every = keys.duration("every")?.unwrap_or(SimTime::from_secs(55));
-        let length = keys.duration("length")?.unwrap_or(SimTime::from_secs(2));
+        let every = keys
+            .duration("every")?
+            .unwrap_or(SimDuration::from_secs(55));
+        let length = keys
+            .duration("length")?
+            .unwrap_or(SimDuration::from_secs(2));
         if length >= every {
             return keys.invalid(
                 "length",
@@ -46,15 +50,15 @@ impl GuardParams for PauseParams {
 /// The pause schedule.
 pub struct Pause {
     /// Period.
-    pub every: SimTime,
+    pub every: SimDuration,
     /// Pause length.
-    pub length: SimTime,
+    pub length: SimDuration,
 }
 
 impl Guard for Pause {
     fn check(&mut self, now: SimTime, _a: &Attempt) -> GuardVerdict {
-        let k = now.0 / self.every.0;
-        let start = SimTime(k * self.every.0);
+        let k = now.as_nanos() / self.every.as_nanos();
+        let start = SimTime::ZERO + self.every.saturating_mul(k);
         if k >= 1 && now < start + self.length {
             GuardVerdict::WaitUntil(start + self.length)
         } else {
@@ -70,8 +74,8 @@ mod tests {
     #[test]
     fn pauses_two_seconds_every_fifty_five() {
         let mut p = Pause {
-            every: SimTime::from_secs(55),
-            length: SimTime::from_secs(2),
+            every: SimDuration::from_secs(55),
+            length: SimDuration::from_secs(2),
         };
         let a = Attempt {
             provider: 0,

@@ -15,7 +15,7 @@
 use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Settings of `kind = "predictive"`.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,7 +25,7 @@ pub struct PredictiveParams {
     /// Refuse when the counter is at least this.
     pub limit: u32,
     /// The cache entry's time to live, reset on every write.
-    pub ttl: SimTime,
+    pub ttl: SimDuration,
 }
 
 impl PredictiveParams {
@@ -38,7 +38,7 @@ impl PredictiveParams {
                 "the provider whose 429s it predicts",
             )?,
             limit: keys.count("limit")?.unwrap_or(8),
-            ttl: keys.duration("ttl")?.unwrap_or(SimTime::from_secs(60)),
+            ttl: keys.duration("ttl")?.unwrap_or(SimDuration::from_secs(60)),
         })
     }
 }
@@ -57,14 +57,14 @@ impl GuardParams for PredictiveParams {
 pub struct PredictiveGuard {
     provider: usize,
     limit: u32,
-    ttl: SimTime,
+    ttl: SimDuration,
     count: u32,
     expires: SimTime,
 }
 
 impl PredictiveGuard {
     /// A guard on `provider` refusing at `limit`, entry lifetime `ttl`.
-    pub fn new(provider: usize, limit: u32, ttl: SimTime) -> Self {
+    pub fn new(provider: usize, limit: u32, ttl: SimDuration) -> Self {
         PredictiveGuard {
             provider,
             limit,
@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn expiry_is_reset_by_every_write() {
         let s = SimTime::from_secs;
-        let mut g = PredictiveGuard::new(0, 8, s(60));
+        let mut g = PredictiveGuard::new(0, 8, SimDuration::from_secs(60));
         for i in 0..8 {
             g.on_response(s(i * 50), &from(0));
         }

@@ -6,20 +6,22 @@ use super::{
 };
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Settings of `kind = "skip_recent_failures"`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecentFailuresParams {
     /// How long a failure counts.
-    pub window: SimTime,
+    pub window: SimDuration,
 }
 
 impl RecentFailuresParams {
     /// Reads `window` (30 s).
     pub(crate) fn parse(keys: &Keys, _cx: &GuardContext) -> R<Self> {
         Ok(RecentFailuresParams {
-            window: keys.duration("window")?.unwrap_or(SimTime::from_secs(30)),
+            window: keys
+                .duration("window")?
+                .unwrap_or(SimDuration::from_secs(30)),
         })
     }
 }
@@ -35,13 +37,13 @@ impl GuardParams for RecentFailuresParams {
 
 /// Recent failures per provider.
 pub struct RecentFailures {
-    window: SimTime,
+    window: SimDuration,
     out: OutUntil,
 }
 
 impl RecentFailures {
     /// Skip a provider for `window` after each failure.
-    pub fn new(window: SimTime) -> Self {
+    pub fn new(window: SimDuration) -> Self {
         RecentFailures {
             window,
             out: OutUntil::default(),
@@ -54,7 +56,7 @@ impl Guard for RecentFailures {
         self.out.until(now, provider)
     }
 
-    fn out_total(&self) -> SimTime {
+    fn out_total(&self) -> SimDuration {
         self.out.total()
     }
 

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Settings of `kind = "retry_budget"`.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,7 +26,7 @@ pub struct RetryBudgetParams {
     /// flight.
     pub min: f64,
     /// Finagle: how long deposits and withdrawals count.
-    pub ttl: SimTime,
+    pub ttl: SimDuration,
 }
 
 impl RetryBudgetParams {
@@ -51,7 +51,7 @@ impl RetryBudgetParams {
             style,
             ratio: keys.share("ratio", 0.2, 1.0)?,
             min: keys.non_negative("min")?.unwrap_or(default_min),
-            ttl: keys.duration("ttl")?.unwrap_or(SimTime::from_secs(10)),
+            ttl: keys.duration("ttl")?.unwrap_or(SimDuration::from_secs(10)),
         })
     }
 }
@@ -79,7 +79,7 @@ pub struct RetryBudget {
     style: RetryBudgetStyle,
     ratio: f64,
     min: f64,
-    ttl: SimTime,
+    ttl: SimDuration,
     deposits: VecDeque<SimTime>,
     withdrawals: VecDeque<SimTime>,
     in_flight: u64,
@@ -88,7 +88,7 @@ pub struct RetryBudget {
 
 impl RetryBudget {
     /// A budget of the given style.
-    pub fn new(style: RetryBudgetStyle, ratio: f64, min: f64, ttl: SimTime) -> Self {
+    pub fn new(style: RetryBudgetStyle, ratio: f64, min: f64, ttl: SimDuration) -> Self {
         RetryBudget {
             style,
             ratio,
@@ -169,7 +169,12 @@ mod tests {
 
     #[test]
     fn finagle_allows_min_plus_a_fifth_of_requests() {
-        let mut b = RetryBudget::new(RetryBudgetStyle::Finagle, 0.2, 0.0, SimTime::from_secs(10));
+        let mut b = RetryBudget::new(
+            RetryBudgetStyle::Finagle,
+            0.2,
+            0.0,
+            SimDuration::from_secs(10),
+        );
         let t = SimTime::from_secs(1);
         for _ in 0..10 {
             b.commit(t, &FIRST);
@@ -182,7 +187,12 @@ mod tests {
         assert_eq!(b.check(t, &RETRY), GuardVerdict::Refuse);
         assert_eq!(b.check(t, &FIRST), GuardVerdict::Pass);
         // The floor: 10/s over a 10 s TTL is 100 retries with no traffic at all.
-        let mut b = RetryBudget::new(RetryBudgetStyle::Finagle, 0.2, 10.0, SimTime::from_secs(10));
+        let mut b = RetryBudget::new(
+            RetryBudgetStyle::Finagle,
+            0.2,
+            10.0,
+            SimDuration::from_secs(10),
+        );
         for _ in 0..100 {
             assert_eq!(b.check(t, &RETRY), GuardVerdict::Pass);
             b.commit(t, &RETRY);
@@ -194,7 +204,7 @@ mod tests {
 
     #[test]
     fn envoy_caps_concurrent_retries() {
-        let mut b = RetryBudget::new(RetryBudgetStyle::Envoy, 0.2, 3.0, SimTime::ZERO);
+        let mut b = RetryBudget::new(RetryBudgetStyle::Envoy, 0.2, 3.0, SimDuration::ZERO);
         let t = SimTime::ZERO;
         for _ in 0..3 {
             assert_eq!(b.check(t, &RETRY), GuardVerdict::Pass);

@@ -31,7 +31,7 @@ use super::pick::Candidate;
 pub use super::pick::{Pick, Terms};
 use crate::keys::{invalid, one_of, KeyPath, Keys, R};
 use crate::provider::ProviderSpec;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// The most provider steps one request can take (its pick and every fallback).
 pub const MAX_STEPS: usize = 16;
@@ -464,7 +464,7 @@ impl Router {
     }
 
     fn roll_minute(c: &mut Candidate, now: SimTime) {
-        let m = now.0 / SimTime::from_secs(60).0;
+        let m = now.as_nanos() / SimDuration::from_secs(60).as_nanos();
         if c.minute != m {
             c.minute = m;
             c.minute_requests = 0.0;

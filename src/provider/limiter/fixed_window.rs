@@ -3,26 +3,26 @@
 
 use super::{check_positive, window_and_limit, LimitParams, Limiter, LimiterError, Usage, Verdict};
 use crate::keys::{Keys, R};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// A fixed window's parameters (`kind = "fixed_window"`): checked, so any value of this
 /// type builds a working limiter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FixedWindowParams {
-    window: SimTime,
+    window: SimDuration,
     limit: u64,
 }
 
 impl FixedWindowParams {
     /// Windows of length `window` each holding at most `limit`; both must be positive.
-    pub fn new(window: SimTime, limit: u64) -> Result<Self, LimiterError> {
-        check_positive(window > SimTime::ZERO, "window")?;
+    pub fn new(window: SimDuration, limit: u64) -> Result<Self, LimiterError> {
+        check_positive(window > SimDuration::ZERO, "window")?;
         check_positive(limit > 0, "limit")?;
         Ok(FixedWindowParams { window, limit })
     }
 
     /// The window length.
-    pub fn window(&self) -> SimTime {
+    pub fn window(&self) -> SimDuration {
         self.window
     }
 
@@ -69,7 +69,7 @@ impl LimitParams for FixedWindowParams {
 /// A fixed-window counter.
 #[derive(Clone, Debug)]
 pub struct FixedWindow {
-    window: SimTime,
+    window: SimDuration,
     limit: u64,
     index: u64,
     count: u64,
@@ -82,14 +82,14 @@ impl FixedWindow {
     ///
     /// When either is zero, naming it; [`FixedWindowParams::new`] checks without
     /// panicking.
-    pub fn new(window: SimTime, limit: u64) -> Self {
+    pub fn new(window: SimDuration, limit: u64) -> Self {
         FixedWindowParams::new(window, limit)
             .unwrap_or_else(|e| panic!("{e}"))
             .build()
     }
 
     fn roll(&mut self, now: SimTime) {
-        let index = now.0 / self.window.0;
+        let index = now.as_nanos() / self.window.as_nanos();
         if index != self.index {
             self.index = index;
             self.count = 0;
@@ -97,7 +97,7 @@ impl FixedWindow {
     }
 
     fn window_end(&self) -> SimTime {
-        SimTime((self.index + 1).saturating_mul(self.window.0))
+        SimTime::ZERO + self.window.saturating_mul(self.index + 1)
     }
 }
 
@@ -125,7 +125,7 @@ impl Limiter for FixedWindow {
     }
 
     fn usage(&self, now: SimTime) -> Usage {
-        let count = if now.0 / self.window.0 == self.index {
+        let count = if now.as_nanos() / self.window.as_nanos() == self.index {
             self.count
         } else {
             0
@@ -145,7 +145,7 @@ mod tests {
     #[test]
     fn a_zero_window_is_refused_by_name() {
         assert_eq!(
-            FixedWindowParams::new(SimTime::ZERO, 8)
+            FixedWindowParams::new(SimDuration::ZERO, 8)
                 .unwrap_err()
                 .field(),
             "window"
@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn allows_twice_the_limit_across_a_boundary() {
-        let mut w = FixedWindow::new(SimTime::from_secs(60), 8);
+        let mut w = FixedWindow::new(SimDuration::from_secs(60), 8);
         let before = SimTime::from_millis(59_900);
         let after = SimTime::from_secs(60);
         for _ in 0..8 {

@@ -5,14 +5,14 @@
 
 use super::{check_positive, LimitParams, Limiter, LimiterError, Usage, Verdict};
 use crate::keys::{Keys, DURATION_HELP, R};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// A GCRA's parameters (`kind = "gcra"`): checked, so any value of this type builds a
 /// working limiter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GcraParams {
     limit: u64,
-    period: SimTime,
+    period: SimDuration,
     burst: u64,
 }
 
@@ -20,11 +20,11 @@ impl GcraParams {
     /// `limit` cells per `period`, with bursts of up to `burst`: all positive, an
     /// emission interval `period / limit` of at least 1 ns, and a burst tolerance that
     /// fits the clock.
-    pub fn new(limit: u64, period: SimTime, burst: u64) -> Result<Self, LimiterError> {
+    pub fn new(limit: u64, period: SimDuration, burst: u64) -> Result<Self, LimiterError> {
         check_positive(limit > 0, "limit")?;
-        check_positive(period > SimTime::ZERO, "period")?;
+        check_positive(period > SimDuration::ZERO, "period")?;
         check_positive(burst > 0, "burst")?;
-        let t = period.0 / limit;
+        let t = period.as_nanos() / limit;
         if t == 0 {
             return Err(LimiterError::TooFine);
         }
@@ -44,7 +44,7 @@ impl GcraParams {
     }
 
     /// The period.
-    pub fn period(&self) -> SimTime {
+    pub fn period(&self) -> SimDuration {
         self.period
     }
 
@@ -68,7 +68,7 @@ impl LimitParams for GcraParams {
     type Limiter = Gcra;
 
     fn build(&self) -> Gcra {
-        let t = self.period.0 / self.limit;
+        let t = self.period.as_nanos() / self.limit;
         Gcra {
             t,
             tau: t * (self.burst - 1),
@@ -87,7 +87,7 @@ impl LimitParams for GcraParams {
 
     /// A full burst, then one cell per emission interval.
     fn admissible(&self, t: f64) -> f64 {
-        let emission = (self.period.0 / self.limit) as f64 / 1e9;
+        let emission = (self.period.as_nanos() / self.limit) as f64 / 1e9;
         self.burst as f64 + (t / emission).floor()
     }
 }
@@ -96,8 +96,8 @@ impl LimitParams for GcraParams {
 ///
 /// ```
 /// use ratesim::provider::limiter::{Gcra, Limiter, Verdict};
-/// use ratesim::SimTime;
-/// let mut g = Gcra::new(10, SimTime::from_secs(1), 3); // 10/s, bursts of 3
+/// use ratesim::{SimDuration, SimTime};
+/// let mut g = Gcra::new(10, SimDuration::from_secs(1), 3); // 10/s, bursts of 3
 /// for _ in 0..3 {
 ///     assert_eq!(g.check(SimTime::ZERO, 1), Verdict::Admit);
 ///     g.consume(SimTime::ZERO, 1);
@@ -121,20 +121,20 @@ impl Gcra {
     /// # Panics
     ///
     /// When [`GcraParams::new`], which checks without panicking, refuses them.
-    pub fn new(limit: u64, period: SimTime, burst: u64) -> Self {
+    pub fn new(limit: u64, period: SimDuration, burst: u64) -> Self {
         GcraParams::new(limit, period, burst)
             .unwrap_or_else(|e| panic!("{e}"))
             .build()
     }
 
     /// The emission interval T.
-    pub fn emission_interval(&self) -> SimTime {
-        SimTime(self.t)
+    pub fn emission_interval(&self) -> SimDuration {
+        SimDuration::from_nanos(self.t)
     }
 
     /// The theoretical arrival time.
     pub fn tat(&self) -> SimTime {
-        SimTime(self.tat)
+        SimTime::from_nanos(self.tat)
     }
 }
 
@@ -148,30 +148,30 @@ impl Limiter for Gcra {
             return Verdict::Never;
         }
         let earliest = self.tat.saturating_add(additional).saturating_sub(self.tau);
-        if now.0 >= earliest {
+        if now.as_nanos() >= earliest {
             Verdict::Admit
         } else {
-            Verdict::NotUntil(SimTime(earliest))
+            Verdict::NotUntil(SimTime::from_nanos(earliest))
         }
     }
 
     fn consume(&mut self, now: SimTime, amount: u64) {
         self.tat = self
             .tat
-            .max(now.0)
+            .max(now.as_nanos())
             .saturating_add(self.t.saturating_mul(amount));
     }
 
     fn exhaust(&mut self, now: SimTime) {
-        self.tat = self.tat.max(now.0 + self.tau + self.t);
+        self.tat = self.tat.max(now.as_nanos() + self.tau + self.t);
     }
 
     fn usage(&self, now: SimTime) -> Usage {
-        let ahead = self.tat.saturating_sub(now.0);
+        let ahead = self.tat.saturating_sub(now.as_nanos());
         Usage {
             used: (ahead as f64 / self.t as f64).min(self.burst as f64),
             limit: self.burst as f64,
-            reset: SimTime(self.tat.max(now.0)),
+            reset: SimTime::from_nanos(self.tat.max(now.as_nanos())),
         }
     }
 }
@@ -182,15 +182,15 @@ mod tests {
 
     #[test]
     fn parameters_that_cannot_work_are_refused_by_name() {
-        let s = SimTime::from_secs;
-        assert_eq!(GcraParams::new(0, s(1), 1).unwrap_err().field(), "limit");
-        assert_eq!(GcraParams::new(1, s(1), 0).unwrap_err().field(), "burst");
+        let d = SimDuration::from_secs;
+        assert_eq!(GcraParams::new(0, d(1), 1).unwrap_err().field(), "limit");
+        assert_eq!(GcraParams::new(1, d(1), 0).unwrap_err().field(), "burst");
         assert_eq!(
-            GcraParams::new(u64::MAX, s(1), 1).unwrap_err(),
+            GcraParams::new(u64::MAX, d(1), 1).unwrap_err(),
             LimiterError::TooFine
         );
         assert_eq!(
-            GcraParams::new(1, s(1), u64::MAX).unwrap_err(),
+            GcraParams::new(1, d(1), u64::MAX).unwrap_err(),
             LimiterError::BurstTooLarge { burst: u64::MAX }
         );
     }
@@ -198,6 +198,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "burst must be positive")]
     fn the_plain_constructor_names_what_it_refuses() {
-        Gcra::new(10, SimTime::from_secs(1), 0);
+        Gcra::new(10, SimDuration::from_secs(1), 0);
     }
 }

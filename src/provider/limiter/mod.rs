@@ -23,7 +23,7 @@ use std::fmt;
 
 use crate::keys::Invalid;
 use crate::keys::{one_of, Keys, R};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// What a limit counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -379,7 +379,7 @@ fn unit(keys: &Keys) -> R<Unit> {
 }
 
 /// A window length and the most a window holds (`window`, `limit`), for the window kinds.
-pub(crate) fn window_and_limit(keys: &Keys) -> R<(SimTime, u64)> {
+pub(crate) fn window_and_limit(keys: &Keys) -> R<(SimDuration, u64)> {
     let window = keys.require(
         keys.duration("window")?,
         "window",

@@ -5,26 +5,26 @@ use std::collections::VecDeque;
 
 use super::{check_positive, window_and_limit, LimitParams, Limiter, LimiterError, Usage, Verdict};
 use crate::keys::{Keys, R};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// A sliding window's parameters (`kind = "sliding_window"`): checked, so any value of
 /// this type builds a working limiter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SlidingWindowParams {
-    window: SimTime,
+    window: SimDuration,
     limit: u64,
 }
 
 impl SlidingWindowParams {
     /// A window of length `window` holding at most `limit`; both must be positive.
-    pub fn new(window: SimTime, limit: u64) -> Result<Self, LimiterError> {
-        check_positive(window > SimTime::ZERO, "window")?;
+    pub fn new(window: SimDuration, limit: u64) -> Result<Self, LimiterError> {
+        check_positive(window > SimDuration::ZERO, "window")?;
         check_positive(limit > 0, "limit")?;
         Ok(SlidingWindowParams { window, limit })
     }
 
     /// The window length.
-    pub fn window(&self) -> SimTime {
+    pub fn window(&self) -> SimDuration {
         self.window
     }
 
@@ -72,15 +72,15 @@ impl LimitParams for SlidingWindowParams {
 ///
 /// ```
 /// use ratesim::provider::limiter::{Limiter, SlidingWindow, Verdict};
-/// use ratesim::SimTime;
-/// let mut w = SlidingWindow::new(SimTime::from_secs(60), 1);
+/// use ratesim::{SimDuration, SimTime};
+/// let mut w = SlidingWindow::new(SimDuration::from_secs(60), 1);
 /// w.consume(SimTime::from_secs(59), 1);
 /// // One request at second 59 still blocks second 61, until second 119.
 /// assert_eq!(w.check(SimTime::from_secs(61), 1), Verdict::NotUntil(SimTime::from_secs(119)));
 /// ```
 #[derive(Clone, Debug)]
 pub struct SlidingWindow {
-    window: SimTime,
+    window: SimDuration,
     limit: u64,
     log: VecDeque<(SimTime, u64)>,
     held: u64,
@@ -93,7 +93,7 @@ impl SlidingWindow {
     ///
     /// When either is zero, naming it; [`SlidingWindowParams::new`] checks without
     /// panicking.
-    pub fn new(window: SimTime, limit: u64) -> Self {
+    pub fn new(window: SimDuration, limit: u64) -> Self {
         SlidingWindowParams::new(window, limit)
             .unwrap_or_else(|e| panic!("{e}"))
             .build()
@@ -181,21 +181,25 @@ mod tests {
         SimTime::from_secs(x)
     }
 
+    fn d(x: u64) -> SimDuration {
+        SimDuration::from_secs(x)
+    }
+
     #[test]
     fn a_zero_window_or_limit_is_refused_by_name() {
         assert_eq!(
-            SlidingWindowParams::new(SimTime::ZERO, 8).unwrap_err(),
+            SlidingWindowParams::new(SimDuration::ZERO, 8).unwrap_err(),
             LimiterError::NotPositive { field: "window" }
         );
         assert_eq!(
-            SlidingWindowParams::new(s(1), 0).unwrap_err().field(),
+            SlidingWindowParams::new(d(1), 0).unwrap_err().field(),
             "limit"
         );
     }
 
     #[test]
     fn eight_per_minute_rejects_the_ninth_until_the_first_expires() {
-        let mut w = SlidingWindow::new(s(60), 8);
+        let mut w = SlidingWindow::new(d(60), 8);
         for i in 0..8 {
             assert_eq!(w.check(s(i), 1), Verdict::Admit);
             w.consume(s(i), 1);
@@ -206,7 +210,7 @@ mod tests {
 
     #[test]
     fn token_window_frees_enough_for_a_large_request() {
-        let mut w = SlidingWindow::new(s(60), 25_000);
+        let mut w = SlidingWindow::new(d(60), 25_000);
         w.consume(s(0), 10_000);
         w.consume(s(5), 10_000);
         w.consume(s(9), 4_000);
@@ -217,7 +221,7 @@ mod tests {
 
     #[test]
     fn exhaust_leaves_no_quota_for_a_full_window() {
-        let mut w = SlidingWindow::new(s(60), 8);
+        let mut w = SlidingWindow::new(d(60), 8);
         w.consume(s(0), 1);
         w.exhaust(s(30));
         assert_eq!(w.check(s(31), 1), Verdict::NotUntil(s(60)));

@@ -4,7 +4,7 @@
 
 use super::{check_positive, LimitParams, Limiter, LimiterError, Usage, Verdict};
 use crate::keys::{Keys, R};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// A token bucket's parameters (`kind = "token_bucket"`): checked, so any value of this
 /// type builds a working limiter.
@@ -12,7 +12,7 @@ use crate::time::SimTime;
 pub struct TokenBucketParams {
     capacity: f64,
     refill_per_s: f64,
-    fill_interval: Option<SimTime>,
+    fill_interval: Option<SimDuration>,
 }
 
 impl TokenBucketParams {
@@ -21,14 +21,14 @@ impl TokenBucketParams {
     pub fn new(
         capacity: f64,
         refill_per_s: f64,
-        fill_interval: Option<SimTime>,
+        fill_interval: Option<SimDuration>,
     ) -> Result<Self, LimiterError> {
         check_positive(capacity.is_finite() && capacity > 0.0, "capacity")?;
         check_positive(
             refill_per_s.is_finite() && refill_per_s > 0.0,
             "refill_per_s",
         )?;
-        check_positive(fill_interval != Some(SimTime::ZERO), "fill_interval")?;
+        check_positive(fill_interval != Some(SimDuration::ZERO), "fill_interval")?;
         Ok(TokenBucketParams {
             capacity,
             refill_per_s,
@@ -47,7 +47,7 @@ impl TokenBucketParams {
     }
 
     /// The interval of discrete fills; `None` for continuous refill.
-    pub fn fill_interval(&self) -> Option<SimTime> {
+    pub fn fill_interval(&self) -> Option<SimDuration> {
         self.fill_interval
     }
 
@@ -118,7 +118,7 @@ pub struct TokenBucket {
     capacity: f64,
     rate_per_s: f64,
     /// Discrete fills: the interval; `None` for continuous refill.
-    fill_interval: Option<SimTime>,
+    fill_interval: Option<SimDuration>,
     tokens: f64,
     last: SimTime,
 }
@@ -141,13 +141,13 @@ impl TokenBucket {
     /// # Panics
     ///
     /// As [`TokenBucket::continuous`], and when `interval` is zero.
-    pub fn discrete(capacity: f64, rate_per_s: f64, interval: SimTime) -> Self {
+    pub fn discrete(capacity: f64, rate_per_s: f64, interval: SimDuration) -> Self {
         TokenBucketParams::new(capacity, rate_per_s, Some(interval))
             .unwrap_or_else(|e| panic!("{e}"))
             .build()
     }
 
-    fn per_fill(&self, interval: SimTime) -> f64 {
+    fn per_fill(&self, interval: SimDuration) -> f64 {
         self.rate_per_s * interval.as_secs_f64()
     }
 
@@ -158,7 +158,10 @@ impl TokenBucket {
         }
         let added = match self.fill_interval {
             None => self.rate_per_s * (now - self.last).as_secs_f64(),
-            Some(i) => (now.0 / i.0 - self.last.0 / i.0) as f64 * self.per_fill(i),
+            Some(i) => {
+                (now.as_nanos() / i.as_nanos() - self.last.as_nanos() / i.as_nanos()) as f64
+                    * self.per_fill(i)
+            }
         };
         (self.tokens + added).min(self.capacity)
     }
@@ -184,10 +187,11 @@ impl TokenBucket {
             return now;
         }
         match self.fill_interval {
-            None => now + SimTime::from_secs_f64_ceil(deficit / self.rate_per_s),
+            None => now + SimDuration::from_secs_f64_ceil(deficit / self.rate_per_s),
             Some(i) => {
                 let fills = (deficit / self.per_fill(i) - EPS).ceil().max(1.0) as u64;
-                SimTime((now.0 / i.0).saturating_add(fills).saturating_mul(i.0))
+                SimTime::ZERO
+                    + i.saturating_mul((now.as_nanos() / i.as_nanos()).saturating_add(fills))
             }
         }
     }
@@ -237,7 +241,7 @@ mod tests {
     #[test]
     fn discrete_fills_come_on_interval_multiples() {
         // The article's client bucket: 5 per 1 s tick, capacity 50.
-        let mut b = TokenBucket::discrete(50.0, 5.0, SimTime::from_secs(1));
+        let mut b = TokenBucket::discrete(50.0, 5.0, SimDuration::from_secs(1));
         b.consume(SimTime::ZERO, 50);
         let t = SimTime::from_millis(300);
         assert_eq!(b.check(t, 1), Verdict::NotUntil(SimTime::from_secs(1)));
@@ -253,7 +257,11 @@ mod tests {
         let Verdict::NotUntil(t) = b.check(SimTime::from_millis(100), 4) else {
             panic!("should be refused")
         };
-        assert_ne!(b.clone().check(SimTime(t.0 - 1_000), 4), Verdict::Admit);
+        assert_ne!(
+            b.clone()
+                .check(SimTime::from_nanos(t.as_nanos() - 1_000), 4),
+            Verdict::Admit
+        );
         assert_eq!(b.check(t, 4), Verdict::Admit);
     }
 
@@ -266,7 +274,7 @@ mod tests {
             "refill_per_s"
         );
         assert_eq!(
-            field(TokenBucketParams::new(1.0, 1.0, Some(SimTime::ZERO))),
+            field(TokenBucketParams::new(1.0, 1.0, Some(SimDuration::ZERO))),
             "fill_interval"
         );
     }
