@@ -298,8 +298,9 @@ impl<'a, O: Observer> Sim<'a, O> {
             Event::Arrive(job) => {
                 let next = job as usize + 1;
                 if next < self.jobs.len() {
+                    // Each arrival schedules the next: one at a time beside the heap.
                     self.queue
-                        .schedule(self.jobs.arrivals[next], Event::Arrive(next as u32));
+                        .schedule_next(self.jobs.arrivals[next], Event::Arrive(next as u32));
                 }
                 if self.active < self.concurrency {
                     self.active += 1;
@@ -425,7 +426,7 @@ pub fn simulate_observed<O: Observer>(
         concurrency: scenario.workload.concurrency.unwrap_or(u32::MAX),
     };
     if !jobs.is_empty() {
-        sim.queue.schedule(jobs.arrivals[0], Event::Arrive(0));
+        sim.queue.schedule_next(jobs.arrivals[0], Event::Arrive(0));
     }
     let mut events = 0u64;
     let mut clock = VirtualClock::default();

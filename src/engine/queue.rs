@@ -44,6 +44,8 @@ impl<E> Ord for Entry<E> {
 /// ```
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
+    /// One event kept out of the heap ([`EventQueue::schedule_next`]).
+    next: Option<Entry<E>>,
     seq: u64,
 }
 
@@ -58,6 +60,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            next: None,
             seq: 0,
         }
     }
@@ -66,6 +69,7 @@ impl<E> EventQueue<E> {
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
+            next: None,
             seq: 0,
         }
     }
@@ -80,19 +84,44 @@ impl<E> EventQueue<E> {
         });
     }
 
+    /// Schedules `event` at `time` like [`EventQueue::schedule`] (same order, same
+    /// sequence), in a slot beside the heap that holds one event: for a stream of events
+    /// each of which schedules the next (the arrivals), it saves a heap push and pop
+    /// per event. The slot must be empty: the previous such event has been popped.
+    pub fn schedule_next(&mut self, time: SimTime, event: E) {
+        debug_assert!(self.next.is_none(), "the side slot is taken");
+        self.seq += 1;
+        self.next = Some(Entry {
+            time,
+            seq: self.seq,
+            event,
+        });
+    }
+
     /// Removes and returns the earliest event.
+    #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|e| (e.time, e.event))
+        let side_first = match (&self.next, self.heap.peek()) {
+            (Some(n), Some(h)) => (n.time, n.seq) < (h.time, h.seq),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let e = if side_first {
+            self.next.take()
+        } else {
+            self.heap.pop()
+        };
+        e.map(|e| (e.time, e.event))
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + usize::from(self.next.is_some())
     }
 
     /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.is_empty() && self.next.is_none()
     }
 }
 
@@ -102,13 +131,16 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Any mix of schedules (at the time being handled, later, or even earlier) and
-        /// pops comes out as a queue sorted by (time, sequence) would give it.
+        /// Any mix of schedules (at the time being handled, later, or even earlier; in the
+        /// heap or the side slot) and pops comes out as a queue sorted by (time,
+        /// sequence) would give it.
         #[test]
-        fn pops_in_time_then_schedule_order(ops in prop::collection::vec((0u8..4, 0u64..6), 1..200)) {
+        fn pops_in_time_then_schedule_order(ops in prop::collection::vec((0u8..5, 0u64..6), 1..200)) {
             let mut q = EventQueue::new();
             let mut reference: Vec<(u64, u64)> = Vec::new();
             let (mut seq, mut now) = (0u64, 0u64);
+            // The sequence number of the event in the side slot, while there is one.
+            let mut side: Option<u64> = None;
             for (op, dt) in ops {
                 if op == 0 {
                     let want = reference.iter().min().copied();
@@ -117,6 +149,9 @@ mod tests {
                     }
                     let got = q.pop().map(|(t, s): (SimTime, u64)| (t.as_nanos(), s));
                     prop_assert_eq!(got, want);
+                    if got.is_some_and(|(_, s)| Some(s) == side) {
+                        side = None;
+                    }
                     if let Some((t, _)) = got {
                         now = t;
                     }
@@ -124,7 +159,12 @@ mod tests {
                     // Mostly now or later; op 3 schedules before now.
                     let t = if op == 3 { now.saturating_sub(dt) } else { now + dt % 2 * dt };
                     seq += 1;
-                    q.schedule(SimTime::from_nanos(t), seq);
+                    if op == 4 && side.is_none() {
+                        q.schedule_next(SimTime::from_nanos(t), seq);
+                        side = Some(seq);
+                    } else {
+                        q.schedule(SimTime::from_nanos(t), seq);
+                    }
                     reference.push((t, seq));
                 }
                 prop_assert_eq!(q.len(), reference.len());
