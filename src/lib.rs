@@ -39,8 +39,8 @@
 //!   its `mod.rs`;
 //! - an output format: a file in `output/report/` implementing [`output::report::Exporter`],
 //!   and its entry in [`output::report::FORMATS`];
-//! - a chart: a file in `output/plot/` implementing [`output::plot::Chart`], and its line
-//!   in [`output::plot::RUN_CHARTS`];
+//! - a chart of a run: a file in `output/plot/` implementing [`output::plot::Chart`], and
+//!   its line in [`output::plot::RUN_CHARTS`];
 //! - a metric: its name in [`metrics::Catalog`] and its value in the recorder.
 //!
 //! The README's design notes list the exact lines each takes.

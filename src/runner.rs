@@ -5,9 +5,9 @@
 
 use rayon::prelude::*;
 
-use crate::engine::timeline::TimelineRecorder;
+use crate::engine::timeline::{record, TimelineRecorder};
 use crate::engine::{simulate, simulate_observed};
-use crate::metrics::timeline::{EventRow, TimelineRow};
+use crate::metrics::timeline::Timeline;
 use crate::metrics::{Catalog, Results, CURVE_POINTS};
 use crate::scenario::Scenario;
 
@@ -73,7 +73,6 @@ pub fn replicate_with(
             message: e.to_string(),
         })?;
     let makespan = catalog.index("makespan_s").expect("a catalog metric");
-    type Timeline = (Vec<TimelineRow>, Vec<EventRow>);
     type Rep = (Vec<(Vec<f64>, Vec<f64>, Option<Timeline>)>, u64);
     let per_rep: Vec<Rep> = pool.install(|| {
         (0..scenario.replications as u64)
@@ -90,7 +89,12 @@ pub fn replicate_with(
                                 let out =
                                     simulate_observed(scenario, &catalog, p, &jobs, r, &mut rec);
                                 let made = out.metrics[makespan];
-                                (out, Some(rec.finish(points, made)))
+                                // A run too long for its tapes is sampled by running it
+                                // again, now that its makespan is known.
+                                let timeline = rec
+                                    .finish(points, made)
+                                    .unwrap_or_else(|| record(scenario, p, r, points, made));
+                                (out, Some(timeline))
                             }
                             _ => (simulate(scenario, &catalog, p, &jobs, r), None),
                         };
@@ -111,7 +115,7 @@ pub fn replicate_with(
     let n = scenario.policies.len();
     let mut runs = vec![Vec::with_capacity(per_rep.len()); n];
     let mut latency_curves = vec![Vec::new(); if curves { n } else { 0 }];
-    let (mut timeline, mut timeline_events) = (Vec::new(), Vec::new());
+    let mut timeline = keep.timeline_points.map(|_| Timeline::default());
     let mut events = 0;
     for (metrics, e) in per_rep {
         events += e;
@@ -120,9 +124,9 @@ pub fn replicate_with(
             if curves {
                 latency_curves[p].push(c);
             }
-            if let Some((rows, evs)) = t {
-                timeline.extend(rows);
-                timeline_events.extend(evs);
+            if let (Some(all), Some(t)) = (&mut timeline, t) {
+                all.rows.extend(t.rows);
+                all.events.extend(t.events);
             }
         }
     }
@@ -132,7 +136,6 @@ pub fn replicate_with(
         runs,
         latency_curves,
         timeline,
-        timeline_events,
         events,
     })
 }

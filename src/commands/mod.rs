@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{Cli, Command, RunArgs, SweepArgs};
+use crate::metrics::timeline::Timeline;
 use crate::metrics::Results;
 use crate::output::plot::{draw_all, latency_cdf_rows, ChartData};
 use crate::output::report;
@@ -14,7 +15,7 @@ use crate::output::report_md::report_markdown;
 use crate::output::sweep_csv::{read_sweep_csv, sweep_csv};
 use crate::output::write_atomic;
 use crate::runner::{replicate, replicate_with, Keep};
-use crate::scenario::{self, ScenarioError};
+use crate::scenario::{self, Scenario, ScenarioError};
 use crate::stats::summary::{summarize, Summary};
 use crate::stats::sweep::{rows_of, Sweep};
 
@@ -67,28 +68,51 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
 /// Timeline samples per policy (evenly spaced over replication 0's makespan).
 const TIMELINE_POINTS: u32 = 600;
 
-/// Writes every output of a run into `dir`: data files, charts and report.md. The
-/// limiter timelines are those `results` kept (run with [`Keep::timeline_points`]).
-pub fn write_outputs(dir: &Path, results: &Results, summary: &Summary) -> Result<(), AppError> {
+/// Writes every output of a run of `scenario` into `dir`: data files, charts and
+/// report.md. The limiter timelines are those `results` kept (a run with
+/// [`Keep::timeline_points`] records them as it goes); without them, replication 0 of
+/// each policy runs again to record them.
+pub fn write_outputs(
+    dir: &Path,
+    scenario: &Scenario,
+    results: &Results,
+    summary: &Summary,
+) -> Result<(), AppError> {
     use crate::output::plot::data::write_rows;
     use anyhow::Context;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    let recorded;
+    let timeline = match &results.timeline {
+        Some(t) => t,
+        None => {
+            let makespan = results
+                .catalog
+                .index("makespan_s")
+                .expect("a catalog metric");
+            let mut all = Timeline::default();
+            for p in 0..scenario.policies.len() {
+                let made = results.runs[p].first().map_or(0.0, |r| r[makespan]);
+                let t = crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS, made);
+                all.rows.extend(t.rows);
+                all.events.extend(t.events);
+            }
+            recorded = all;
+            &recorded
+        }
+    };
     let cdf = latency_cdf_rows(results);
     for (file, format) in report::files() {
         write_file(&dir.join(file), &(format.export)(summary, results))?;
     }
     write_file(&dir.join("latency_cdf.csv"), &write_rows(&cdf))?;
-    write_file(&dir.join("timeline.csv"), &write_rows(&results.timeline))?;
-    write_file(
-        &dir.join("events.csv"),
-        &write_rows(&results.timeline_events),
-    )?;
+    write_file(&dir.join("timeline.csv"), &write_rows(&timeline.rows))?;
+    write_file(&dir.join("events.csv"), &write_rows(&timeline.events))?;
     let data = ChartData {
         summary: Some(summary.clone()),
         cdf,
-        timeline: results.timeline.clone(),
-        events: results.timeline_events.clone(),
+        timeline: timeline.rows.clone(),
+        events: timeline.events.clone(),
     };
     let drawn = draw_all(dir, &data).map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
     write_file(&dir.join("report.md"), &report_markdown(summary, &drawn))?;
@@ -118,7 +142,7 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     let results = replicate_with(&scenario, args.threads, keep).map_err(anyhow::Error::from)?;
     let summary = summarize(&results, &scenario);
     if let Some(dir) = &args.out {
-        write_outputs(dir, &results, &summary)?;
+        write_outputs(dir, &scenario, &results, &summary)?;
     }
     stdout
         .write_all(&(format.export)(&summary, &results))

@@ -430,7 +430,13 @@ pub fn simulate_observed<O: Observer>(
     }
     let mut events = 0u64;
     let mut clock = VirtualClock::default();
-    sim.observer.start(&mut sim.providers);
+    let mut taped = false;
+    for (i, p) in sim.providers.iter_mut().enumerate() {
+        if let Some(limit) = sim.observer.records(i) {
+            p.record(limit);
+            taped = true;
+        }
+    }
     let mut last = None;
     while let Some((now, event)) = sim.queue.pop() {
         clock.advance_to(now);
@@ -439,7 +445,12 @@ pub fn simulate_observed<O: Observer>(
         sim.observer.before(now, &sim.providers);
         sim.handle(now, event);
     }
-    sim.observer.end(last, &mut sim.providers);
+    let tapes = if taped {
+        sim.providers.iter_mut().map(Provider::take_tape).collect()
+    } else {
+        Vec::new()
+    };
+    sim.observer.end(last, tapes);
     // Checked in release builds too: a broken invariant would silently lose jobs.
     assert_eq!(sim.active, 0, "internal error: a job never finished");
     assert!(

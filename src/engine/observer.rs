@@ -2,18 +2,21 @@
 //! events and limiter tapes of `run --out` are recorded with them), which cannot change
 //! the run.
 
+use crate::provider::tape::Tape;
 use crate::provider::{Admission, Provider};
 use crate::time::SimTime;
 
 /// Watches one replication as it runs; every method has an empty default. Used to
 /// record timelines without touching the engine's logic.
 pub trait Observer {
-    /// Called once before the first event, with the providers at time zero (an observer
-    /// may ask them to record their changes, [`Provider::record`]).
-    fn start(&mut self, _providers: &mut [Provider]) {}
+    /// Whether provider `provider` should keep a tape of its changes, and of at most how
+    /// many ([`Provider::record`]); asked once, before the first event.
+    fn records(&self, _provider: usize) -> Option<usize> {
+        None
+    }
     /// Called once after the last event, with the time of that event (`None`: there was
-    /// none) and the providers as the run left them.
-    fn end(&mut self, _last: Option<SimTime>, _providers: &mut [Provider]) {}
+    /// none) and each provider's tape (`None` where none was asked for).
+    fn end(&mut self, _last: Option<SimTime>, _tapes: Vec<Option<Tape>>) {}
     /// Called before the events at `now` are handled: the providers are as they have
     /// been since the previous event.
     fn before(&mut self, _now: SimTime, _providers: &[Provider]) {}

@@ -1,7 +1,7 @@
 //! Every per-replication record of a run: each metric of each policy in each
 //! replication, in catalog order (what the runner produces and the statistics read).
 
-use super::timeline::{EventRow, TimelineRow};
+use super::timeline::Timeline;
 use super::Catalog;
 
 /// Every metric of every policy in every replication.
@@ -16,10 +16,8 @@ pub struct Results {
     /// With `curves`: `latency_curves[policy][replication]` holds the completed jobs'
     /// latency quantiles at q = 0, 1/[`CURVE_POINTS`], ..., 1 (NaN without a job).
     pub latency_curves: Vec<Vec<Vec<f64>>>,
-    /// When asked for: replication 0's limiter samples, policy by policy.
-    pub timeline: Vec<TimelineRow>,
-    /// When asked for: replication 0's request events, policy by policy.
-    pub timeline_events: Vec<EventRow>,
+    /// When asked for: replication 0's timelines, policy by policy.
+    pub timeline: Option<Timeline>,
     /// Events processed over the whole run.
     pub events: u64,
 }

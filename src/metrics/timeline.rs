@@ -5,6 +5,15 @@
 
 use serde::{Deserialize, Serialize};
 
+/// One policy's timeline: its limit samples and its request events.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timeline {
+    /// Limit samples, in time order.
+    pub rows: Vec<TimelineRow>,
+    /// Request events, in time order.
+    pub events: Vec<EventRow>,
+}
+
 /// One sample of one series: `value` of `series` (a limit of `provider`) at `t_s`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimelineRow {

@@ -218,9 +218,10 @@ impl<'a> Provider<'a> {
         }
     }
 
-    /// From now on, records every change to its limits and slots ([`Provider::take_tape`]).
-    pub fn record(&mut self) {
-        self.tape = Some(Tape::default());
+    /// From now on, records every change to its limits and slots, up to `limit` of them
+    /// ([`Provider::take_tape`]; a longer tape is dropped and marked full).
+    pub fn record(&mut self, limit: usize) {
+        self.tape = Some(Tape::with_limit(limit));
     }
 
     /// The changes recorded since [`Provider::record`], if it was called.
@@ -230,7 +231,7 @@ impl<'a> Provider<'a> {
 
     fn log(&mut self, at: SimTime, change: Change) {
         if let Some(tape) = &mut self.tape {
-            tape.entries.push(Entry { at, change });
+            tape.push(Entry { at, change });
         }
     }
 
@@ -264,7 +265,7 @@ impl<'a> Provider<'a> {
                 self.limits.exhaust(end);
                 if let Some(tape) = &mut self.tape {
                     let change = Change::Exhaust { end };
-                    tape.entries.push(Entry { at: now, change });
+                    tape.push(Entry { at: now, change });
                 }
             }
             online.downs().pop_front();

@@ -30,10 +30,13 @@ pub(super) enum Change {
     Slots { in_flight: u32, queued: u32 },
 }
 
-/// The recorded changes of one provider.
+/// The recorded changes of one provider, up to a limit.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tape {
-    pub(super) entries: Vec<Entry>,
+    entries: Vec<Entry>,
+    limit: usize,
+    /// Whether changes were dropped at the limit (the tape is then empty).
+    full: bool,
 }
 
 /// What a provider held at one time: each limit's usage, and its slots.
@@ -55,6 +58,33 @@ pub struct Replay<'a> {
 }
 
 impl Tape {
+    /// An empty tape that takes at most `limit` changes.
+    pub(super) fn with_limit(limit: usize) -> Self {
+        Tape {
+            entries: Vec::new(),
+            limit,
+            full: false,
+        }
+    }
+
+    /// Records a change; past the limit, drops them all and stays full.
+    pub(super) fn push(&mut self, entry: Entry) {
+        if self.full {
+            return;
+        }
+        if self.entries.len() >= self.limit {
+            self.full = true;
+            self.entries = Vec::new();
+            return;
+        }
+        self.entries.push(entry);
+    }
+
+    /// Whether the run made more changes than the tape takes: it cannot be replayed.
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
     /// Changes recorded.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -65,7 +95,8 @@ impl Tape {
         self.entries.is_empty()
     }
 
-    /// A replay of this tape for the provider `spec` it was recorded from.
+    /// A replay of this tape for the provider `spec` it was recorded from (of a full
+    /// tape: of nothing).
     pub fn replay<'a>(&'a self, spec: &ProviderSpec) -> Replay<'a> {
         Replay {
             tape: self,

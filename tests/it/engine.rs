@@ -339,7 +339,8 @@ fn the_event_recording_stops_at_its_cap_and_says_when() {
     };
     let r = replicate_with(&s, 2, keep).unwrap();
     let makespan = values(&s, &r, "p", "makespan_s")[0];
-    let (rows, events) = (&r.timeline, &r.timeline_events);
+    let timeline = r.timeline.as_ref().expect("kept");
+    let (rows, events) = (&timeline.rows, &timeline.events);
     // About 50 samples of the one limit over the makespan.
     assert!((50..=52).contains(&rows.len()), "{}", rows.len());
     // Every job was served once: the cap, then one marker where it stopped.

@@ -103,9 +103,10 @@ fn provider_block(name: &'static str) -> impl Strategy<Value = ProviderBlock> {
         prop::option::of((5u64..60, 1u64..20)),
         select(vec!["1.0", "0.5", "0.0"]),
         0u32..4,
+        prop::option::of((5u64..60, 1u64..20, 1u64..10)),
     )
         .prop_map(
-            move |(limit, latency, exponential, status, reject, outages, pass, price)| {
+            move |(limit, latency, exponential, status, reject, outages, pass, price, online)| {
                 let latency = if exponential {
                     format!(
                         "{{ total = {{ dist = \"exponential\", mean = {} }} }}",
@@ -126,6 +127,15 @@ fn provider_block(name: &'static str) -> impl Strategy<Value = ProviderBlock> {
                     p = p.set(
                         "outages",
                         format!(r#"{{ up = "{up}s", down = "{down}s", status = 503 }}"#),
+                    );
+                }
+                // Online-state resets: a long enough offline period empties the limits.
+                if let Some((every, off, reset)) = online {
+                    p = p.set(
+                        "online",
+                        format!(
+                            r#"{{ offline_every = {{ dist = "exponential", mean = "{every}s" }}, offline_for = {{ dist = "exponential", mean = "{off}s" }}, reset_after = "{reset}s" }}"#
+                        ),
                     );
                 }
                 p
@@ -353,18 +363,40 @@ impl Observer for Live {
     }
 }
 
-/// Every policy of `text`'s scenario in replication `replication`: the rows the
-/// timeline recorder builds from the tapes after the run, and the live samples.
-fn timeline_both_ways(text: &str, replication: u64, points: u32) -> Vec<(usize, usize)> {
+/// Checks, for every policy of `text`'s scenario in replication `replication`, that the
+/// rows the timeline recorder builds from the tapes after the run equal the providers
+/// sampled live (by this test's observer and by a re-run), and that recording changes no
+/// metric. Returns, per policy, the number of rows and whether a tape of two changes
+/// overflowed.
+fn timeline_both_ways(text: &str, replication: u64, points: u32) -> Vec<(usize, bool)> {
     let s = scenario(text);
     let catalog = Catalog::new(&s.providers);
     let jobs = s.workload.generate(s.seed, replication);
     let mut sizes = Vec::new();
+    let mut overflowed = Vec::new();
     for p in 0..s.policies.len() {
         let mut rec = TimelineRecorder::new(&s, p);
         let out = simulate_observed(&s, &catalog, p, &jobs, replication, &mut rec);
         let makespan = out.metrics[catalog.index("makespan_s").unwrap()];
-        let (rows, _) = rec.finish(points, makespan);
+        let rows = rec
+            .finish(points, makespan)
+            .expect("within the tape limit")
+            .rows;
+        // Run again, sampling as it goes (what a run too long for its tapes does).
+        let again = ratesim::engine::timeline::record(&s, p, replication, points, makespan);
+        assert_eq!(
+            again.rows, rows,
+            "policy {}: tape and re-run differ",
+            s.policies[p].name
+        );
+        // A tape that overflows asks for that re-run; one that did not replays the same.
+        let mut tiny = TimelineRecorder::with_tape_limit(&s, p, 2);
+        simulate_observed(&s, &catalog, p, &jobs, replication, &mut tiny);
+        let tiny = tiny.finish(points, makespan);
+        if let Some(t) = &tiny {
+            assert_eq!(t.rows, rows, "a short tape replayed differently");
+        }
+        overflowed.push(tiny.is_none());
         let mut live = Live {
             reach: s.policies[p].reachable(),
             step: sample_step(points, makespan),
@@ -380,9 +412,9 @@ fn timeline_both_ways(text: &str, replication: u64, points: u32) -> Vec<(usize, 
         );
         let recorded: Vec<_> = rows.iter().map(|r| (r.t_s, r.value, r.capacity)).collect();
         assert_eq!(recorded, live.samples, "policy {}", s.policies[p].name);
-        sizes.push((rows.len(), live.samples.len()));
+        sizes.push(rows.len());
     }
-    sizes
+    sizes.into_iter().zip(overflowed).collect()
 }
 
 #[test]
@@ -392,6 +424,11 @@ fn the_recorded_timeline_equals_the_providers_sampled_live() {
     for name in ["ci-300x10.toml", "gateways.toml", "anthropic-tier1.toml"] {
         let sizes = timeline_both_ways(&bundled_text(name), 3, 600);
         assert!(sizes.iter().any(|&(n, _)| n > 0), "{name}: nothing sampled");
+        // Every policy that samples a limit makes more than two changes to it.
+        assert!(
+            sizes.iter().all(|&(n, full)| n == 0 || full),
+            "{name}: {sizes:?}"
+        );
     }
 }
 
