@@ -99,6 +99,8 @@ struct Sim<'a, O: Observer> {
     state: Slots<JobState>,
     waiting: VecDeque<u32>,
     active: u32,
+    /// Jobs that have ended, completed or failed.
+    ended: usize,
     /// Jobs waiting for the next response (a client-side concurrency limit).
     parked: VecDeque<u32>,
     /// Scratch space for rate-limit headers.
@@ -287,6 +289,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         self.rec.job_done(now, latency, failed, saw_rejection);
         self.state.close(job);
         self.active -= 1;
+        self.ended += 1;
         if let Some(next) = self.waiting.pop_front() {
             self.active += 1;
             self.queue.schedule(now, Event::Start(next));
@@ -421,6 +424,7 @@ pub fn simulate_observed<O: Observer>(
         state: Slots::new(jobs.len(), JobState::FRESH),
         waiting: VecDeque::new(),
         active: 0,
+        ended: 0,
         parked: VecDeque::new(),
         usage: Vec::new(),
         concurrency: scenario.workload.concurrency.unwrap_or(u32::MAX),
@@ -438,7 +442,12 @@ pub fn simulate_observed<O: Observer>(
         }
     }
     let mut last = None;
-    while let Some((now, event)) = sim.queue.pop() {
+    // The run ends with its last job: what is left (a hedge timer of a request answered
+    // since, a cancelled copy's answer) is stale and changes nothing.
+    while sim.ended < jobs.len() {
+        let Some((now, event)) = sim.queue.pop() else {
+            break;
+        };
         clock.advance_to(now);
         events += 1;
         last = Some(now);

@@ -350,3 +350,29 @@ fn the_event_recording_stops_at_its_cap_and_says_when() {
     assert_eq!(last.event, "truncated");
     assert!(last.t_s >= events[MAX_EVENTS - 1].t_s && last.t_s <= makespan);
 }
+
+/// The run ends with its last job: a hedge timer still armed then (a request answered
+/// before its hedge was due) does not stretch the run or its timeline. With the hedge
+/// due after 100 h on a run of seconds, the timeline used to sample for 100 h (10^7
+/// rows per series at 50 points over the makespan).
+#[test]
+fn a_stale_hedge_timer_does_not_outlive_the_run() {
+    use ratesim::runner::{replicate_with, Keep};
+    let s = build(&[
+        &batch(10, 5).replications(1),
+        &provider("api").limit(sliding_window("60s", 100, "requests")),
+        &provider("backup"),
+        &policy("p", &single("api")).set("hedge", r#"{ after = "100h", to = ["backup"] }"#),
+    ]);
+    let keep = Keep {
+        curves: false,
+        timeline_points: Some(50),
+    };
+    let r = replicate_with(&s, 1, keep).unwrap();
+    let makespan = values(&s, &r, "p", "makespan_s")[0];
+    assert_eq!(makespan, 2.0, "10 one-second jobs, 5 at a time");
+    let rows = &r.timeline.as_ref().expect("kept").rows;
+    // One series sampled 50 times over the makespan (the last sample before its end).
+    assert_eq!(rows.len(), 50);
+    assert!(rows.iter().all(|row| row.t_s < makespan));
+}
