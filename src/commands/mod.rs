@@ -78,10 +78,42 @@ pub fn write_outputs(
     results: &Results,
     summary: &Summary,
 ) -> Result<(), AppError> {
+    crate::output::write_folder(dir, |staging| {
+        write_outputs_into(staging, scenario, results, summary)
+    })
+    .map_err(|e| match e {
+        Staged::App(e) => e,
+        Staged::Io(e) => anyhow::Error::from(e)
+            .context(format!("cannot write output folder {}", dir.display()))
+            .into(),
+    })
+}
+
+/// An error while writing a staged folder: the staging itself, or writing its files.
+enum Staged {
+    Io(std::io::Error),
+    App(AppError),
+}
+
+impl From<std::io::Error> for Staged {
+    fn from(e: std::io::Error) -> Self {
+        Staged::Io(e)
+    }
+}
+
+impl From<AppError> for Staged {
+    fn from(e: AppError) -> Self {
+        Staged::App(e)
+    }
+}
+
+fn write_outputs_into(
+    dir: &Path,
+    scenario: &Scenario,
+    results: &Results,
+    summary: &Summary,
+) -> Result<(), Staged> {
     use crate::output::plot::data::write_rows;
-    use anyhow::Context;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
     let recorded;
     let timeline = match &results.timeline {
         Some(t) => t,
@@ -114,7 +146,8 @@ pub fn write_outputs(
         timeline: timeline.rows.clone(),
         events: timeline.events.clone(),
     };
-    let drawn = draw_all(dir, &data).map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
+    let drawn =
+        draw_all(dir, &data).map_err(|e| AppError::from(anyhow::anyhow!("drawing charts: {e}")))?;
     write_file(&dir.join("report.md"), &report_markdown(summary, &drawn))?;
     Ok(())
 }
@@ -269,11 +302,17 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output folder {}", out.display()))?;
-    write_file(&out.join("sweep.csv"), &sweep_csv(&result))?;
-    let drawn = crate::output::plot::draw_sweep(&out, &result)
-        .map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
+    let drawn = crate::output::write_folder(&out, |staging| -> Result<_, Staged> {
+        write_file(&staging.join("sweep.csv"), &sweep_csv(&result))?;
+        crate::output::plot::draw_sweep(staging, &result)
+            .map_err(|e| Staged::App(anyhow::anyhow!("drawing charts: {e}").into()))
+    })
+    .map_err(|e| match e {
+        Staged::App(e) => e,
+        Staged::Io(e) => anyhow::Error::from(e)
+            .context(format!("cannot write output folder {}", out.display()))
+            .into(),
+    })?;
     writeln!(
         stdout,
         "{}: sweep.csv ({} points x {} policies) and {} charts",

@@ -11,7 +11,8 @@
 //! - [`sweep_csv`]: `sweep.csv`, written and read back.
 //!
 //! [`write_atomic`] is the one place that puts bytes in a file (a temporary file, then a
-//! rename, so a reader never sees half a file).
+//! rename, so a reader never sees half a file), and [`write_folder`] writes a folder's
+//! files as a whole (staged, then moved in, or none of them on a failure).
 
 pub mod plot;
 pub mod report;
@@ -78,4 +79,54 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes the files of an output folder as a whole: `fill` writes them into a staging
+/// folder inside `dir`, and only once it has succeeded are they moved into `dir` (each
+/// by a rename, replacing a file of the same name from an earlier run; other files in
+/// `dir` are left alone). When `fill` fails, the staging folder is removed, and so is
+/// `dir` if this call created it: nothing half-written is left.
+pub fn write_folder<T, E: From<io::Error>>(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<T, E>,
+) -> Result<T, E> {
+    let existed = dir.exists();
+    std::fs::create_dir_all(dir)?;
+    let staging = dir.join(format!(".ratesim-partial-{}", std::process::id()));
+    let cleanup = || {
+        let _ = std::fs::remove_dir_all(&staging);
+        if !existed {
+            // Only if empty: never removes anything but what this call made.
+            let _ = std::fs::remove_dir(dir);
+        }
+    };
+    let _ = std::fs::remove_dir_all(&staging);
+    if let Err(e) = std::fs::create_dir(&staging) {
+        cleanup();
+        return Err(e.into());
+    }
+    let value = match fill(&staging) {
+        Ok(v) => v,
+        Err(e) => {
+            cleanup();
+            return Err(e);
+        }
+    };
+    let moved = (|| {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&staging)? {
+            names.push(entry?.file_name());
+        }
+        // In name order, so that what a reader sees appear does not depend on the OS.
+        names.sort();
+        for name in names {
+            std::fs::rename(staging.join(&name), dir.join(&name))?;
+        }
+        std::fs::remove_dir(&staging)
+    })();
+    if let Err(e) = moved {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e.into());
+    }
+    Ok(value)
 }

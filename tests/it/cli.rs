@@ -489,3 +489,65 @@ fn a_malformed_trace_names_its_line() {
             "retry-after,jobs_completed,2,2,2,4",
         ));
 }
+
+/// A run that fails after it started writing leaves nothing behind: its files are staged
+/// and moved into the folder only once all are written. A policy name too long for a
+/// file name makes the timeline chart fail after the summary files were written.
+#[test]
+fn a_run_that_fails_while_writing_leaves_no_files() {
+    let dir = TempDir::new().unwrap();
+    let long = "p".repeat(300);
+    let f = write(
+        dir.path(),
+        "s.toml",
+        &edit(GOOD, "name = \"chain\"", &format!("name = \"{long}\"")),
+    );
+    // A new folder is not left behind.
+    let out = dir.path().join("new");
+    ratesim()
+        .arg("run")
+        .arg(&f)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .failure();
+    assert!(!out.exists(), "a failed run left {}", out.display());
+    // An existing folder keeps what it held, and gains nothing.
+    let old = dir.path().join("old");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::write(old.join("summary.csv"), "from before").unwrap();
+    ratesim()
+        .arg("run")
+        .arg(&f)
+        .arg("--out")
+        .arg(&old)
+        .assert()
+        .failure();
+    let names: Vec<_> = std::fs::read_dir(&old)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["summary.csv"]);
+    assert_eq!(
+        std::fs::read_to_string(old.join("summary.csv")).unwrap(),
+        "from before"
+    );
+    // And a run that succeeds replaces its files and leaves no staging folder.
+    let good = write(dir.path(), "good.toml", GOOD);
+    ratesim()
+        .arg("run")
+        .arg(&good)
+        .arg("--out")
+        .arg(&old)
+        .assert()
+        .success();
+    let names: Vec<String> = std::fs::read_dir(&old)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    assert_ne!(
+        std::fs::read_to_string(old.join("summary.csv")).unwrap(),
+        "from before"
+    );
+}
