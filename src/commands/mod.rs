@@ -259,7 +259,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| format!("sweep-{}", base.name).into());
+        .unwrap_or_else(|| format!("sweep-{}", crate::output::safe_stem(&base.name)).into());
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(points.len() as u64)
     } else {

@@ -81,6 +81,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// The longest stem [`safe_stem`] makes, in bytes.
+pub const MAX_STEM: usize = 96;
+
+/// A file-name-safe, bounded and distinct form of `name`: letters, digits, `-`, `_`,
+/// and (after the first character) `.` and `=` are kept, anything else becomes `_`; a
+/// name that had to change, or is longer than [`MAX_STEM`], also gets 8 hex digits of a
+/// hash of the whole name, so "a b", "a/b" and "a_b" get three different stems. A name
+/// that is already safe is its own stem.
+pub fn safe_stem(name: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '=';
+    let kept = |(i, c): (usize, char)| safe(c) && (i > 0 || c != '.');
+    if !name.is_empty() && name.len() <= MAX_STEM && name.chars().enumerate().all(kept) {
+        return name.to_string();
+    }
+    let mut stem: String = name
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if kept((i, c)) { c } else { '_' })
+        .take(MAX_STEM - 9)
+        .collect();
+    // FNV-1a: stable across versions and platforms, unlike std's hasher.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    stem.push_str(&format!("-{:08x}", hash as u32 ^ (hash >> 32) as u32));
+    stem
+}
+
 /// Writes the files of an output folder as a whole: `fill` writes them into a staging
 /// folder inside `dir`, and only once it has succeeded are they moved into `dir` (each
 /// by a rename, replacing a file of the same name from an earlier run; other files in
@@ -119,6 +147,16 @@ pub fn write_folder<T, E: From<io::Error>>(
         }
         // In name order, so that what a reader sees appear does not depend on the OS.
         names.sort();
+        // Before moving any: a folder in the way of a file would stop the move halfway.
+        if let Some(name) = names.iter().find(|n| dir.join(n).is_dir()) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} is a folder, where the run writes a file",
+                    dir.join(name).display()
+                ),
+            ));
+        }
         for name in names {
             std::fs::rename(staging.join(&name), dir.join(&name))?;
         }
@@ -129,4 +167,82 @@ pub fn write_folder<T, E: From<io::Error>>(
         return Err(e.into());
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_folder_is_written_whole_or_not_at_all() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let failing = |d: &Path| -> io::Result<()> {
+            write_atomic(&d.join("a.csv"), b"new")?;
+            write_atomic(&d.join("b.csv"), b"new")?;
+            Err(io::Error::other("the third file failed"))
+        };
+        // A new folder: not left behind.
+        let new = tmp.path().join("new");
+        assert!(write_folder(&new, failing).is_err());
+        assert!(!new.exists());
+        // An existing one: as it was.
+        let old = tmp.path().join("old");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::write(old.join("a.csv"), "old").unwrap();
+        std::fs::write(old.join("mine.txt"), "mine").unwrap();
+        assert!(write_folder(&old, failing).is_err());
+        assert_eq!(names(&old), ["a.csv", "mine.txt"]);
+        assert_eq!(std::fs::read_to_string(old.join("a.csv")).unwrap(), "old");
+        // Success replaces the run's files, keeps the others, leaves no staging folder.
+        write_folder(&old, |d: &Path| -> io::Result<()> {
+            write_atomic(&d.join("a.csv"), b"new")?;
+            write_atomic(&d.join("b.csv"), b"new")
+        })
+        .unwrap();
+        assert_eq!(names(&old), ["a.csv", "b.csv", "mine.txt"]);
+        assert_eq!(std::fs::read_to_string(old.join("a.csv")).unwrap(), "new");
+        // A folder where a file goes: refused before anything moves.
+        std::fs::create_dir(old.join("c.csv")).unwrap();
+        let err = write_folder(&old, |d: &Path| -> io::Result<()> {
+            write_atomic(&d.join("a.csv"), b"newer")?;
+            write_atomic(&d.join("c.csv"), b"newer")
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("is a folder"), "{err}");
+        assert_eq!(std::fs::read_to_string(old.join("a.csv")).unwrap(), "new");
+        assert_eq!(names(&old), ["a.csv", "b.csv", "c.csv", "mine.txt"]);
+    }
+
+    #[test]
+    fn stems_are_safe_bounded_and_distinct() {
+        assert_eq!(safe_stem("failover-chain"), "failover-chain");
+        assert_eq!(safe_stem("workload.jobs=300"), "workload.jobs=300");
+        let three = [safe_stem("a b"), safe_stem("a/b"), safe_stem("a_b")];
+        assert_eq!(three[2], "a_b");
+        assert!(three[0] != three[1] && three[0] != three[2] && three[1] != three[2]);
+        for name in [
+            "a b",
+            "a/b",
+            "x/../../escaped",
+            "..",
+            ".hidden",
+            "",
+            &"p".repeat(300),
+        ] {
+            let s = safe_stem(name);
+            assert!(!s.is_empty() && s.len() <= MAX_STEM, "{name:?} -> {s:?}");
+            assert!(!s.starts_with('.') && !s.contains('/'), "{name:?} -> {s:?}");
+        }
+        // Bounded names stay distinct.
+        assert_ne!(safe_stem(&"p".repeat(300)), safe_stem(&"p".repeat(301)));
+    }
 }

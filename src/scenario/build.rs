@@ -27,6 +27,32 @@ use crate::workload::{parse_trace, Arrivals, WorkloadSpec};
 /// Errors if a key that does not belong to `kind` is set, for a table read into a raw
 /// struct that holds every kind's keys (the workload; the kinds read from a TOML table
 /// use [`Keys::only`]).
+/// The longest policy or scenario name, in characters (names appear in tables, chart
+/// titles and, made safe, in file names).
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A policy or scenario name: not blank, at most [`MAX_NAME_CHARS`] characters, no
+/// control characters (a newline would break tables and CSV rows).
+fn display_name(name: &str, path: &KeyPath) -> R<()> {
+    if name.trim().is_empty() {
+        return invalid(path, "must not be empty");
+    }
+    let n = name.chars().count();
+    if n > MAX_NAME_CHARS {
+        return invalid(
+            path,
+            format!("is {n} characters long; a name has at most {MAX_NAME_CHARS}"),
+        );
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return invalid(
+            path,
+            format!("contains the control character {c:?}; a name is one line of printable text"),
+        );
+    }
+    Ok(())
+}
+
 fn only(path: &KeyPath, kind: &str, present: &[(&str, bool)], allowed: &[&str]) -> R<()> {
     for (key, set) in present {
         if *set && !allowed.contains(key) {
@@ -232,6 +258,9 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
             );
         }
         policies.push(spec);
+    }
+    if let Some(name) = &raw.name {
+        display_name(name, &root.key("name"))?;
     }
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| default_name.to_string()),
@@ -684,9 +713,7 @@ fn policy(
             })
         })
         .transpose()?;
-    if name.trim().is_empty() {
-        return invalid(&path.key("name"), "must not be empty");
-    }
+    display_name(&name, &path.key("name"))?;
     let route = require(
         p.route.as_ref(),
         &path.key("route"),

@@ -490,53 +490,35 @@ fn a_malformed_trace_names_its_line() {
         ));
 }
 
-/// A run that fails after it started writing leaves nothing behind: its files are staged
-/// and moved into the folder only once all are written. A policy name too long for a
-/// file name makes the timeline chart fail after the summary files were written.
+/// A run that fails while writing leaves nothing behind: its files are staged and moved
+/// into the folder only once all are written. Here a folder sits where the run writes
+/// `summary.csv`: the run fails and the folder gains none of the run's files.
 #[test]
 fn a_run_that_fails_while_writing_leaves_no_files() {
     let dir = TempDir::new().unwrap();
-    let long = "p".repeat(300);
-    let f = write(
-        dir.path(),
-        "s.toml",
-        &edit(GOOD, "name = \"chain\"", &format!("name = \"{long}\"")),
-    );
-    // A new folder is not left behind.
-    let out = dir.path().join("new");
-    ratesim()
-        .arg("run")
-        .arg(&f)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .failure();
-    assert!(!out.exists(), "a failed run left {}", out.display());
-    // An existing folder keeps what it held, and gains nothing.
+    let f = write(dir.path(), "s.toml", GOOD);
     let old = dir.path().join("old");
-    std::fs::create_dir(&old).unwrap();
-    std::fs::write(old.join("summary.csv"), "from before").unwrap();
+    std::fs::create_dir_all(old.join("summary.csv")).unwrap();
+    std::fs::write(old.join("mine.txt"), "mine").unwrap();
     ratesim()
         .arg("run")
         .arg(&f)
         .arg("--out")
         .arg(&old)
         .assert()
-        .failure();
-    let names: Vec<_> = std::fs::read_dir(&old)
+        .failure()
+        .stderr(predicate::str::contains("summary.csv is a folder"));
+    let mut names: Vec<_> = std::fs::read_dir(&old)
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["summary.csv"]);
-    assert_eq!(
-        std::fs::read_to_string(old.join("summary.csv")).unwrap(),
-        "from before"
-    );
-    // And a run that succeeds replaces its files and leaves no staging folder.
-    let good = write(dir.path(), "good.toml", GOOD);
+    names.sort();
+    assert_eq!(names, ["mine.txt", "summary.csv"]);
+    // Once the way is clear, the run writes every file and leaves no staging folder.
+    std::fs::remove_dir(old.join("summary.csv")).unwrap();
     ratesim()
         .arg("run")
-        .arg(&good)
+        .arg(&f)
         .arg("--out")
         .arg(&old)
         .assert()
@@ -546,8 +528,59 @@ fn a_run_that_fails_while_writing_leaves_no_files() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
-    assert_ne!(
-        std::fs::read_to_string(old.join("summary.csv")).unwrap(),
-        "from before"
-    );
+    assert!(names.contains(&"report.md".to_string()) && old.join("summary.csv").is_file());
+}
+
+/// Policy names with the same safe form get distinct timeline files, and report.md shows
+/// each policy's own chart; a sweep's default folder stays in the working folder
+/// whatever the scenario's name.
+#[test]
+fn names_make_distinct_and_safe_file_names() {
+    let dir = TempDir::new().unwrap();
+    let mut text = GOOD.replace("name = \"small\"", "name = \"x/../../escaped\"");
+    for name in ["a b", "a/b", "a_b"] {
+        text.push_str(&format!(
+            "[[policies]]\nname = \"{name}\"\nroute = {{ kind = \"single\", provider = \"claude\" }}\n"
+        ));
+    }
+    let f = write(dir.path(), "s.toml", &text);
+    let out = dir.path().join("out");
+    ratesim()
+        .arg("run")
+        .arg(&f)
+        .arg("--replications")
+        .arg("2")
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let mut stems = Vec::new();
+    for name in ["a b", "a/b", "a_b"] {
+        let stem = ratesim::output::safe_stem(name);
+        assert!(out.join(format!("timeline_{stem}.png")).is_file(), "{name}");
+        assert!(report.contains(&format!("timeline_{stem}.png")), "{name}");
+        stems.push(stem);
+    }
+    stems.dedup();
+    assert_eq!(stems.len(), 3);
+    // The sweep's default folder: `sweep-` and the name made safe, in the working folder.
+    ratesim()
+        .current_dir(dir.path())
+        .args([
+            "sweep",
+            "s.toml",
+            "--set",
+            "workload.concurrency=2,5",
+            "--replications",
+            "2",
+        ])
+        .assert()
+        .success();
+    let sweep = dir.path().join(format!(
+        "sweep-{}",
+        ratesim::output::safe_stem("x/../../escaped")
+    ));
+    assert!(sweep.join("sweep.csv").is_file(), "{}", sweep.display());
+    assert!(!dir.path().join("..").join("escaped").exists());
 }

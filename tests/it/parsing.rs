@@ -64,6 +64,24 @@ fn bad_values_are_reported_with_their_line_and_key_path() {
             "missing; dist = \"lognormal\" takes: median, p95",
         ),
         (
+            "policy name too long",
+            edit(&minimal(), r#"name = "p""#, &format!(r#"name = "{}""#, "p".repeat(101))),
+            "policies[0].name",
+            "is 101 characters long; a name has at most 100",
+        ),
+        (
+            "control character in a policy name",
+            edit(&minimal(), r#"name = "p""#, r#"name = "two\nlines""#),
+            "policies[0].name",
+            "contains the control character '\\n'",
+        ),
+        (
+            "control character in the scenario name",
+            format!("name = \"a\\tb\"\n{}", minimal()),
+            "name",
+            "contains the control character '\\t'",
+        ),
+        (
             "unknown limit unit",
             provider_key(
                 r#"limits = [{ kind = "sliding_window", window = "60s", limit = 8, unit = "calls" }]"#,

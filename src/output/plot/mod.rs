@@ -235,17 +235,9 @@ pub struct Drawn {
     pub stem: String,
 }
 
-/// A file-name-safe form of a policy name.
+/// A file-name-safe, bounded and distinct form of a name ([`crate::output::safe_stem`]).
 pub fn file_stem(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    crate::output::safe_stem(name)
 }
 
 /// Draws every chart `data` allows into `dir`, each kind of [`RUN_CHARTS`] in turn, and
