@@ -179,8 +179,9 @@ fn pause_holds_sends_for_two_seconds_every_55() {
     assert!((m - 102.0).abs() < 1e-6, "makespan {m}");
 }
 
-/// The SDK preset retries 408/409/429/5xx but not 400, up to 3 attempts. Each provider
-/// admits 5 requests an hour, so of 20 jobs at once 15 are rejected on every attempt.
+/// The SDK presets (anthropic's and openai's) retry 408/409/429/5xx but not 400, up to 3
+/// attempts. Each provider admits 5 requests an hour, so of 20 jobs at once 15 are
+/// rejected on every attempt.
 #[test]
 fn sdk_preset_retries_twice() {
     let capped = |name: &str, status: u16| {
@@ -198,6 +199,10 @@ fn sdk_preset_retries_twice() {
         &policy("sdk-503", &single("overloaded")).set("retry", sdk),
         &policy("sdk-400", &single("bad")).set("retry", sdk),
         &policy("gateway-sdk", &single("api")).set("preset", "\"sdk\""),
+        &policy("openai-sdk", &single("api")).set(
+            "retry",
+            r#"{ preset = "openai-sdk", honor_retry_after = false }"#,
+        ),
     ]);
     let r = results(&s);
     // Every job gets at most 3 attempts; jobs beyond what 3 tries within ~3 s can get
@@ -209,9 +214,10 @@ fn sdk_preset_retries_twice() {
         assert!(*a <= 60.0);
         assert!(f > 0.0);
     }
-    // Exactly 3 for each of the 15 rejected jobs, on a 429 or a 503, and with the
-    // gateway preset that bundles the SDK's rule.
-    for p in ["sdk", "sdk-503", "gateway-sdk"] {
+    // Exactly 3 for each of the 15 rejected jobs (the retries, 0.5 s and 1 s later at
+    // most, stay within the hour), on a 429 or a 503, with openai's preset, and with the
+    // gateway preset that bundles the SDK's rule: 5 + 15 * 3 = 50.
+    for p in ["sdk", "sdk-503", "gateway-sdk", "openai-sdk"] {
         assert_each(&s, &r, p, "attempts", 5.0 + 15.0 * 3.0);
         assert_each(&s, &r, p, "jobs_failed", 15.0);
     }
