@@ -146,10 +146,21 @@ fn write_outputs_into(
         timeline: timeline.rows.clone(),
         events: timeline.events.clone(),
     };
-    let drawn =
+    let drawing =
         draw_all(dir, &data).map_err(|e| AppError::from(anyhow::anyhow!("drawing charts: {e}")))?;
-    write_file(&dir.join("report.md"), &report_markdown(summary, &drawn))?;
+    warn_skipped(&drawing);
+    write_file(
+        &dir.join("report.md"),
+        &report_markdown(summary, &drawing.drawn),
+    )?;
     Ok(())
+}
+
+/// Says on standard error which charts were not drawn, and why.
+fn warn_skipped(drawing: &crate::output::plot::Drawing) {
+    for s in &drawing.skipped {
+        eprintln!("warning: {s}");
+    }
 }
 
 fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
@@ -200,21 +211,31 @@ fn plot(dir: &Path, stdout: &mut dyn Write) -> Result<(), AppError> {
         let name = name.strip_prefix("sweep-").unwrap_or(&name).to_string();
         let sweep = read_sweep_csv(&bytes, &name)
             .map_err(|e| AppError::BadInput(format!("{}: {e}", sweep_path.display())))?;
-        let drawn = crate::output::plot::draw_sweep(dir, &sweep)
+        let drawing = crate::output::plot::draw_sweep(dir, &sweep)
             .map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
-        writeln!(stdout, "{}: {} sweep charts", dir.display(), drawn.len())
-            .map_err(anyhow::Error::from)?;
+        warn_skipped(&drawing);
+        writeln!(
+            stdout,
+            "{}: {} sweep charts",
+            dir.display(),
+            drawing.drawn.len()
+        )
+        .map_err(anyhow::Error::from)?;
         return Ok(());
     }
     let data = ChartData::read(dir).map_err(AppError::BadInput)?;
     let summary = data.summary.as_ref().expect("read sets the summary");
-    let drawn = draw_all(dir, &data).map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
-    write_file(&dir.join("report.md"), &report_markdown(summary, &drawn))?;
+    let drawing = draw_all(dir, &data).map_err(|e| anyhow::anyhow!("drawing charts: {e}"))?;
+    warn_skipped(&drawing);
+    write_file(
+        &dir.join("report.md"),
+        &report_markdown(summary, &drawing.drawn),
+    )?;
     writeln!(
         stdout,
         "{}: {} charts and report.md",
         dir.display(),
-        drawn.len()
+        drawing.drawn.len()
     )
     .map_err(anyhow::Error::from)?;
     Ok(())
@@ -302,7 +323,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let drawn = crate::output::write_folder(&out, |staging| -> Result<_, Staged> {
+    let drawing = crate::output::write_folder(&out, |staging| -> Result<_, Staged> {
         write_file(&staging.join("sweep.csv"), &sweep_csv(&result))?;
         crate::output::plot::draw_sweep(staging, &result)
             .map_err(|e| Staged::App(anyhow::anyhow!("drawing charts: {e}").into()))
@@ -313,13 +334,14 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
             .context(format!("cannot write output folder {}", out.display()))
             .into(),
     })?;
+    warn_skipped(&drawing);
     writeln!(
         stdout,
         "{}: sweep.csv ({} points x {} policies) and {} charts",
         out.display(),
         n_points,
         result.policies.len(),
-        drawn.len()
+        drawing.drawn.len()
     )
     .map_err(anyhow::Error::from)?;
     Ok(())

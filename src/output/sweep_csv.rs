@@ -62,13 +62,34 @@ pub fn read_sweep_csv(bytes: &[u8], scenario: &str) -> Result<Sweep, String> {
         .position(|h| h == "policy")
         .ok_or("sweep.csv has no `policy` column")?;
     let keys = header[..pcol].to_vec();
-    let metrics: Vec<String> = header[pcol + 1..].chunks(4).map(|c| c[0].clone()).collect();
-    let num = |s: &str| {
-        if s.is_empty() {
-            f64::NAN
-        } else {
-            s.parse().unwrap_or(f64::NAN)
+    if keys.is_empty() {
+        return Err("sweep.csv has no key column before `policy`".into());
+    }
+    let groups = header[pcol + 1..].chunks(4);
+    let mut metrics: Vec<String> = Vec::new();
+    for g in groups {
+        let m = &g[0];
+        let want = [
+            m.clone(),
+            format!("{m}_ci_low"),
+            format!("{m}_ci_high"),
+            format!("{m}_n"),
+        ];
+        if g != want {
+            return Err(format!(
+                "sweep.csv: the columns after `policy` come in fours, `<metric>,<metric>_ci_low,<metric>_ci_high,<metric>_n`; found `{}`",
+                g.join(",")
+            ));
         }
+        metrics.push(m.clone());
+    }
+    // A value: a number, or empty for "undefined".
+    let num = |s: &str, line: u64, col: &str| -> Result<f64, String> {
+        if s.is_empty() {
+            return Ok(f64::NAN);
+        }
+        s.parse()
+            .map_err(|_| format!("sweep.csv line {line}, column `{col}`: `{s}` is not a number"))
     };
     let mut sweep = Sweep {
         keys,
@@ -78,7 +99,16 @@ pub fn read_sweep_csv(bytes: &[u8], scenario: &str) -> Result<Sweep, String> {
     };
     for rec in r.records() {
         let rec = rec.map_err(|e| e.to_string())?;
-        let keys: Vec<f64> = (0..pcol).map(|i| num(&rec[i])).collect();
+        let line = rec.position().map_or(0, |p| p.line());
+        let keys = (0..pcol)
+            .map(|i| num(&rec[i], line, &header[i]))
+            .collect::<Result<Vec<f64>, _>>()?;
+        if let Some((i, k)) = keys.iter().enumerate().find(|(_, k)| !k.is_finite()) {
+            return Err(format!(
+                "sweep.csv line {line}, column `{}`: a key value must be a finite number, not `{k}`",
+                header[i]
+            ));
+        }
         let policy = rec[pcol].to_string();
         if !sweep.policies.contains(&policy) {
             sweep.policies.push(policy.clone());
@@ -90,10 +120,16 @@ pub fn read_sweep_csv(bytes: &[u8], scenario: &str) -> Result<Sweep, String> {
                 policy: policy.clone(),
                 metric: m.clone(),
                 estimate: Estimate {
-                    mean: num(&rec[c]),
-                    ci_low: num(&rec[c + 1]),
-                    ci_high: num(&rec[c + 2]),
-                    n: rec[c + 3].parse().unwrap_or(0),
+                    mean: num(&rec[c], line, &header[c])?,
+                    ci_low: num(&rec[c + 1], line, &header[c + 1])?,
+                    ci_high: num(&rec[c + 2], line, &header[c + 2])?,
+                    n: rec[c + 3].parse().map_err(|_| {
+                        format!(
+                            "sweep.csv line {line}, column `{}`: `{}` is not a count",
+                            header[c + 3],
+                            &rec[c + 3]
+                        )
+                    })?,
                 },
             });
         }

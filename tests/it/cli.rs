@@ -593,3 +593,92 @@ fn names_make_distinct_and_safe_file_names() {
     assert!(sweep.join("sweep.csv").is_file(), "{}", sweep.display());
     assert!(!dir.path().join("..").join("escaped").exists());
 }
+
+/// `plot` on a hand-edited folder: a summary without a metric the charts need, and
+/// sweep.csv files with broken columns or key values, are exit 2 naming the file and
+/// what is wrong, never a panic.
+#[test]
+fn plot_refuses_folders_it_cannot_draw_and_says_why() {
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let out = dir.path().join("run");
+    ratesim()
+        .arg("run")
+        .arg(&f)
+        .args(["--replications", "2"])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    // Drop rejection_probability from the summary, in both places it appears.
+    let path = out.join("summary.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["metrics"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m != "rejection_probability");
+    for p in json["policies"].as_array_mut().unwrap() {
+        p["metrics"]
+            .as_object_mut()
+            .unwrap()
+            .remove("rejection_probability");
+    }
+    std::fs::write(&path, serde_json::to_string(&json).unwrap()).unwrap();
+    ratesim()
+        .arg("plot")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("summary.json"))
+        .stderr(predicate::str::contains("rejection_probability"));
+    // sweep.csv: columns not in fours, and a key that is not a number.
+    let cases = [
+        (
+            "concurrency,policy,makespan_s,makespan_s_ci_low\n1,p,2,1\n",
+            "come in fours",
+        ),
+        (
+            "concurrency,policy,makespan_s,makespan_s_ci_low,makespan_s_ci_high,makespan_s_n\nten,p,2,1,3,5\n",
+            "line 2, column `concurrency`: `ten` is not a number",
+        ),
+        (
+            "concurrency,policy,makespan_s,makespan_s_ci_low,makespan_s_ci_high,makespan_s_n\n1e400,p,2,1,3,5\n",
+            "must be a finite number",
+        ),
+    ];
+    for (i, (csv, says)) in cases.iter().enumerate() {
+        let sweep = dir.path().join(format!("sweep-{i}"));
+        std::fs::create_dir(&sweep).unwrap();
+        std::fs::write(sweep.join("sweep.csv"), csv).unwrap();
+        ratesim()
+            .arg("plot")
+            .arg(&sweep)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("sweep.csv"))
+            .stderr(predicate::str::contains(*says));
+    }
+}
+
+/// A sweep whose values make an axis that cannot be drawn (1.7e308 tokens a month)
+/// ends, writes sweep.csv, and says which charts it skipped and why.
+#[test]
+fn a_sweep_with_an_undrawable_axis_skips_those_charts_and_says_so() {
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let out = dir.path().join("sweep");
+    ratesim()
+        .arg("sweep")
+        .arg(&f)
+        .args(["--set", "monthly_tokens=1,1.7e308", "--replications", "2"])
+        .arg("--out")
+        .arg(&out)
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "not drawn: the monthly_tokens axis",
+        ));
+    assert!(out.join("sweep.csv").is_file());
+}

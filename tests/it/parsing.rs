@@ -65,7 +65,11 @@ fn bad_values_are_reported_with_their_line_and_key_path() {
         ),
         (
             "policy name too long",
-            edit(&minimal(), r#"name = "p""#, &format!(r#"name = "{}""#, "p".repeat(101))),
+            edit(
+                &minimal(),
+                r#"name = "p""#,
+                &format!(r#"name = "{}""#, "p".repeat(101)),
+            ),
             "policies[0].name",
             "is 101 characters long; a name has at most 100",
         ),

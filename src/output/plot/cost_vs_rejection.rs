@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    color, legend_width, side_legend, span, tick, Chart, ChartData, DrawResult, Folder, FONT,
+    axis, color, legend_width, side_legend, span, tick, Chart, ChartData, DrawResult, Folder, FONT,
 };
 use crate::stats::compare::pareto_front;
 use crate::stats::summary::Summary;
@@ -71,8 +71,12 @@ impl Chart for CostVsRejection<'_> {
             .x_label_area_size(50)
             .y_label_area_size(80)
             .build_cartesian_2d(
-                x0.min(0.0) - 0.02 * (x1 - x0)..x1.min(1.05).max(x0 + 0.01),
-                y0.min(0.0) - 0.02 * (y1 - y0)..y1,
+                axis(
+                    "rejection probability",
+                    x0.min(0.0) - 0.02 * (x1 - x0),
+                    x1.min(1.05).max(x0 + 0.01),
+                )?,
+                axis("monthly bill", y0.min(0.0) - 0.02 * (y1 - y0), y1)?,
             )?;
         chart
             .configure_mesh()

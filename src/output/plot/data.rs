@@ -80,6 +80,9 @@ pub fn write_rows<T: Serialize>(rows: &[T]) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
+/// The metrics a run's charts read for every policy.
+pub const CHART_METRICS: &[&str] = &["rejection_probability", "monthly_bill_usd", "makespan_s"];
+
 impl ChartData {
     /// Reads `summary.json`, `latency_cdf.csv`, `timeline.csv` and `events.csv` from a
     /// results folder.
@@ -93,6 +96,18 @@ impl ChartData {
         })?;
         let summary =
             Summary::from_json(&bytes).map_err(|e| format!("{}: {e}", summary_path.display()))?;
+        for p in 0..summary.policies.len() {
+            for m in CHART_METRICS {
+                if summary.get(p, m).is_none() {
+                    return Err(format!(
+                        "{}: policy `{}` has no `{m}`; the charts need {} for every policy",
+                        summary_path.display(),
+                        summary.policies[p].name,
+                        CHART_METRICS.join(", ")
+                    ));
+                }
+            }
+        }
         Ok(ChartData {
             summary: Some(summary),
             cdf: read_rows(&dir.join("latency_cdf.csv"))?,

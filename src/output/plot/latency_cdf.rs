@@ -6,7 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    color, legend_width, side_legend, tick, CdfRow, Chart, ChartData, DrawResult, Folder, FONT,
+    axis, color, legend_width, side_legend, tick, CdfRow, Chart, ChartData, DrawResult, Folder,
+    FONT,
 };
 
 /// Draws the chart of a run with a summary and latency quantiles, each policy's legend
@@ -130,7 +131,7 @@ impl Chart for LatencyCdf<'_> {
                 .margin(16)
                 .x_label_area_size(50)
                 .y_label_area_size(70)
-                .build_cartesian_2d((lo * 0.8..hi * 1.25).log_scale(), 0.0..1.0)?;
+                .build_cartesian_2d(axis("latency", lo * 0.8, hi * 1.25)?.log_scale(), 0.0..1.0)?;
             mesh!(chart);
             draw_lines(&mut chart, &lines, floor)?;
         } else {
@@ -139,7 +140,7 @@ impl Chart for LatencyCdf<'_> {
                 .margin(16)
                 .x_label_area_size(50)
                 .y_label_area_size(70)
-                .build_cartesian_2d(0.0..hi * 1.08, 0.0..1.0)?;
+                .build_cartesian_2d(axis("latency", 0.0, hi * 1.08)?, 0.0..1.0)?;
             mesh!(chart);
             draw_lines(&mut chart, &lines, 0.0)?;
         }

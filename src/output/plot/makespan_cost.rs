@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, span, tick, whisker, Chart, ChartData, DrawResult, Folder, FONT};
+use super::{axis, color, span, tick, whisker, Chart, ChartData, DrawResult, Folder, FONT};
 use crate::stats::summary::Summary;
 
 /// Draws the chart of a run with a summary.
@@ -87,7 +87,7 @@ impl Chart for MakespanCost<'_> {
                 .margin(12)
                 .x_label_area_size(50)
                 .y_label_area_size(if names { self.name_width() } else { 10 })
-                .build_cartesian_2d(0.0..x1, -0.5..(n as f64 - 0.5))?;
+                .build_cartesian_2d(axis(metric, 0.0, x1)?, -0.5..(n as f64 - 0.5))?;
             let labels: Vec<String> = s.policies.iter().map(|p| p.name.clone()).collect();
             let formatter = |y: &f64| {
                 let i = y.round();

@@ -164,6 +164,35 @@ pub(crate) fn legend_width<'a>(labels: impl Iterator<Item = &'a str>) -> u32 {
 }
 
 /// A padded axis range that contains every value in `xs` and `lo`.
+/// The largest magnitude an axis may reach: plotters' tick computation does not end on
+/// ranges near `f64::MAX`, and no quantity ratesim charts comes near it.
+pub const MAX_AXIS: f64 = 1e100;
+
+/// A chart that cannot be drawn from its data: an axis range that is not finite, empty
+/// or beyond [`MAX_AXIS`]. [`Folder::chart`] skips such a chart and says why.
+#[derive(Debug)]
+pub struct Unplottable(pub String);
+
+impl std::fmt::Display for Unplottable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for Unplottable {}
+
+/// The axis range `lo..hi` for `what`, when it can be drawn.
+pub(crate) fn axis(what: &str, lo: f64, hi: f64) -> Result<std::ops::Range<f64>, Unplottable> {
+    let sane = |x: f64| x.is_finite() && x.abs() <= MAX_AXIS;
+    if sane(lo) && sane(hi) && hi > lo {
+        Ok(lo..hi)
+    } else {
+        Err(Unplottable(format!(
+            "the {what} axis would run from {lo} to {hi}; an axis must be finite, not empty and within ±{MAX_AXIS:e}"
+        )))
+    }
+}
+
 pub(crate) fn span(xs: impl Iterator<Item = f64>, lo: f64) -> (f64, f64) {
     let (mut a, mut b) = (lo, lo);
     for x in xs.filter(|x| x.is_finite()) {
@@ -181,6 +210,7 @@ pub(crate) fn span(xs: impl Iterator<Item = f64>, lo: f64) -> (f64, f64) {
 pub struct Folder<'a> {
     dir: &'a Path,
     drawn: Vec<Drawn>,
+    skipped: Vec<String>,
 }
 
 impl<'a> Folder<'a> {
@@ -189,10 +219,13 @@ impl<'a> Folder<'a> {
         Folder {
             dir,
             drawn: Vec::new(),
+            skipped: Vec::new(),
         }
     }
 
-    /// Writes `chart` as `<stem>.svg` and `<stem>.png` and lists it with `caption`.
+    /// Writes `chart` as `<stem>.svg` and `<stem>.png` and lists it with `caption`; a
+    /// chart its data cannot draw ([`Unplottable`]) is skipped, with the reason kept for
+    /// [`Folder::skipped`], and writes nothing.
     pub fn chart<C: Chart>(
         &mut self,
         chart: &C,
@@ -200,7 +233,13 @@ impl<'a> Folder<'a> {
         caption: impl Into<String>,
     ) -> DrawResult {
         let stem = stem.into();
-        render(chart, self.dir, &stem)?;
+        if let Err(e) = render(chart, self.dir, &stem) {
+            if let Some(u) = unplottable(e.as_ref()) {
+                self.skipped.push(format!("{stem}: not drawn: {u}"));
+                return Ok(());
+            }
+            return Err(e);
+        }
         self.drawn.push(Drawn {
             caption: caption.into(),
             stem,
@@ -212,6 +251,32 @@ impl<'a> Folder<'a> {
     pub fn into_drawn(self) -> Vec<Drawn> {
         self.drawn
     }
+
+    /// The charts skipped, each with why.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
+    }
+
+    /// What was drawn and skipped.
+    pub fn into_drawing(self) -> Drawing {
+        Drawing {
+            drawn: self.drawn,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// The [`Unplottable`] at the root of `e`, if that is what it is (plotters wraps the
+/// errors a chart's drawing returns).
+fn unplottable<'e>(e: &'e (dyn Error + 'static)) -> Option<&'e Unplottable> {
+    let mut cur: Option<&(dyn Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(u) = err.downcast_ref::<Unplottable>() {
+            return Some(u);
+        }
+        cur = err.source();
+    }
+    None
 }
 
 /// Draws every chart of one kind that a run's data allows (none when it lacks what the
@@ -242,12 +307,21 @@ pub fn file_stem(name: &str) -> String {
 
 /// Draws every chart `data` allows into `dir`, each kind of [`RUN_CHARTS`] in turn, and
 /// lists them in that order (the order `report.md` shows them).
-pub fn draw_all(dir: &Path, data: &ChartData) -> Result<Vec<Drawn>, Box<dyn Error>> {
+pub fn draw_all(dir: &Path, data: &ChartData) -> Result<Drawing, Box<dyn Error>> {
     let mut folder = Folder::new(dir);
     for draw in RUN_CHARTS {
         draw(data, &mut folder)?;
     }
-    Ok(folder.into_drawn())
+    Ok(folder.into_drawing())
+}
+
+/// What [`draw_all`] or [`draw_sweep`] drew, and what it skipped and why.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Drawing {
+    /// The charts drawn, in order.
+    pub drawn: Vec<Drawn>,
+    /// `<stem>: not drawn: <why>` for each chart its data could not draw.
+    pub skipped: Vec<String>,
 }
 
 /// Draws one sweep chart per metric (and per combination of the keys after the first)
@@ -255,10 +329,10 @@ pub fn draw_all(dir: &Path, data: &ChartData) -> Result<Vec<Drawn>, Box<dyn Erro
 pub fn draw_sweep(
     dir: &Path,
     sweep: &crate::stats::sweep::Sweep,
-) -> Result<Vec<Drawn>, Box<dyn Error>> {
+) -> Result<Drawing, Box<dyn Error>> {
     let mut folder = Folder::new(dir);
     let Some(x_key) = sweep.keys.first() else {
-        return Ok(folder.into_drawn());
+        return Ok(folder.into_drawing());
     };
     for metric in &sweep.metrics {
         let rows: Vec<&crate::stats::sweep::SweepRow> =
@@ -303,7 +377,7 @@ pub fn draw_sweep(
             folder.chart(&chart, stem, title)?;
         }
     }
-    Ok(folder.into_drawn())
+    Ok(folder.into_drawing())
 }
 
 #[cfg(test)]
@@ -313,6 +387,9 @@ mod tests {
     #[test]
     fn without_a_summary_no_registered_chart_draws_or_writes() {
         let nowhere = Path::new("no/such/folder");
-        assert_eq!(draw_all(nowhere, &ChartData::default()).unwrap(), []);
+        assert_eq!(
+            draw_all(nowhere, &ChartData::default()).unwrap(),
+            Drawing::default()
+        );
     }
 }

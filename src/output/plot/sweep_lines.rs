@@ -3,7 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, legend_width, side_legend, span, tick, Chart, DrawResult, FONT};
+use super::{axis, color, legend_width, side_legend, span, tick, Chart, DrawResult, FONT};
 use crate::stats::Estimate;
 
 /// The chart.
@@ -51,7 +51,7 @@ impl Chart for SweepLines<'_> {
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(80)
-            .build_cartesian_2d(x0..x1, y0.min(0.0)..y1)?;
+            .build_cartesian_2d(axis(self.key, x0, x1)?, axis(self.metric, y0.min(0.0), y1)?)?;
         chart
             .configure_mesh()
             .x_desc(self.key)

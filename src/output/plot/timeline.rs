@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{file_stem, tick, Chart, ChartData, DrawResult, Folder, FONT};
+use super::{axis, file_stem, tick, Chart, ChartData, DrawResult, Folder, FONT};
 use crate::metrics::timeline::{EventRow, TimelineRow};
 
 /// Most rejection markers drawn per chart.
@@ -190,7 +190,7 @@ impl Chart for Timeline<'_> {
                 .margin_right(24)
                 .x_label_area_size(36)
                 .y_label_area_size(80)
-                .build_cartesian_2d(0.0..t_max * 1.01, 0.0..top)?;
+                .build_cartesian_2d(axis("time", 0.0, t_max * 1.01)?, axis(p.series, 0.0, top)?)?;
             let what = if p.capacity.is_some() {
                 "in use"
             } else {
