@@ -40,9 +40,11 @@ impl OnOff {
         }
     }
 
-    /// Moves the process to `now`.
+    /// Moves the process to `now`. A period whose end would pass the end of the clock
+    /// ([`SimTime::MAX`]) ends there, and the process stops: it lasts for the rest of
+    /// the run.
     pub fn advance(&mut self, now: SimTime) {
-        while now >= self.end {
+        while now >= self.end && self.end < SimTime::MAX {
             let start = self.end;
             self.is_down = !self.is_down;
             let dist = if self.is_down { &self.down } else { &self.up };
@@ -90,5 +92,39 @@ mod tests {
             p.downs().iter().copied().collect::<Vec<_>>(),
             vec![(s(10), s(12)), (s(22), s(24))]
         );
+    }
+
+    /// Guards the hang (and, keeping downs, the queue growing without end) once a
+    /// period's end saturates at the end of the clock: the process stops there. Run on
+    /// a thread so that a regression fails in bounded time instead of hanging the suite.
+    #[test]
+    fn stops_at_the_end_of_the_clock() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // 1e10 s periods: the second one runs past 2^64 ns and saturates.
+            let mut p = OnOff::new(
+                Random::Constant(1e10),
+                Random::Constant(1e10),
+                stream(0, 0, Source::Outage(0)),
+                false,
+            );
+            let first = p.is_down(SimTime::MAX);
+            let mut kept = OnOff::new(
+                Random::Constant(1e10),
+                Random::Constant(1e10),
+                stream(0, 0, Source::Online(0)),
+                true,
+            );
+            let down = kept.is_down(SimTime::MAX);
+            let downs = kept.downs().iter().copied().collect::<Vec<_>>();
+            tx.send((first, down, downs)).unwrap();
+        });
+        let (first, down, downs) = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("advancing to the end of the clock must return");
+        // The down period that reaches the clock's end lasts to the end.
+        assert!(first && down);
+        let start = SimTime::from_secs(10_000_000_000);
+        assert_eq!(downs, vec![(start, SimTime::MAX)]);
     }
 }
