@@ -108,7 +108,7 @@ fn mm10(c: &mut Criterion) {
     let scenario = mm10_scenario();
     let catalog = Catalog::new(&scenario.providers);
     let jobs = scenario.workload.generate(scenario.seed, 0);
-    let events = simulate(&scenario, &catalog, 0, &jobs, 0).events;
+    let events = simulate(&scenario, &catalog, 0, &jobs, 0).unwrap().events;
     let (bare_events, _) = bare_mmc(JOBS, 8.0, 1.0, 10, 1);
     let mut group = c.benchmark_group("mm10");
     group.sample_size(20);
@@ -137,7 +137,7 @@ fn ci_300x10(c: &mut Criterion) {
             let jobs = scenario.workload.generate(scenario.seed, 0);
             let mut events = 0;
             for p in 0..scenario.policies.len() {
-                events += simulate(&scenario, &catalog, p, &jobs, 0).events;
+                events += simulate(&scenario, &catalog, p, &jobs, 0).unwrap().events;
             }
             black_box(events)
         })

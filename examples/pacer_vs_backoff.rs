@@ -34,7 +34,7 @@ fn main() {
     "#;
     let scenario = parse_str(text, Path::new("example.toml"), Path::new("."), "example")
         .expect("a valid scenario");
-    let results = replicate(&scenario, 0).expect("worker threads");
+    let results = replicate(&scenario, 0).expect("a run within the clock");
     let summary = summarize(&results, &scenario);
     for (i, p) in summary.policies.iter().enumerate() {
         let rej = summary.get(i, "rejections_429").unwrap().mean;

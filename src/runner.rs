@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 
 use crate::engine::timeline::{record, TimelineRecorder};
-use crate::engine::{simulate, simulate_observed};
+use crate::engine::{simulate, simulate_observed, TimeLimit};
 use crate::metrics::timeline::Timeline;
 use crate::metrics::{Catalog, Results, CURVE_POINTS};
 use crate::scenario::Scenario;
@@ -17,6 +17,18 @@ use crate::scenario::Scenario;
 pub struct ThreadError {
     threads: usize,
     message: String,
+}
+
+/// Why a run produced no results.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The worker threads could not be started.
+    #[error(transparent)]
+    Threads(#[from] ThreadError),
+    /// A replication's simulated time would pass the longest a run may simulate (the
+    /// lowest such replication, then the first such policy, whatever the threads).
+    #[error(transparent)]
+    TimeLimit(#[from] TimeLimit),
 }
 
 fn curve(mut xs: Vec<f64>) -> Vec<f64> {
@@ -51,7 +63,11 @@ pub struct Keep {
 }
 
 /// Runs every replication of `scenario` on `threads` worker threads (0 = one per core).
-pub fn replicate(scenario: &Scenario, threads: usize) -> Result<Results, ThreadError> {
+///
+/// # Errors
+/// [`RunError`]: the threads cannot start, or a replication passes the longest
+/// simulated time ([`crate::time::MAX_SIM_TIME`]).
+pub fn replicate(scenario: &Scenario, threads: usize) -> Result<Results, RunError> {
     replicate_with(scenario, threads, Keep::default())
 }
 
@@ -62,7 +78,7 @@ pub fn replicate_with(
     scenario: &Scenario,
     threads: usize,
     keep: Keep,
-) -> Result<Results, ThreadError> {
+) -> Result<Results, RunError> {
     let curves = keep.curves;
     let catalog = Catalog::new(&scenario.providers);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -74,7 +90,7 @@ pub fn replicate_with(
         })?;
     let makespan = catalog.index("makespan_s").expect("a catalog metric");
     type Rep = (Vec<(Vec<f64>, Vec<f64>, Option<Timeline>)>, u64);
-    let per_rep: Vec<Rep> = pool.install(|| {
+    let per_rep: Vec<Result<Rep, TimeLimit>> = pool.install(|| {
         (0..scenario.replications as u64)
             .into_par_iter()
             .map(|r| {
@@ -87,16 +103,17 @@ pub fn replicate_with(
                             Some(points) if r == 0 => {
                                 let mut rec = TimelineRecorder::new(scenario, p);
                                 let out =
-                                    simulate_observed(scenario, &catalog, p, &jobs, r, &mut rec);
+                                    simulate_observed(scenario, &catalog, p, &jobs, r, &mut rec)?;
                                 let made = out.metrics[makespan];
                                 // A run too long for its tapes is sampled by running it
                                 // again, now that its makespan is known.
-                                let timeline = rec
-                                    .finish(points, made)
-                                    .unwrap_or_else(|| record(scenario, p, r, points, made));
+                                let timeline = match rec.finish(points, made) {
+                                    Some(t) => t,
+                                    None => record(scenario, p, r, points, made)?,
+                                };
                                 (out, Some(timeline))
                             }
-                            _ => (simulate(scenario, &catalog, p, &jobs, r), None),
+                            _ => (simulate(scenario, &catalog, p, &jobs, r)?, None),
                         };
                         fill_bound(&catalog, &mut out.metrics, bound);
                         events += out.events;
@@ -105,13 +122,17 @@ pub fn replicate_with(
                         } else {
                             Vec::new()
                         };
-                        (out.metrics, c, timeline)
+                        Ok((out.metrics, c, timeline))
                     })
-                    .collect();
-                (metrics, events)
+                    .collect::<Result<_, TimeLimit>>()?;
+                Ok((metrics, events))
             })
             .collect()
     });
+    // The first failed replication in order, so the error is the same for any threads.
+    let per_rep = per_rep
+        .into_iter()
+        .collect::<Result<Vec<Rep>, TimeLimit>>()?;
     let n = scenario.policies.len();
     let mut runs = vec![Vec::with_capacity(per_rep.len()); n];
     let mut latency_curves = vec![Vec::new(); if curves { n } else { 0 }];

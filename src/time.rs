@@ -32,6 +32,13 @@ pub fn round_u64(x: f64) -> u64 {
 /// Nanoseconds per second.
 pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
+/// The longest a run may simulate: 100 years of 365.25 days (3,155,760,000 s). The clock
+/// itself holds 2^64 ns, about 584 years, and saturates there; stopping well short of
+/// that keeps sums of a time and a span exact. A run with an event at or past this
+/// instant is an error ([`crate::engine::TimeLimit`]), and validation rejects the inputs
+/// known to reach it.
+pub const MAX_SIM_TIME: SimTime = SimTime::from_secs(100 * 36_525 * 864);
+
 /// Nanoseconds in `s` seconds, rounded to the nearest; negative and NaN give zero,
 /// values past the range saturate.
 fn nanos(s: f64) -> u64 {

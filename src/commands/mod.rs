@@ -33,6 +33,17 @@ pub enum AppError {
     Other(#[from] anyhow::Error),
 }
 
+impl From<crate::runner::RunError> for AppError {
+    /// A run past the longest simulated time is a scenario problem (exit code 2);
+    /// threads that cannot start are not.
+    fn from(e: crate::runner::RunError) -> Self {
+        match e {
+            crate::runner::RunError::TimeLimit(e) => AppError::BadInput(e.to_string()),
+            e @ crate::runner::RunError::Threads(_) => AppError::Other(e.into()),
+        }
+    }
+}
+
 impl AppError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
@@ -125,7 +136,8 @@ fn write_outputs_into(
             let mut all = Timeline::default();
             for p in 0..scenario.policies.len() {
                 let made = results.runs[p].first().map_or(0.0, |r| r[makespan]);
-                let t = crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS, made);
+                let t = crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS, made)
+                    .map_err(crate::runner::RunError::from)?;
                 all.rows.extend(t.rows);
                 all.events.extend(t.events);
             }
@@ -183,7 +195,7 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         curves: args.out.is_some(),
         timeline_points: args.out.as_ref().map(|_| TIMELINE_POINTS),
     };
-    let results = replicate_with(&scenario, args.threads, keep).map_err(anyhow::Error::from)?;
+    let results = replicate_with(&scenario, args.threads, keep)?;
     let summary = summarize(&results, &scenario);
     if let Some(dir) = &args.out {
         write_outputs(dir, &scenario, &results, &summary)?;
@@ -314,7 +326,10 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         if let Some(s) = args.seed {
             sc.seed = s;
         }
-        let results = replicate(&sc, args.threads).map_err(anyhow::Error::from)?;
+        let results = replicate(&sc, args.threads).map_err(|e| match AppError::from(e) {
+            AppError::BadInput(m) => AppError::BadInput(format!("{}: {m}", label.join(" "))),
+            other => other,
+        })?;
         result.rows.extend(rows_of(
             &grid::point_keys(&sets, &point),
             &summarize(&results, &sc),

@@ -5,6 +5,9 @@
 //! The engine is plumbing: each job's [`RequestDriver`] decides what happens to its
 //! requests, and the engine turns the driver's actions into provider calls and events,
 //! records the metrics and reports to an [`Observer`].
+//!
+//! A run may simulate up to [`MAX_SIM_TIME`]: the first event at or past it ends the
+//! run with a [`TimeLimit`] error, never with results of a saturated clock.
 
 mod observer;
 mod queue;
@@ -22,7 +25,7 @@ use crate::policy::driver::{Action, Answer, Live, Reaction, RequestDriver, Send}
 use crate::policy::{FailReason, PolicyState};
 use crate::provider::{Admission, Hint, Provider};
 use crate::scenario::Scenario;
-use crate::time::{SimTime, VirtualClock};
+use crate::time::{SimTime, VirtualClock, MAX_SIM_TIME};
 use crate::workload::{Jobs, RequestSize};
 
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +45,80 @@ enum Event {
     Rejected { job: u32, provider: u16 },
     /// Time to hedge copy `copy` of the job's request, if it is still unanswered.
     Hedge { job: u32, copy: u16 },
+}
+
+/// A run whose simulated time would pass [`MAX_SIM_TIME`]: what event would have, and
+/// where.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error(
+    "simulated time would exceed {years} years, the longest a run may simulate: policy \
+     `{policy}`, replication {replication}: {cause}",
+    years = MAX_SIM_TIME.as_secs_f64() / (365.25 * 86_400.0)
+)]
+pub struct TimeLimit {
+    /// The policy's name.
+    pub policy: String,
+    /// The replication.
+    pub replication: u64,
+    /// The event's time (at most [`SimTime::MAX`], where the clock saturates).
+    pub at: SimTime,
+    /// What the event was and which setting made it that late.
+    pub cause: String,
+}
+
+/// An instant for an error message: seconds, or the clock's end once it saturated.
+fn instant(t: SimTime) -> String {
+    if t == SimTime::MAX {
+        "the end of the clock (2^64 ns, about 584 years; saturated)".into()
+    } else {
+        format!("{:.4e} s", t.as_secs_f64())
+    }
+}
+
+/// Why `event` at `now` (at or past [`MAX_SIM_TIME`]) is that late, naming the setting.
+#[cold]
+#[inline(never)]
+fn time_limit(
+    scenario: &Scenario,
+    policy: usize,
+    replication: u64,
+    now: SimTime,
+    event: Event,
+) -> TimeLimit {
+    let at = instant(now);
+    let provider = |p: u16| &scenario.providers[p as usize].name;
+    let cause = match event {
+        Event::Arrive(job) => format!(
+            "job {job} arrives at {at} (the workload's arrival times: trace start_s and \
+             time_scale, or the Poisson rate)"
+        ),
+        Event::Start(job) => format!("job {job} would start at {at}"),
+        Event::Ready(job) => format!(
+            "job {job} would wait until {at} (a retry backoff, or a wait a limiter, a \
+             guard or a cooldown asked for)"
+        ),
+        Event::Served {
+            job, provider: p, ..
+        } => format!(
+            "provider `{}`'s response to job {job} would arrive at {at} (its latency, with \
+             the request's output tokens)",
+            provider(p)
+        ),
+        Event::Rejected { job, provider: p } => format!(
+            "provider `{}`'s rejection of job {job} would arrive at {at} (its \
+             reject_latency)",
+            provider(p)
+        ),
+        Event::Hedge { job, .. } => {
+            format!("job {job}'s hedge timer would fire at {at} (hedge.after)")
+        }
+    };
+    TimeLimit {
+        policy: scenario.policies[policy].name.clone(),
+        replication,
+        at: now,
+        cause,
+    }
 }
 
 /// A provider's ticket for copy `copy` of `job`'s request.
@@ -380,13 +457,16 @@ impl<'a, O: Observer> Sim<'a, O> {
 ///
 /// The providers' and the policy's random streams are seeded from (scenario seed,
 /// replication, source), so the result depends on nothing else.
+///
+/// # Errors
+/// [`TimeLimit`] when an event falls at or past [`MAX_SIM_TIME`].
 pub fn simulate(
     scenario: &Scenario,
     catalog: &Catalog,
     policy: usize,
     jobs: &Jobs,
     replication: u64,
-) -> RunOutput {
+) -> Result<RunOutput, TimeLimit> {
     simulate_observed(
         scenario,
         catalog,
@@ -398,6 +478,10 @@ pub fn simulate(
 }
 
 /// [`simulate`], reporting to `observer` as it goes. The observer cannot change the run.
+/// A run ended by a [`TimeLimit`] does not call [`Observer::end`].
+///
+/// # Errors
+/// [`TimeLimit`] when an event falls at or past [`MAX_SIM_TIME`].
 pub fn simulate_observed<O: Observer>(
     scenario: &Scenario,
     catalog: &Catalog,
@@ -405,7 +489,7 @@ pub fn simulate_observed<O: Observer>(
     jobs: &Jobs,
     replication: u64,
     observer: &mut O,
-) -> RunOutput {
+) -> Result<RunOutput, TimeLimit> {
     let seed = scenario.seed;
     let providers = scenario
         .providers
@@ -448,6 +532,9 @@ pub fn simulate_observed<O: Observer>(
         let Some((now, event)) = sim.queue.pop() else {
             break;
         };
+        if now >= MAX_SIM_TIME {
+            return Err(time_limit(scenario, policy, replication, now, event));
+        }
         clock.advance_to(now);
         events += 1;
         last = Some(now);
@@ -474,9 +561,9 @@ pub fn simulate_observed<O: Observer>(
     sim.rec.cooldown = sim.policy.out_of_rotation();
     sim.rec.hedges = sim.policy.hedges;
     let (metrics, latencies) = sim.rec.finish(catalog, scenario, policy);
-    RunOutput {
+    Ok(RunOutput {
         metrics,
         events,
         latencies,
-    }
+    })
 }

@@ -8,7 +8,7 @@
 //! replaying it; a tape longer than [`MAX_TAPE`] is dropped, and the replication is run
 //! again with the grid known ([`record`]), sampling the providers as it goes.
 
-use crate::engine::{simulate_observed, Observer};
+use crate::engine::{simulate_observed, Observer, TimeLimit};
 use crate::metrics::timeline::{EventRow, Timeline, TimelineRow};
 use crate::metrics::Catalog;
 use crate::provider::limiter::Usage;
@@ -269,17 +269,21 @@ pub fn sample_step(points: u32, makespan_s: f64) -> SimDuration {
 /// Runs replication `replication` of policy `policy` (whose makespan is `makespan_s`,
 /// known from an earlier run) again and records its timeline, sampling the providers
 /// as it goes: what [`TimelineRecorder::finish`] gives, without tapes.
+///
+/// # Errors
+/// [`TimeLimit`] when the run passes the longest simulated time.
 pub fn record(
     scenario: &Scenario,
     policy: usize,
     replication: u64,
     points: u32,
     makespan_s: f64,
-) -> Timeline {
+) -> Result<Timeline, TimeLimit> {
     let catalog = Catalog::new(&scenario.providers);
     let jobs = scenario.workload.generate(scenario.seed, replication);
     let mut rec = TimelineRecorder::live(scenario, policy, sample_step(points, makespan_s));
-    simulate_observed(scenario, &catalog, policy, &jobs, replication, &mut rec);
-    rec.finish(points, makespan_s)
-        .expect("a live recording needs no tape")
+    simulate_observed(scenario, &catalog, policy, &jobs, replication, &mut rec)?;
+    Ok(rec
+        .finish(points, makespan_s)
+        .expect("a live recording needs no tape"))
 }

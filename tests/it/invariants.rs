@@ -318,7 +318,7 @@ proptest! {
         let catalog = Catalog::new(&s.providers);
         let jobs = s.workload.generate(s.seed, 0);
         let mut clock = Clock::default();
-        let out = simulate_observed(&s, &catalog, 0, &jobs, 0, &mut clock);
+        let out = simulate_observed(&s, &catalog, 0, &jobs, 0, &mut clock).unwrap();
         let metric = |m: &str| out.metrics[catalog.index(m).unwrap()];
         // A debug build's virtual clock panics first; this is the check in release builds.
         prop_assert!(clock.backwards.is_empty(), "time went backwards: {:?}", clock.backwards);
@@ -387,14 +387,15 @@ fn timeline_both_ways(text: &str, replication: u64, points: u32) -> Vec<(usize, 
     let mut overflowed = Vec::new();
     for p in 0..s.policies.len() {
         let mut rec = TimelineRecorder::new(&s, p);
-        let out = simulate_observed(&s, &catalog, p, &jobs, replication, &mut rec);
+        let out = simulate_observed(&s, &catalog, p, &jobs, replication, &mut rec).unwrap();
         let makespan = out.metrics[catalog.index("makespan_s").unwrap()];
         let rows = rec
             .finish(points, makespan)
             .expect("within the tape limit")
             .rows;
         // Run again, sampling as it goes (what a run too long for its tapes does).
-        let again = ratesim::engine::timeline::record(&s, p, replication, points, makespan);
+        let again =
+            ratesim::engine::timeline::record(&s, p, replication, points, makespan).unwrap();
         assert_eq!(
             again.rows, rows,
             "policy {}: tape and re-run differ",
@@ -402,7 +403,7 @@ fn timeline_both_ways(text: &str, replication: u64, points: u32) -> Vec<(usize, 
         );
         // A tape that overflows asks for that re-run; one that did not replays the same.
         let mut tiny = TimelineRecorder::with_tape_limit(&s, p, 2);
-        simulate_observed(&s, &catalog, p, &jobs, replication, &mut tiny);
+        simulate_observed(&s, &catalog, p, &jobs, replication, &mut tiny).unwrap();
         let tiny = tiny.finish(points, makespan);
         if let Some(t) = &tiny {
             assert_eq!(t.rows, rows, "a short tape replayed differently");
@@ -414,7 +415,7 @@ fn timeline_both_ways(text: &str, replication: u64, points: u32) -> Vec<(usize, 
             next: SimTime::ZERO,
             samples: Vec::new(),
         };
-        let again = simulate_observed(&s, &catalog, p, &jobs, replication, &mut live);
+        let again = simulate_observed(&s, &catalog, p, &jobs, replication, &mut live).unwrap();
         let bits = |m: &[f64]| m.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(
             bits(&again.metrics),

@@ -523,3 +523,46 @@ fn more_than_256_providers_are_refused() {
     assert!(e.contains("257 providers"), "{e}");
     assert!(e.contains("at most 256"), "{e}");
 }
+
+/// Guards: a run whose events passed 2^64 ns saturated the clock and reported results:
+/// jobs needing 530,000 years "completed" at 584 years, under the capacity bound. Any
+/// event at or past the longest simulated time (100 years) is now an error naming the
+/// event, the policy and the replication, the same for any threads.
+#[test]
+fn a_run_past_the_longest_simulated_time_is_an_error_not_results() {
+    use ratesim::runner::{replicate, RunError};
+    use ratesim::time::MAX_SIM_TIME;
+    let huge_output = r#"{ dist = "lognormal", median = 100, p95 = 1e15 }"#;
+    let s = build(&[
+        &batch(3, 3).tokens(100, huge_output),
+        &provider("api").set("latency", r#"{ ttft = "1s", tokens_per_s = 50 }"#),
+        &policy("direct", &single("api")),
+    ]);
+    for threads in [1, 2] {
+        let Err(RunError::TimeLimit(e)) = replicate(&s, threads) else {
+            panic!("a saturated clock must not give results");
+        };
+        assert_eq!((e.policy.as_str(), e.replication), ("direct", 1));
+        assert!(e.at >= MAX_SIM_TIME);
+        let message = e.to_string();
+        for part in [
+            "simulated time would exceed 100 years",
+            "provider `api`'s response",
+        ] {
+            assert!(message.contains(part), "`{part}` not in: {message}");
+        }
+    }
+    // Within the limit a run gives results; a second job served after the first one
+    // passes it, an error.
+    let jobs = |n: u64| {
+        let s = build(&[
+            &batch(n, 1).replications(1),
+            &provider("api").total("36500d"),
+            &policy("direct", &single("api")),
+        ]);
+        replicate(&s, 1).map(|r| values(&s, &r, "direct", "makespan_s")[0])
+    };
+    assert_eq!(jobs(1).unwrap(), 36500.0 * 86400.0);
+    let e = jobs(2).unwrap_err().to_string();
+    assert!(e.contains("to job 1 would arrive at 6.3072e9 s"), "{e}");
+}
