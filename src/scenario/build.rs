@@ -21,7 +21,7 @@ use crate::provider::limits::MAX_LIMITS;
 use crate::provider::{
     ConcurrencySpec, LatencySpec, LimitSpec, OnFull, OnlineSpec, OutageSpec, ProviderSpec,
 };
-use crate::time::SimDuration;
+use crate::time::{SimDuration, MAX_SIM_TIME};
 use crate::workload::{parse_trace, Arrivals, WorkloadSpec};
 
 /// Errors if a key that does not belong to `kind` is set, for a table read into a raw
@@ -66,6 +66,38 @@ fn only(path: &KeyPath, kind: &str, present: &[(&str, bool)], allowed: &[&str]) 
         }
     }
     Ok(())
+}
+
+/// The longest a run may simulate, for messages: "100 years (3155760000 s)".
+fn longest() -> String {
+    let s = MAX_SIM_TIME.as_secs_f64();
+    format!("{} years ({s} s)", s / (365.25 * 86_400.0))
+}
+
+/// A number for a message: plain, or in exponent form once it is long.
+fn num(x: f64) -> String {
+    if x.abs() < 1e15 {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// A random span (seconds) whose mean must fall within the longest a run may simulate:
+/// an average draw past it would end the run with an error.
+fn within_run(r: Random, path: &KeyPath) -> R<Random> {
+    let mean = r.mean();
+    if mean >= MAX_SIM_TIME.as_secs_f64() {
+        return invalid(
+            path,
+            format!(
+                "averages {} s, past the longest a run may simulate, {}",
+                num(mean),
+                longest()
+            ),
+        );
+    }
+    Ok(r)
 }
 
 /// A random period length that must average at least a millisecond.
@@ -408,6 +440,24 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                 .map(|s| positive(s, &path.key("time_scale"), "time_scale"))
                 .transpose()?
                 .unwrap_or(1.0);
+            // Rows are sorted by start: the last starts latest. Each start is within
+            // the limit (the parser checks), so only a scale can take it past.
+            if let Some(last) = rows.last() {
+                let at = last.start_s * time_scale;
+                if at >= MAX_SIM_TIME.as_secs_f64() {
+                    return invalid(
+                        &path.key("time_scale"),
+                        format!(
+                            "the trace's last start, {} s, times {} is {} s, past the \
+                             longest a run may simulate, {}",
+                            num(last.start_s),
+                            num(time_scale),
+                            num(at),
+                            longest()
+                        ),
+                    );
+                }
+            }
             return Ok(WorkloadSpec {
                 arrivals: Arrivals::Trace { rows, time_scale },
                 concurrency,
@@ -515,13 +565,15 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
                     "output tokens per second must be > 0 in every draw",
                 );
             }
+            let ttft_path = latency_path.key("ttft");
             LatencySpec::Streaming {
-                ttft: random(ttft, &latency_path.key("ttft"), true)?,
+                ttft: within_run(random(ttft, &ttft_path, true)?, &ttft_path)?,
                 tokens_per_s,
             }
         }
         (None, None, Some(total)) => {
-            LatencySpec::Total(random(total, &latency_path.key("total"), true)?)
+            let total_path = latency_path.key("total");
+            LatencySpec::Total(within_run(random(total, &total_path, true)?, &total_path)?)
         }
         _ => {
             return invalid(
@@ -598,7 +650,10 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
         reject_latency: p
             .reject_latency
             .as_ref()
-            .map(|v| random(v, &path.key("reject_latency"), true))
+            .map(|v| {
+                let at = path.key("reject_latency");
+                within_run(random(v, &at, true)?, &at)
+            })
             .transpose()?
             .unwrap_or(Random::Constant(0.0)),
         latency,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::RequestSize;
+use crate::time::MAX_SIM_TIME;
 
 /// One job of a trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,6 +87,17 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
                     ),
                 )
             })?;
+        let longest = MAX_SIM_TIME.as_secs_f64();
+        if start_s >= longest {
+            return Err(err(
+                line,
+                format!(
+                    "start_s `{}` is past the longest a run may simulate, {} years ({longest} s)",
+                    field(idx[0]),
+                    longest / (365.25 * 86_400.0)
+                ),
+            ));
+        }
         let count = |i: usize, name: &str| -> Result<u64, TraceError> {
             field(i).parse().map_err(|_| {
                 err(
@@ -143,6 +155,13 @@ mod tests {
         assert!(e.message.contains("input_tokens `ten`"), "{e}");
         let e = parse_trace("start_s,input_tokens,output_tokens\n-1,10,1\n").unwrap_err();
         assert_eq!(e.line, 2);
+        // Guards: a start past the longest simulated time used to saturate the clock.
+        let e = parse_trace("start_s,input_tokens,output_tokens\n0,1,1\n1e19,1,1\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(
+            e.message.contains("start_s `1e19` is past the longest"),
+            "{e}"
+        );
         let e = parse_trace("start,input_tokens,output_tokens\n").unwrap_err();
         assert!(e.message.contains("no `start_s` column"), "{e}");
     }

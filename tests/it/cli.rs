@@ -275,6 +275,15 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
             ],
         ),
         (
+            "latency past the longest simulated time",
+            replace("latency = { total = \"2s\" }", "latency = { total = \"40000d\" }"),
+            vec![
+                "s.toml:12:",
+                "providers.claude.latency.total",
+                "averages 3456000000 s, past the longest a run may simulate, 100 years",
+            ],
+        ),
+        (
             "wrong type",
             replace("jobs = 30", "jobs = \"thirty\""),
             vec!["s.toml:6:", "workload.jobs", "expected a whole number"],
@@ -681,4 +690,107 @@ fn a_sweep_with_an_undrawable_axis_skips_those_charts_and_says_so() {
             "not drawn: the monthly_tokens axis",
         ));
     assert!(out.join("sweep.csv").is_file());
+}
+
+/// Guards the saturated clock (a trace row at 1e19 s, `time_scale = 1e308`, service
+/// times of centuries): runs that hung in the outage process, or reported jobs "completed" at
+/// 584 years, exit 2 with a message naming the cause, and write nothing. What the file
+/// shows (trace starts, the scale) `validate` rejects with the key path; what only the
+/// draws show (service times) the run itself reports.
+#[test]
+fn a_run_past_the_longest_simulated_time_exits_2_and_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let outages =
+        "local = true\noutages = { up = { dist = \"exponential\", mean = \"1h\" }, down = \"1m\" }";
+    let good = edit(GOOD, "local = true", outages);
+    write(
+        dir.path(),
+        "far.csv",
+        "start_s,input_tokens,output_tokens\n0,100,10\n1e19,100,10\n",
+    );
+    write(
+        dir.path(),
+        "near.csv",
+        "start_s,input_tokens,output_tokens\n0,100,10\n2,100,10\n",
+    );
+    let trace = |csv: &str| {
+        edit(
+            &good,
+            "kind = \"batch\"\njobs = 30\nconcurrency = 5\ninput_tokens = 1000\noutput_tokens = 200",
+            &format!("kind = \"trace\"\npath = \"{csv}\""),
+        )
+    };
+    // 200 output tokens at 1e-8 per second: 634 years each.
+    let streaming = "latency = { ttft = \"1s\", tokens_per_s = 1e-8 }";
+    let cases = [
+        (
+            "far trace row",
+            trace("far.csv"),
+            true,
+            vec![
+                "workload.path",
+                "far.csv:3: start_s `1e19` is past the longest",
+            ],
+        ),
+        (
+            "time_scale",
+            trace("near.csv").replace(
+                "path = \"near.csv\"",
+                "path = \"near.csv\"\ntime_scale = 1e308",
+            ),
+            true,
+            vec!["workload.time_scale", "times 1e308 is inf s"],
+        ),
+        (
+            "service times",
+            edit(&good, "latency = { total = \"2s\" }", streaming),
+            false,
+            vec![
+                "simulated time would exceed 100 years",
+                "policy `retry-after`, replication 0",
+                "provider `claude`'s response to job",
+            ],
+        ),
+    ];
+    for (case, text, invalid, expected) in cases {
+        let f = write(dir.path(), "s.toml", &text);
+        let out = dir.path().join("out");
+        let mut commands = vec![("run", vec!["--out".to_string()])];
+        commands.push((
+            "sweep",
+            vec!["--set".into(), "seed=1,2".into(), "--out".into()],
+        ));
+        for (sub, args) in commands {
+            let result = ratesim()
+                .arg(sub)
+                .arg(&f)
+                .args(&args)
+                .arg(&out)
+                .timeout(std::time::Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(result.status.code(), Some(2), "{case} ({sub}): {stderr}");
+            assert!(
+                result.stdout.is_empty(),
+                "{case} ({sub}): nothing on stdout"
+            );
+            for e in &expected {
+                assert!(stderr.contains(e), "{case} ({sub}): `{e}` not in: {stderr}");
+            }
+            if sub == "sweep" && !invalid {
+                assert!(
+                    stderr.contains("seed=1: "),
+                    "{case}: names the point: {stderr}"
+                );
+            }
+            assert!(!out.exists(), "{case} ({sub}): nothing written");
+        }
+        let validate = ratesim().arg("validate").arg(&f).assert();
+        if invalid {
+            validate.code(2);
+        } else {
+            validate.success();
+        }
+    }
 }
