@@ -526,6 +526,7 @@ pub fn simulate_observed<O: Observer>(
         }
     }
     let mut last = None;
+    let mut past = None;
     // The run ends with its last job: what is left (a hedge timer of a request answered
     // since, a cancelled copy's answer) is stale and changes nothing.
     while sim.ended < jobs.len() {
@@ -533,13 +534,17 @@ pub fn simulate_observed<O: Observer>(
             break;
         };
         if now >= MAX_SIM_TIME {
-            return Err(time_limit(scenario, policy, replication, now, event));
+            past = Some((now, event));
+            break;
         }
         clock.advance_to(now);
         events += 1;
         last = Some(now);
         sim.observer.before(now, &sim.providers);
         sim.handle(now, event);
+    }
+    if let Some((now, event)) = past {
+        return Err(time_limit(scenario, policy, replication, now, event));
     }
     let tapes = if taped {
         sim.providers.iter_mut().map(Provider::take_tape).collect()
