@@ -137,7 +137,7 @@ fn write_outputs_into(
             for p in 0..scenario.policies.len() {
                 let made = results.runs[p].first().map_or(0.0, |r| r[makespan]);
                 let t = crate::engine::timeline::record(scenario, p, 0, TIMELINE_POINTS, made)
-                    .map_err(crate::runner::RunError::from)?;
+                    .map_err(|e| AppError::from(crate::runner::RunError::from(e)))?;
                 all.rows.extend(t.rows);
                 all.events.extend(t.events);
             }
