@@ -204,6 +204,20 @@ impl RequestDriver {
         self.saw_rejection
     }
 
+    /// Whether this request, waiting (nothing of it sent or in service), and `other`,
+    /// waiting too, are answered alike by the policy ([`PolicyState::waits_alike`]):
+    /// when one right before the other was just told to wait by a pure
+    /// [`RequestDriver::ready`] ([`PolicyState::pure_wait`]), the other would get the
+    /// same action, so its caller may carry that out without asking.
+    pub fn waits_alike(&self, other: &RequestDriver, policy: &PolicyState) -> bool {
+        let idle =
+            |d: &RequestDriver| d.sending.is_none() && d.primary.is_none() && d.hedge.is_none();
+        match (&self.cursor, &other.cursor) {
+            (Some(a), Some(b)) => idle(self) && idle(other) && policy.waits_alike(a, b),
+            _ => false,
+        }
+    }
+
     /// The job's next request, of `input` and `output` tokens, starts at `now`.
     pub fn start(
         &mut self,

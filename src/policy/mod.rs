@@ -147,6 +147,9 @@ pub struct PolicyState<'a> {
     /// Hedges sent.
     pub hedges: u64,
     hedge: HedgeState,
+    /// The last [`PolicyState::next`] that said to wait did nothing else: no pick drew
+    /// a random number, no guard refused, no provider was left.
+    pure_wait: bool,
 }
 
 impl<'a> PolicyState<'a> {
@@ -170,6 +173,7 @@ impl<'a> PolicyState<'a> {
             escalations: 0,
             hedges: 0,
             hedge: HedgeState::new(),
+            pure_wait: false,
         }
     }
 
@@ -345,8 +349,12 @@ impl<'a> PolicyState<'a> {
     /// decide.
     pub fn next(&mut self, now: SimTime, cursor: &mut Cursor) -> Step {
         let (input, output) = (cursor.input, cursor.output);
+        // Whether this call did anything besides asking the guards.
+        let mut acted = false;
+        self.pure_wait = false;
         loop {
             if cursor.attempts_here > 0 && self.repicks(cursor) {
+                acted = true;
                 // A group that is not sticky picks again for every retry (LiteLLM).
                 let p = self.pick(now, input + output, None);
                 cursor.plan.set_provider(0, p);
@@ -400,9 +408,16 @@ impl<'a> PolicyState<'a> {
                     return Step::Send(provider);
                 }
                 GuardVerdict::WaitUntil(SimTime::MAX) => return Step::Fail(FailReason::GaveUp),
-                GuardVerdict::WaitUntil(t) => return Step::WaitUntil(t.max(now)),
-                GuardVerdict::WaitForResponse => return Step::WaitForResponse,
+                GuardVerdict::WaitUntil(t) => {
+                    self.pure_wait = !acted;
+                    return Step::WaitUntil(t.max(now));
+                }
+                GuardVerdict::WaitForResponse => {
+                    self.pure_wait = !acted;
+                    return Step::WaitForResponse;
+                }
                 GuardVerdict::Unavailable => {
+                    acted = true;
                     // Out of rotation: another provider of the group, else the next
                     // step, without using an attempt; with nowhere left, an error.
                     self.guard_refusals += 1;
@@ -419,6 +434,7 @@ impl<'a> PolicyState<'a> {
                     return Step::Fail(FailReason::GaveUp);
                 }
                 GuardVerdict::Refuse => {
+                    acted = true;
                     self.guard_refusals += 1;
                     cursor.attempts_here += 1;
                     cursor.attempts += 1;
@@ -431,6 +447,29 @@ impl<'a> PolicyState<'a> {
                 }
             }
         }
+    }
+
+    /// Whether the last [`PolicyState::next`] that said to wait only asked the guards
+    /// (see [`PolicyState::waits_alike`]).
+    pub fn pure_wait(&self) -> bool {
+        self.pure_wait
+    }
+
+    /// Whether requests `a` and `b`, both waiting, get the same answer from
+    /// [`PolicyState::next`] at any time and in any state, and asking changes nothing
+    /// (given a pure wait, see [`PolicyState::pure_wait`]): neither picks again, and
+    /// every guard answers them alike ([`Guard::alike`]). Then when `a` was just told
+    /// to wait, `b` right behind it would be told the same, and need not ask.
+    pub fn waits_alike(&self, a: &Cursor, b: &Cursor) -> bool {
+        let fixed = |c: &Cursor| !(c.attempts_here > 0 && self.repicks(c));
+        let attempt = |c: &Cursor| Attempt {
+            provider: c.provider(),
+            input: c.input,
+            output: c.output,
+            retry: c.attempts > 0,
+        };
+        let (x, y) = (attempt(a), attempt(b));
+        fixed(a) && fixed(b) && self.guards.iter().all(|g| g.alike(&x, &y))
     }
 
     /// `provider` answered at `now`; the request cost `cost`, and `usage` holds the

@@ -104,6 +104,11 @@ impl Guard for Aimd {
         }
     }
 
+    /// The limit is on requests in flight, whatever they are.
+    fn alike(&self, _a: &Attempt, _b: &Attempt) -> bool {
+        true
+    }
+
     fn commit(&mut self, _now: SimTime, _a: &Attempt) {
         self.in_flight += 1;
     }

@@ -89,6 +89,11 @@ impl Guard for ClientBucket {
         }
     }
 
+    /// Every guarded request costs `cost`: the bucket answers them alike.
+    fn alike(&self, a: &Attempt, b: &Attempt) -> bool {
+        self.guards(a.provider) == self.guards(b.provider)
+    }
+
     /// `consume(cost)`, after every guard passed.
     fn commit(&mut self, now: SimTime, a: &Attempt) {
         if self.guards(a.provider) {

@@ -91,6 +91,14 @@ pub trait Guard: Send {
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict;
     /// Every guard passed `a`, which is sent at `now`: take what it uses.
     fn commit(&mut self, _now: SimTime, _a: &Attempt) {}
+    /// Whether `a` and `b` always get the same verdict from `check` (in any state, at any
+    /// time), and `check` changes nothing for either but what a second check at the same
+    /// time would find unchanged. Then a request waiting behind another alike one need
+    /// not ask again when that one was just told to wait: it would be told the same.
+    /// False (ask every time) unless a guard knows better.
+    fn alike(&self, _a: &Attempt, _b: &Attempt) -> bool {
+        false
+    }
     /// A response arrived at `now`.
     fn on_response(&mut self, _now: SimTime, _f: &Feedback) {}
     /// Whether this guard reads rate-limit headers (the engine only collects them then).

@@ -74,6 +74,15 @@ impl Guard for Pacer {
         }
     }
 
+    /// Requests of the same size to the same provider (or two it does not pace).
+    fn alike(&self, a: &Attempt, b: &Attempt) -> bool {
+        match (self.paces(a.provider), self.paces(b.provider)) {
+            (false, false) => true,
+            (true, true) => (a.provider, a.input, a.output) == (b.provider, b.input, b.output),
+            _ => false,
+        }
+    }
+
     fn commit(&mut self, now: SimTime, a: &Attempt) {
         if self.paces(a.provider) {
             self.shadows[a.provider].consume(now, a.input, a.output);
