@@ -13,10 +13,12 @@ mod observer;
 mod queue;
 mod slots;
 pub mod timeline;
+mod waiters;
 
 pub use observer::{NoObserver, Observer};
 pub use queue::EventQueue;
 use slots::Slots;
+use waiters::Waiters;
 
 use std::collections::VecDeque;
 
@@ -35,8 +37,10 @@ enum Event {
     /// A waiting job gets a slot (scheduled, not called, so that a chain of jobs
     /// failing at once never deepens the stack).
     Start(u32),
-    /// The job's current request is ready to be (re)tried.
-    Ready(u32),
+    /// The current requests of the jobs in wait list `n` are ready to be (re)tried, in
+    /// order: one event for jobs that waited for the same time, or were parked, one
+    /// right after the other (separate events would have come out back to back).
+    Wake(u32),
     /// A provider finished serving copy `copy` of the job's current request (a stale
     /// copy, cancelled since, is ignored).
     Served { job: u32, provider: u16, copy: u16 },
@@ -165,6 +169,15 @@ pub struct RunOutput {
     pub latencies: Vec<f64>,
 }
 
+/// A wait list that a job waiting until `at` may join: nothing was scheduled after it
+/// (the queue had scheduled `mark` events).
+#[derive(Clone, Copy, Debug)]
+struct Open {
+    at: SimTime,
+    list: u32,
+    mark: u64,
+}
+
 struct Sim<'a, O: Observer> {
     observer: &'a mut O,
     jobs: &'a Jobs,
@@ -179,7 +192,13 @@ struct Sim<'a, O: Observer> {
     /// Jobs that have ended, completed or failed.
     ended: usize,
     /// Jobs waiting for the next response (a client-side concurrency limit).
-    parked: VecDeque<u32>,
+    parked: Waiters,
+    /// The wait lists of the `Wake` events (a free list of their numbers beside).
+    lists: Vec<Waiters>,
+    free_lists: Vec<u32>,
+    /// The last wait list scheduled, while nothing else has been scheduled since: a job
+    /// told to wait for the same time joins it.
+    open: Option<Open>,
     /// Scratch space for rate-limit headers.
     usage: Vec<crate::provider::limiter::Usage>,
     concurrency: u32,
@@ -212,11 +231,11 @@ impl<'a, O: Observer> Sim<'a, O> {
                     return;
                 }
                 Action::WaitUntil(t) => {
-                    self.queue.schedule(t, Event::Ready(job));
+                    self.wait_until(t, job);
                     return;
                 }
                 Action::Park => {
-                    self.parked.push_back(job);
+                    self.park(job);
                     return;
                 }
                 Action::Done => {
@@ -240,12 +259,96 @@ impl<'a, O: Observer> Sim<'a, O> {
 
     /// Carries out a reaction to a response: parked jobs ask again, then the action.
     fn react(&mut self, now: SimTime, job: u32, reaction: Reaction) {
-        if reaction.wake_parked {
-            for parked in self.parked.drain(..) {
-                self.queue.schedule(now, Event::Ready(parked));
-            }
+        if reaction.wake_parked && !self.parked.is_empty() {
+            let parked = std::mem::take(&mut self.parked);
+            self.schedule_list(now, parked);
         }
         self.act(now, job, reaction.then);
+    }
+
+    /// Whether `b`, waiting right behind `a`, would be answered alike.
+    fn alike(&self, a: u32, b: u32) -> bool {
+        let (a, b) = (
+            &self.state[a as usize].driver,
+            &self.state[b as usize].driver,
+        );
+        a.waits_alike(b, &self.policy)
+    }
+
+    /// `job` waits for the next response.
+    fn park(&mut self, job: u32) {
+        let alike = self.parked.back().is_some_and(|b| self.alike(b, job));
+        self.parked.push(job, alike);
+    }
+
+    /// `job` waits until `t`: it joins the open wait list for `t` (where its own event
+    /// would have come out right after the list's last job), or starts one.
+    fn wait_until(&mut self, t: SimTime, job: u32) {
+        match self.open {
+            Some(o) if o.at == t && o.mark == self.queue.scheduled() => {
+                let list = &self.lists[o.list as usize];
+                let alike = list.back().is_some_and(|b| self.alike(b, job));
+                self.lists[o.list as usize].push(job, alike);
+            }
+            _ => {
+                let mut list = Waiters::default();
+                list.push(job, false);
+                self.schedule_list(t, list);
+            }
+        }
+    }
+
+    /// Schedules the jobs of `list` to ask again at `t`, as one event.
+    fn schedule_list(&mut self, t: SimTime, list: Waiters) {
+        let n = match self.free_lists.pop() {
+            Some(n) => {
+                self.lists[n as usize] = list;
+                n
+            }
+            None => {
+                self.lists.push(list);
+                (self.lists.len() - 1) as u32
+            }
+        };
+        self.queue.schedule(t, Event::Wake(n));
+        self.open = Some(Open {
+            at: t,
+            list: n,
+            mark: self.queue.scheduled(),
+        });
+    }
+
+    /// The jobs of wait list `n` ask again at `now`, in order. When one is told to wait
+    /// by a pure ask ([`crate::policy::PolicyState::pure_wait`]), the rest of its run
+    /// would be told the same, one after the other: the run follows it without asking.
+    fn wake(&mut self, now: SimTime, n: u32) {
+        if self.open.is_some_and(|o| o.list == n) {
+            self.open = None;
+        }
+        let mut list = std::mem::take(&mut self.lists[n as usize]);
+        self.free_lists.push(n);
+        while let Some(mut run) = list.pop_run() {
+            while let Some(job) = run.pop_front() {
+                let action = self.state[job as usize].driver.ready(now, &mut self.policy);
+                if !run.is_empty() && self.policy.pure_wait() {
+                    match action {
+                        Action::WaitUntil(t) => {
+                            self.wait_until(t, job);
+                            let o = self.open.expect("the job joined an open list");
+                            self.lists[o.list as usize].extend_alike(run);
+                            break;
+                        }
+                        Action::Park => {
+                            self.park(job);
+                            self.parked.extend_alike(run);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                self.act(now, job, action);
+            }
+        }
     }
 
     /// Offers copy `send.copy` of the job's current request to its provider at `now`
@@ -394,10 +497,7 @@ impl<'a, O: Observer> Sim<'a, O> {
                 self.state.open(job, JobState::reset);
                 self.start_request(now, job)
             }
-            Event::Ready(job) => {
-                let action = self.state[job as usize].driver.ready(now, &mut self.policy);
-                self.act(now, job, action);
-            }
+            Event::Wake(n) => self.wake(now, n),
             // A finished job's hedge timer or cancelled copy is stale.
             Event::Hedge { job, .. } | Event::Served { job, .. } if !self.state.is_open(job) => {}
             Event::Hedge { job, copy } => {
@@ -509,7 +609,10 @@ pub fn simulate_observed<O: Observer>(
         waiting: VecDeque::new(),
         active: 0,
         ended: 0,
-        parked: VecDeque::new(),
+        parked: Waiters::default(),
+        lists: Vec::new(),
+        free_lists: Vec::new(),
+        open: None,
         usage: Vec::new(),
         concurrency: scenario.workload.concurrency.unwrap_or(u32::MAX),
     };

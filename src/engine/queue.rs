@@ -119,6 +119,13 @@ impl<E> EventQueue<E> {
         self.heap.len() + usize::from(self.next.is_some())
     }
 
+    /// How many events have been scheduled so far: unchanged between two points means
+    /// nothing was scheduled in between (the engine's wait lists use it to keep the
+    /// order of waiters exactly as separate events would have it).
+    pub fn scheduled(&self) -> u64 {
+        self.seq
+    }
+
     /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty() && self.next.is_none()
