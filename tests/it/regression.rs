@@ -565,4 +565,71 @@ fn a_run_past_the_longest_simulated_time_is_an_error_not_results() {
     assert_eq!(jobs(1).unwrap(), 36500.0 * 86400.0);
     let e = jobs(2).unwrap_err().to_string();
     assert!(e.contains("to job 1 would arrive at 6.3072e9 s"), "{e}");
+
+/// One provider behind `guard`, `jobs` jobs all in flight at once (a batch at full
+/// concurrency): the setting in which waiting requests used to ask again each time.
+fn all_waiting(guard: &str, limits: &str, jobs: u32, tokens: &str) -> Scenario {
+    scenario(&format!(
+        r#"
+        name = "waiting"
+        replications = 1
+        [workload]
+        kind = "batch"
+        jobs = {jobs}
+        concurrency = {jobs}
+        input_tokens = {tokens}
+        output_tokens = 100
+        [providers.api]
+        limits = [{limits}]
+        latency = {{ total = {{ dist = "exponential", mean = "1s" }} }}
+        [[policies]]
+        name = "guarded"
+        {ROUTE}
+        guards = [{guard}]
+        "#
+    ))
+}
+
+/// The three waiting guards, each with limits that make every request wait for them.
+const WAITING_GUARDS: [(&str, &str); 3] = [
+    (
+        r#"{ kind = "token_bucket", rate = 5, capacity = 50, tick = "1s" }"#,
+        r#"{ kind = "concurrency", limit = 1000, on_full = "queue" }"#,
+    ),
+    (
+        r#"{ kind = "aimd", initial = 10, min = 1, max = 10 }"#,
+        r#"{ kind = "concurrency", limit = 1000, on_full = "queue" }"#,
+    ),
+    (
+        r#"{ kind = "pacer" }"#,
+        r#"{ kind = "token_bucket", capacity = 10, refill_per_s = 10.0, unit = "requests" }"#,
+    ),
+];
+
+/// Guards: requests waiting on the client `token_bucket`, `aimd` or `pacer` all asked
+/// again at every tick, response or refill (an event and a guard check each), so
+/// 20,000 jobs in flight cost ~N^2 / 10 events and took 80 s. Waiters now move on as a
+/// run when the first of them is told to wait: a bounded number of events per job.
+#[test]
+fn waiting_requests_cost_a_bounded_number_of_events_per_job() {
+    let jobs = 2000;
+    for (guard, limits) in WAITING_GUARDS {
+        for tokens in ["100", r#"{ dist = "lognormal", median = 100, p95 = 400 }"#] {
+            let s = all_waiting(guard, limits, jobs, tokens);
+            let catalog = ratesim::metrics::Catalog::new(&s.providers);
+            let batch = s.workload.generate(s.seed, 0);
+            let out = ratesim::engine::simulate(&s, &catalog, 0, &batch, 0);
+            let completed = out.metrics[catalog.index("jobs_completed").unwrap()];
+            assert_eq!(completed, jobs as f64, "{guard}");
+            // The pacer answers requests of different sizes differently: each asks.
+            if guard.contains("pacer") && tokens != "100" {
+                continue;
+            }
+            assert!(
+                out.events <= 6 * jobs as u64,
+                "{guard}, tokens {tokens}: {} events for {jobs} jobs",
+                out.events
+            );
+        }
+    }
 }
