@@ -8,6 +8,9 @@
 //!   limiters, policies, metrics).
 //! - `ci_300x10`: one full replication of the bundled incident scenario, all five
 //!   policies.
+//! - `waiting`: every job of a batch in flight at once behind a client `token_bucket`,
+//!   `aimd` or `pacer` guard that makes them wait, at 2,000 and 20,000 jobs: 10x the
+//!   jobs should take about 10x the time (waiting requests used to cost ~N^2).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -145,5 +148,65 @@ fn ci_300x10(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mm10, ci_300x10);
+/// A batch of `jobs` jobs at full concurrency on one provider behind `guard`.
+fn waiting_scenario(guard: &str, limits: &str, jobs: u32) -> Scenario {
+    let text = format!(
+        r#"
+        replications = 1
+        [workload]
+        kind = "batch"
+        jobs = {jobs}
+        concurrency = {jobs}
+        input_tokens = 100
+        output_tokens = 100
+        [providers.api]
+        limits = [{limits}]
+        latency = {{ total = {{ dist = "exponential", mean = "1s" }} }}
+        [[policies]]
+        name = "guarded"
+        route = {{ kind = "single", provider = "api" }}
+        guards = [{guard}]
+        "#
+    );
+    parse_str(&text, Path::new("waiting.toml"), Path::new("."), "waiting").unwrap()
+}
+
+fn waiting(c: &mut Criterion) {
+    let queue = r#"{ kind = "concurrency", limit = 1000, on_full = "queue" }"#;
+    let guards = [
+        (
+            "token_bucket",
+            r#"{ kind = "token_bucket", rate = 5, capacity = 50, tick = "1s" }"#,
+            queue,
+        ),
+        (
+            "aimd",
+            r#"{ kind = "aimd", initial = 10, min = 1, max = 10 }"#,
+            queue,
+        ),
+        (
+            "pacer",
+            r#"{ kind = "pacer" }"#,
+            r#"{ kind = "token_bucket", capacity = 10, refill_per_s = 10.0, unit = "requests" }"#,
+        ),
+    ];
+    let mut group = c.benchmark_group("waiting");
+    group.sample_size(10);
+    for (name, guard, limits) in guards {
+        for jobs in [2_000, 20_000] {
+            let scenario = waiting_scenario(guard, limits, jobs);
+            let catalog = Catalog::new(&scenario.providers);
+            group.throughput(Throughput::Elements(jobs as u64));
+            group.bench_function(format!("{name}/{jobs}"), |b| {
+                b.iter(|| {
+                    let jobs = scenario.workload.generate(scenario.seed, 0);
+                    black_box(simulate(&scenario, &catalog, 0, &jobs, 0))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, mm10, ci_300x10, waiting);
 criterion_main!(benches);
