@@ -97,9 +97,9 @@ fn time_limit(
              time_scale, or the Poisson rate)"
         ),
         Event::Start(job) => format!("job {job} would start at {at}"),
-        Event::Ready(job) => format!(
-            "job {job} would wait until {at} (a retry backoff, or a wait a limiter, a \
-             guard or a cooldown asked for)"
+        Event::Wake(_) => format!(
+            "a waiting job would ask again at {at} (a retry backoff, or a wait a limiter, \
+             a guard or a cooldown asked for)"
         ),
         Event::Served {
             job, provider: p, ..

@@ -565,6 +565,7 @@ fn a_run_past_the_longest_simulated_time_is_an_error_not_results() {
     assert_eq!(jobs(1).unwrap(), 36500.0 * 86400.0);
     let e = jobs(2).unwrap_err().to_string();
     assert!(e.contains("to job 1 would arrive at 6.3072e9 s"), "{e}");
+}
 
 /// One provider behind `guard`, `jobs` jobs all in flight at once (a batch at full
 /// concurrency): the setting in which waiting requests used to ask again each time.
@@ -618,7 +619,8 @@ fn waiting_requests_cost_a_bounded_number_of_events_per_job() {
             let s = all_waiting(guard, limits, jobs, tokens);
             let catalog = ratesim::metrics::Catalog::new(&s.providers);
             let batch = s.workload.generate(s.seed, 0);
-            let out = ratesim::engine::simulate(&s, &catalog, 0, &batch, 0);
+            let out = ratesim::engine::simulate(&s, &catalog, 0, &batch, 0)
+                .expect("within the time limit");
             let completed = out.metrics[catalog.index("jobs_completed").unwrap()];
             assert_eq!(completed, jobs as f64, "{guard}");
             // The pacer answers requests of different sizes differently: each asks.
