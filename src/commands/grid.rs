@@ -112,8 +112,10 @@ fn range(text: &str) -> Option<Result<Vec<SetValue>, String>> {
             ));
         }
         let n = ((b - a) / step + 1e-9).floor() as u64 + 1;
-        if n > 10_000 {
-            return Err(format!("range `{text}` has {n} points; at most 10000"));
+        if n > MAX_GRID_POINTS {
+            return Err(format!(
+                "range `{text}` has {n} points; at most {MAX_GRID_POINTS}"
+            ));
         }
         let integral = [a, b, step].iter().all(|v| v.fract() == 0.0);
         Ok((0..n)
@@ -242,13 +244,30 @@ pub fn grid(sets: &[SetSpec]) -> Vec<Vec<usize>> {
     points
 }
 
+/// The most points a sweep's grid may have (each is a whole run of the scenario).
+pub const MAX_GRID_POINTS: u64 = 10_000;
+
 /// Builds the scenario of every grid point from the scenario file's text, checking all
-/// of them before anything runs. Errors name the `--set` and what is wrong.
+/// of them before anything runs. Errors name the `--set` and what is wrong; a grid of
+/// more than [`MAX_GRID_POINTS`] points is refused before any is built.
 pub fn scenarios(
     text: &str,
     file: &Path,
     sets: &[SetSpec],
 ) -> Result<Vec<(Vec<usize>, Scenario)>, String> {
+    let sizes: Vec<u64> = sets.iter().map(|s| s.values.len() as u64).collect();
+    let total = sizes.iter().try_fold(1u64, |n, &k| n.checked_mul(k));
+    if total.is_none_or(|t| t > MAX_GRID_POINTS) {
+        let product = sizes
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(" x ");
+        return Err(format!(
+            "the --set grid has {} points ({product}); a sweep runs at most {MAX_GRID_POINTS}",
+            total.map_or("more than 2^64".to_string(), |t| t.to_string())
+        ));
+    }
     let base: Table =
         toml::from_str(text).map_err(|e| format!("{}: {}", file.display(), e.message()))?;
     let dir = file.parent().unwrap_or(Path::new("."));

@@ -794,3 +794,25 @@ fn a_run_past_the_longest_simulated_time_exits_2_and_writes_nothing() {
         }
     }
 }
+
+/// A sweep grid is bounded as a whole, not only range by range: 100 x 100 x 10 points
+/// (each within the per-range cap) is exit 2 naming the product, and writes nothing.
+#[test]
+fn a_sweep_grid_of_too_many_points_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let out = dir.path().join("sweep");
+    ratesim()
+        .arg("sweep")
+        .arg(&f)
+        .args(["--set", "seed=1..100:1", "--set", "workload.jobs=1..100:1"])
+        .args(["--set", "monthly_tokens=1..10:1", "--out"])
+        .arg(&out)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the --set grid has 100000 points (100 x 100 x 10); a sweep runs at most 10000",
+        ));
+    assert!(!out.exists());
+}
