@@ -62,6 +62,29 @@ pub fn key_at(text: &str, at: usize) -> Option<KeyPath> {
     found.then_some(path)
 }
 
+/// The key path of a duplicated key whose second occurrence starts at byte offset `at`
+/// (text with a duplicate key does not parse, so [`key_at`] cannot see it): the
+/// duplicate is renamed to a placeholder, the text parsed, and the placeholder's path
+/// taken. `None` when that does not work out (a duplicated table header, another error).
+pub fn duplicate_key_at(text: &str, at: usize) -> Option<KeyPath> {
+    let rest = text.get(at..)?;
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    if len == 0 {
+        return None;
+    }
+    let key = &rest[..len];
+    let placeholder = format!("{key}__ratesim_duplicate");
+    let patched = format!("{}{placeholder}{}", &text[..at], &rest[len..]);
+    let mut path = key_at(&patched, at)?;
+    match path.0.last_mut() {
+        Some(Seg::Key(k)) if *k == placeholder => *k = key.to_string(),
+        _ => return None,
+    }
+    Some(path)
+}
+
 fn walk_table(t: &DeTable, at: usize, path: &mut KeyPath, found: &mut bool) {
     for (k, v) in t.iter() {
         let in_key = k.span().contains(&at);
@@ -123,6 +146,24 @@ mod tests {
         assert_eq!(find(text, &p).map(|l| l.0), Some(4));
         let p = KeyPath::default().key("policies").index(1).key("name");
         assert_eq!(find(text, &p).map(|l| l.0), Some(9));
+    }
+
+    #[test]
+    fn names_a_duplicated_key() {
+        let text = "[workload]\njobs = 5\njobs = 6\n[[policies]]\nname = \"a\"\n";
+        let at = text.rfind("jobs").unwrap();
+        assert_eq!(
+            duplicate_key_at(text, at).unwrap().to_string(),
+            "workload.jobs"
+        );
+        let text = "[[policies]]\nname = \"a\"\n[[policies]]\nroute = { kind = \"single\", kind = \"chain\" }\n";
+        let at = text.rfind("kind").unwrap();
+        assert_eq!(
+            duplicate_key_at(text, at).unwrap().to_string(),
+            "policies[1].route.kind"
+        );
+        // A duplicated table header is not a key.
+        assert_eq!(duplicate_key_at("[a]\n[a]\n", 4), None);
     }
 
     #[test]

@@ -109,7 +109,14 @@ pub fn parse_str(
         let (line, column) = e.span().map(|s| locate::line_col(text, s.start)).unzip();
         let key = e
             .span()
-            .and_then(|s| locate::key_at(text, s.start))
+            .and_then(|s| {
+                locate::key_at(text, s.start).or_else(|| {
+                    let duplicate = e.message().starts_with("duplicate key");
+                    duplicate
+                        .then(|| locate::duplicate_key_at(text, s.start))
+                        .flatten()
+                })
+            })
             .filter(|k| !k.0.is_empty())
             .map(|k| k.to_string());
         ScenarioError {

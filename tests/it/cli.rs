@@ -265,6 +265,11 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
             vec!["s.toml:2:"],
         ),
         (
+            "duplicate key",
+            replace("jobs = 30", "jobs = 30\njobs = 40"),
+            vec!["s.toml:7:1", "`workload.jobs`", "duplicate key"],
+        ),
+        (
             "unknown key",
             replace("jobs = 30", "jobs = 30\nretries = 3"),
             vec![
