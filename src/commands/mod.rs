@@ -155,8 +155,8 @@ fn write_outputs_into(
     let data = ChartData {
         summary: Some(summary.clone()),
         cdf,
-        timeline: timeline.rows.clone(),
-        events: timeline.events.clone(),
+        timeline: std::borrow::Cow::Borrowed(&timeline.rows),
+        events: std::borrow::Cow::Borrowed(&timeline.events),
     };
     let drawing =
         draw_all(dir, &data).map_err(|e| AppError::from(anyhow::anyhow!("drawing charts: {e}")))?;

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::timeline::{EventRow, TimelineRow};
@@ -47,15 +49,15 @@ pub fn latency_cdf_rows(results: &Results) -> Vec<CdfRow> {
 
 /// Everything the charts of one run need.
 #[derive(Clone, Debug, Default)]
-pub struct ChartData {
+pub struct ChartData<'a> {
     /// Means and intervals.
     pub summary: Option<Summary>,
     /// Latency quantiles.
     pub cdf: Vec<CdfRow>,
-    /// Limiter timelines of one replication.
-    pub timeline: Vec<TimelineRow>,
+    /// Limiter timelines of one replication (borrowed from a run's results, or read).
+    pub timeline: Cow<'a, [TimelineRow]>,
     /// Attempts and fallbacks of that replication.
-    pub events: Vec<EventRow>,
+    pub events: Cow<'a, [EventRow]>,
 }
 
 /// Reads rows of a CSV file written by ratesim; a missing file is no rows.
@@ -83,10 +85,10 @@ pub fn write_rows<T: Serialize>(rows: &[T]) -> Vec<u8> {
 /// The metrics a run's charts read for every policy.
 pub const CHART_METRICS: &[&str] = &["rejection_probability", "monthly_bill_usd", "makespan_s"];
 
-impl ChartData {
+impl ChartData<'static> {
     /// Reads `summary.json`, `latency_cdf.csv`, `timeline.csv` and `events.csv` from a
     /// results folder.
-    pub fn read(dir: &Path) -> Result<ChartData, String> {
+    pub fn read(dir: &Path) -> Result<ChartData<'static>, String> {
         let summary_path = dir.join("summary.json");
         let bytes = std::fs::read(&summary_path).map_err(|e| {
             format!(
@@ -111,8 +113,8 @@ impl ChartData {
         Ok(ChartData {
             summary: Some(summary),
             cdf: read_rows(&dir.join("latency_cdf.csv"))?,
-            timeline: read_rows(&dir.join("timeline.csv"))?,
-            events: read_rows(&dir.join("events.csv"))?,
+            timeline: Cow::Owned(read_rows(&dir.join("timeline.csv"))?),
+            events: Cow::Owned(read_rows(&dir.join("events.csv"))?),
         })
     }
 }
