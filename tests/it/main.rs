@@ -15,4 +15,5 @@ mod policies;
 mod queueing;
 mod regression;
 mod routing;
+mod scaling;
 mod scenarios;
