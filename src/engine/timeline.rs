@@ -47,7 +47,7 @@ pub struct TimelineRecorder<'a> {
 /// The most request events recorded for one policy (`events.csv`): a run of a million
 /// jobs would otherwise write a row per attempt. Past it, one `truncated` row marks the
 /// time from which events are no longer recorded; the limiter samples go on.
-pub const MAX_EVENTS: usize = 100_000;
+pub const MAX_EVENTS: usize = 50_000;
 
 /// The most changes a provider's tape holds (32 bytes each: 64 MB). A longer run is
 /// sampled by running its replication again instead.
