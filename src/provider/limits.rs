@@ -263,4 +263,22 @@ mod tests {
         );
         assert_eq!(l.usage(s(0)).next().map(|u| u.used), Some(4.0));
     }
+
+    #[test]
+    fn a_1000_token_window_never_admits_tokens_whose_sum_passes_u64() {
+        // Guards: input + output wrapped, so 2^63 + 2^63 tokens counted as 0 and were
+        // admitted, and a rejection that counts wrapped the window's total.
+        let half = 1u64 << 63;
+        let mut l = Limits::new(&[window(1000, Unit::Tokens, true)]);
+        assert_eq!(
+            l.admit(s(0), half, half, false),
+            Decision::Refuse {
+                verdict: Verdict::Never,
+                refused: LimitSet::single(0)
+            }
+        );
+        assert_eq!(l.check(s(0), u64::MAX, u64::MAX).0, Verdict::Never);
+        assert_eq!(l.check(s(1), 500, 400).0, Verdict::NotUntil(s(60)));
+        assert_eq!(l.check(s(61), 500, 400).0, Verdict::Admit);
+    }
 }

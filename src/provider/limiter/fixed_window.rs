@@ -107,7 +107,7 @@ impl Limiter for FixedWindow {
             return Verdict::Never;
         }
         self.roll(now);
-        if self.count + amount <= self.limit {
+        if self.count.saturating_add(amount) <= self.limit {
             Verdict::Admit
         } else {
             Verdict::NotUntil(self.window_end())
@@ -116,7 +116,7 @@ impl Limiter for FixedWindow {
 
     fn consume(&mut self, now: SimTime, amount: u64) {
         self.roll(now);
-        self.count += amount;
+        self.count = self.count.saturating_add(amount);
     }
 
     fn exhaust(&mut self, now: SimTime) {

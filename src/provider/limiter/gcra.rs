@@ -163,7 +163,9 @@ impl Limiter for Gcra {
     }
 
     fn exhaust(&mut self, now: SimTime) {
-        self.tat = self.tat.max(now.as_nanos() + self.tau + self.t);
+        self.tat = self
+            .tat
+            .max(now.as_nanos().saturating_add(self.tau).saturating_add(self.t));
     }
 
     fn usage(&self, now: SimTime) -> Usage {

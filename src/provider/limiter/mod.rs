@@ -52,11 +52,12 @@ impl Unit {
         Unit::ALL.into_iter().find(|u| u.name() == name)
     }
 
-    /// The amount a request of `input` and `output` tokens uses of this unit.
+    /// The amount a request of `input` and `output` tokens uses of this unit (a sum
+    /// past `u64::MAX` stays there, more than any limit holds, rather than wrapping).
     pub fn amount(self, input: u64, output: u64) -> u64 {
         match self {
             Unit::Requests => 1,
-            Unit::Tokens => input + output,
+            Unit::Tokens => input.saturating_add(output),
             Unit::InputTokens => input,
             Unit::OutputTokens => output,
         }

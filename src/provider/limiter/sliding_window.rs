@@ -104,7 +104,7 @@ impl SlidingWindow {
             // An entry at t counts while t > now - W, i.e. until now >= t + W.
             if t + self.window <= now {
                 self.log.pop_front();
-                self.held -= amount;
+                self.held = self.held.saturating_sub(amount);
             } else {
                 break;
             }
@@ -123,13 +123,15 @@ impl Limiter for SlidingWindow {
             return Verdict::Never;
         }
         self.prune(now);
-        if self.held + amount <= self.limit {
+        // `held` may pass the limit (rejections that count), so the sums saturate.
+        let total = self.held.saturating_add(amount);
+        if total <= self.limit {
             return Verdict::Admit;
         }
-        let need = self.held + amount - self.limit;
-        let mut freed = 0;
+        let need = total - self.limit;
+        let mut freed: u64 = 0;
         for &(t, a) in &self.log {
-            freed += a;
+            freed = freed.saturating_add(a);
             if freed >= need {
                 return Verdict::NotUntil(t + self.window);
             }
@@ -143,7 +145,7 @@ impl Limiter for SlidingWindow {
         }
         self.prune(now);
         self.log.push_back((now, amount));
-        self.held += amount;
+        self.held = self.held.saturating_add(amount);
     }
 
     fn exhaust(&mut self, now: SimTime) {
@@ -160,13 +162,13 @@ impl Limiter for SlidingWindow {
             .iter()
             .take_while(|&&(t, _)| t + self.window <= now)
             .map(|&(_, a)| a)
-            .sum();
+            .fold(0, u64::saturating_add);
         let reset = self
             .log
             .back()
             .map_or(now, |&(t, _)| (t + self.window).max(now));
         Usage {
-            used: (self.held - expired) as f64,
+            used: self.held.saturating_sub(expired) as f64,
             limit: self.limit as f64,
             reset,
         }
