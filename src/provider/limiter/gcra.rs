@@ -163,9 +163,11 @@ impl Limiter for Gcra {
     }
 
     fn exhaust(&mut self, now: SimTime) {
-        self.tat = self
-            .tat
-            .max(now.as_nanos().saturating_add(self.tau).saturating_add(self.t));
+        self.tat = self.tat.max(
+            now.as_nanos()
+                .saturating_add(self.tau)
+                .saturating_add(self.t),
+        );
     }
 
     fn usage(&self, now: SimTime) -> Usage {
