@@ -10,7 +10,7 @@ use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
 use crate::keys::{
     bounded_int, duration, invalid, non_negative, one_of, positive, positive_duration,
-    positive_int, provider_list, provider_ref, require, status, Keys, R,
+    provider_list, provider_ref, require, status, Keys, R,
 };
 use crate::policy::guard::{GuardContext, GuardSpec};
 use crate::policy::preset;
@@ -22,7 +22,9 @@ use crate::provider::{
     ConcurrencySpec, LatencySpec, LimitSpec, OnFull, OnlineSpec, OutageSpec, ProviderSpec,
 };
 use crate::time::{SimDuration, MAX_SIM_TIME};
-use crate::workload::{parse_trace, Arrivals, WorkloadSpec};
+use crate::workload::{
+    parse_trace, Arrivals, WorkloadSpec, MAX_JOBS, MAX_REQUESTS, MAX_TOKENS, MAX_TRACE_BYTES,
+};
 
 /// Errors if a key that does not belong to `kind` is set, for a table read into a raw
 /// struct that holds every kind's keys (the workload; the kinds read from a TOML table
@@ -68,6 +70,16 @@ fn only(path: &KeyPath, kind: &str, present: &[(&str, bool)], allowed: &[&str]) 
     Ok(())
 }
 
+/// The most attempts a retry rule may allow on one provider.
+pub const MAX_ATTEMPTS: u64 = 1_000_000;
+
+/// The most metric values a run keeps: replications × policies × metrics per policy
+/// (8 bytes each, 1.6 GB at most).
+pub const MAX_RESULT_VALUES: u64 = 200_000_000;
+
+/// The highest Poisson arrival rate, per second.
+pub const MAX_RATE: f64 = 1e9;
+
 /// The longest a run may simulate, for messages: "100 years (3155760000 s)".
 fn longest() -> String {
     let s = MAX_SIM_TIME.as_secs_f64();
@@ -105,6 +117,38 @@ fn period(v: &Value, path: &KeyPath) -> R<Random> {
     let r = random(v, path, true)?;
     if r.mean() < 0.001 {
         return invalid(path, "periods must average at least 1ms");
+    }
+    Ok(r)
+}
+
+/// A request's token count (input or output): its largest value, or for an unbounded
+/// distribution its 95th percentile, must be at most [`MAX_TOKENS`] (a rarer draw above
+/// it counts as [`MAX_TOKENS`]).
+fn token_size(r: Random, path: &KeyPath) -> R<Random> {
+    let (what, at, x) = match &r {
+        Random::Constant(v) => ("the value", path.clone(), *v),
+        Random::Uniform { max, .. } => ("max", path.key("max"), *max),
+        Random::Empirical(_) => ("the largest value", path.key("values"), r.max()),
+        Random::LogNormal { p95, .. } => ("p95", path.key("p95"), *p95),
+        Random::Exponential { mean } => (
+            "the 95th percentile (mean × ln 20)",
+            path.key("mean"),
+            mean * 20f64.ln(),
+        ),
+        Random::Normal { mean, sd } => (
+            "the 95th percentile (mean + 1.645 sd)",
+            path.key("sd"),
+            mean + 1.644_853_626_951_472_2 * sd,
+        ),
+    };
+    if x > MAX_TOKENS as f64 {
+        return invalid(
+            &at,
+            format!(
+                "{what} is {} tokens; a request has at most {MAX_TOKENS}",
+                num(x)
+            ),
+        );
     }
     Ok(r)
 }
@@ -294,6 +338,19 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
     if let Some(name) = &raw.name {
         display_name(name, &root.key("name"))?;
     }
+    // Every replication's metrics are kept until the statistics are taken.
+    let metrics = crate::metrics::Catalog::new(&providers).names().len() as u64;
+    let values = replications as u64 * policies.len() as u64 * metrics;
+    if values > MAX_RESULT_VALUES {
+        return invalid(
+            &root.key("replications"),
+            format!(
+                "{replications} replications × {} policies × {metrics} metrics are {values} \
+                 values to keep; a run keeps at most {MAX_RESULT_VALUES}",
+                policies.len()
+            ),
+        );
+    }
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| default_name.to_string()),
         description: raw.description.unwrap_or_default(),
@@ -326,17 +383,18 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
         "output_tokens",
     ];
     let tokens = |key: &str, v: &Option<Value>| -> R<Random> {
-        random(
+        let r = random(
             require(v.as_ref(), &path.key(key), "a token count or distribution, e.g. 1000 or { dist = \"lognormal\", median = 1000, p95 = 4000 }")?,
             &path.key(key),
             false,
-        )
+        )?;
+        token_size(r, &path.key(key))
     };
-    const MAX_REQUESTS: u64 = u32::MAX as u64;
     let concurrency = w
         .concurrency
         .map(|c| {
-            bounded_int(c, &path.key("concurrency"), "concurrency", MAX_REQUESTS).map(|c| c as u32)
+            bounded_int(c, &path.key("concurrency"), "concurrency", u32::MAX as u64)
+                .map(|c| c as u32)
         })
         .transpose()?;
     let requests_per_job = w
@@ -351,21 +409,36 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
         })
         .transpose()?
         .unwrap_or(1) as u32;
+    // At most MAX_JOBS jobs, and MAX_REQUESTS requests with `requests_per_job` each.
+    let job_count = |j: i64| -> R<u32> {
+        let at = path.key("jobs");
+        let jobs = bounded_int(j, &at, "jobs", MAX_JOBS)?;
+        let requests = jobs * requests_per_job as u64;
+        if requests > MAX_REQUESTS {
+            return invalid(
+                &at,
+                format!(
+                    "{jobs} jobs of {requests_per_job} requests are {requests} requests; \
+                     one replication holds at most {MAX_REQUESTS}"
+                ),
+            );
+        }
+        Ok(jobs as u32)
+    };
     let arrivals = match w.kind.as_str() {
         "batch" => {
             only(path, "batch", &present, &synthetic)?;
-            let jobs = bounded_int(
-                require(w.jobs, &path.key("jobs"), "the number of jobs in the batch")?,
+            let jobs = job_count(require(
+                w.jobs,
                 &path.key("jobs"),
-                "jobs",
-                MAX_REQUESTS / requests_per_job as u64,
-            )?;
+                "the number of jobs in the batch",
+            )?)?;
             require(
                 concurrency,
                 &path.key("concurrency"),
                 "how many jobs run at once",
             )?;
-            Arrivals::Batch { jobs: jobs as u32 }
+            Arrivals::Batch { jobs }
         }
         "poisson" => {
             let mut allowed = synthetic.to_vec();
@@ -380,18 +453,17 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                 &path.key("rate_per_s"),
                 "rate_per_s",
             )?;
-            let jobs = w
-                .jobs
-                .map(|j| {
-                    bounded_int(
-                        j,
-                        &path.key("jobs"),
-                        "jobs",
-                        MAX_REQUESTS / requests_per_job as u64,
-                    )
-                    .map(|j| j as u32)
-                })
-                .transpose()?;
+            if rate > MAX_RATE {
+                return invalid(
+                    &path.key("rate_per_s"),
+                    format!(
+                        "rate_per_s must be at most {} (got {})",
+                        num(MAX_RATE),
+                        num(rate)
+                    ),
+                );
+            }
+            let jobs = w.jobs.map(job_count).transpose()?;
             let duration = w
                 .duration
                 .as_ref()
@@ -401,12 +473,18 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                 return invalid(path, "a poisson workload needs `jobs` or `duration` to end");
             }
             if let (None, Some(d)) = (jobs, duration) {
-                let expected = rate * d.as_secs_f64() * requests_per_job as f64;
-                if expected > (MAX_REQUESTS / 2) as f64 {
+                // Half the limits, so that a draw above the mean still fits.
+                let expected = rate * d.as_secs_f64();
+                let requests = expected * requests_per_job as f64;
+                if expected > (MAX_JOBS / 2) as f64 || requests > (MAX_REQUESTS / 2) as f64 {
                     return invalid(
                         &path.key("duration"),
                         format!(
-                            "about {expected:.0} requests expected; at most {} fit one replication",
+                            "rate_per_s × duration is about {} jobs ({} requests) expected; \
+                             a Poisson workload may expect at most {} jobs and {} requests",
+                            num(expected.round()),
+                            num(requests.round()),
+                            MAX_JOBS / 2,
                             MAX_REQUESTS / 2
                         ),
                     );
@@ -427,6 +505,18 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
             )?;
             let rel = require(w.path.as_ref(), &path.key("path"), "the trace CSV file")?;
             let file = base.join(rel);
+            if let Ok(m) = std::fs::metadata(&file) {
+                if m.len() > MAX_TRACE_BYTES {
+                    return invalid(
+                        &path.key("path"),
+                        format!(
+                            "trace `{}` is {} bytes; a trace file has at most {MAX_TRACE_BYTES}",
+                            file.display(),
+                            m.len()
+                        ),
+                    );
+                }
+            }
             let text = std::fs::read_to_string(&file).map_err(|e| Invalid {
                 path: path.key("path"),
                 message: format!("cannot read trace `{}`: {e}", file.display()),
@@ -685,7 +775,7 @@ fn retry(r: &RawRetry, base: &RetrySpec, path: &KeyPath) -> R<RetrySpec> {
     };
     if let Some(m) = r.max_attempts {
         out.max_attempts =
-            positive_int(m, &path.key("max_attempts"), "max_attempts")?.min(1_000_000) as u32;
+            bounded_int(m, &path.key("max_attempts"), "max_attempts", MAX_ATTEMPTS)? as u32;
     }
     if let Some(b) = &r.backoff {
         out.backoff = match b.as_str() {

@@ -4,8 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use super::RequestSize;
+use super::{RequestSize, MAX_JOBS, MAX_REQUESTS, MAX_TOKENS};
 use crate::time::MAX_SIM_TIME;
+
+/// The largest trace file read, in bytes (4 GiB): room for [`MAX_REQUESTS`] rows.
+pub const MAX_TRACE_BYTES: u64 = 4 << 30;
 
 /// One job of a trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,6 +70,7 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
     let job_col = column("job_id");
     let mut jobs: Vec<TraceRow> = Vec::new();
     let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
+    let mut rows: u64 = 0;
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -99,13 +103,29 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
             ));
         }
         let count = |i: usize, name: &str| -> Result<u64, TraceError> {
-            field(i).parse().map_err(|_| {
+            let n: u64 = field(i).parse().map_err(|_| {
                 err(
                     line,
                     format!("{name} `{}` is not a non-negative whole number", field(i)),
                 )
-            })
+            })?;
+            if n > MAX_TOKENS {
+                return Err(err(
+                    line,
+                    format!("{name} `{n}` is more than {MAX_TOKENS}, the most a request may have"),
+                ));
+            }
+            Ok(n)
         };
+        rows += 1;
+        if rows > MAX_REQUESTS {
+            return Err(err(
+                line,
+                format!(
+                    "more than {MAX_REQUESTS} rows; a trace holds at most {MAX_REQUESTS} requests"
+                ),
+            ));
+        }
         let size = RequestSize {
             input: count(idx[1], "input_tokens")?,
             output: count(idx[2], "output_tokens")?,
@@ -126,6 +146,12 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
                 start_s,
                 requests: vec![size],
             }),
+        }
+        if jobs.len() as u64 > MAX_JOBS {
+            return Err(err(
+                line,
+                format!("more than {MAX_JOBS} jobs; a trace holds at most {MAX_JOBS} jobs"),
+            ));
         }
     }
     jobs.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
@@ -160,6 +186,16 @@ mod tests {
         assert_eq!(e.line, 3);
         assert!(
             e.message.contains("start_s `1e19` is past the longest"),
+            "{e}"
+        );
+        // Guards: a row of u64::MAX tokens wrapped every token sum.
+        let e =
+            parse_trace("start_s,input_tokens,output_tokens\n0,1,1\n1,18446744073709551615,1\n")
+                .unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(
+            e.message
+                .contains("input_tokens `18446744073709551615` is more than 1000000000"),
             "{e}"
         );
         let e = parse_trace("start,input_tokens,output_tokens\n").unwrap_err();

@@ -9,7 +9,23 @@ use rand_distr::{Distribution, Exp};
 use crate::dist::Random;
 use crate::rng::{stream, Source};
 use crate::time::{SimDuration, SimTime};
-pub use csv_trace::{parse_trace, TraceRow};
+pub use csv_trace::{parse_trace, TraceRow, MAX_TRACE_BYTES};
+
+/// The most jobs one replication holds. Every job of a replication is built in memory
+/// (on each worker thread): about 50 bytes a job behind a concurrency cap, up to about
+/// 400 while in flight, plus [`REQUEST_BYTES`] a request; validation refuses more.
+pub const MAX_JOBS: u64 = 10_000_000;
+
+/// The most requests one replication holds (jobs × `requests_per_job`, or trace rows).
+pub const MAX_REQUESTS: u64 = 100_000_000;
+
+/// Bytes a request takes in a replication's jobs (its input and output token counts).
+pub const REQUEST_BYTES: u64 = 16;
+
+/// The most tokens a request may have as input, and as output: larger values in a
+/// file are refused, and a draw of an unbounded distribution above it counts as this.
+/// It keeps every token sum far from `u64::MAX`.
+pub const MAX_TOKENS: u64 = 1_000_000_000;
 
 /// When jobs arrive.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,14 +104,19 @@ impl Jobs {
         &self.requests[self.offsets[j] as usize..self.offsets[j + 1] as usize]
     }
 
-    /// Total tokens over every request.
+    /// Total tokens over every request (saturating, though the limits keep it far
+    /// below `u64::MAX`: at most [`MAX_REQUESTS`] × 2 × [`MAX_TOKENS`]).
     pub fn total_tokens(&self) -> u64 {
-        self.requests.iter().map(|r| r.input + r.output).sum()
+        self.requests
+            .iter()
+            .map(|r| r.input.saturating_add(r.output))
+            .fold(0, u64::saturating_add)
     }
 }
 
+/// A drawn token count, at most [`MAX_TOKENS`].
 fn tokens(x: f64) -> u64 {
-    crate::time::round_u64(x)
+    crate::time::round_u64(x).min(MAX_TOKENS)
 }
 
 impl WorkloadSpec {
@@ -149,8 +170,14 @@ impl WorkloadSpec {
                 let mut rng = stream(seed, replication, Source::Arrivals);
                 let gap = Exp::new(*rate_per_s).expect("validated positive rate");
                 let mut t = 0.0f64;
+                // Validation keeps the expected count well below the limits; the stream
+                // also stops there, so no draw can hold more.
+                let per_job = self.requests_per_job as usize;
                 loop {
-                    if n.is_some_and(|n| jobs.len() as u32 >= n) {
+                    if n.is_some_and(|n| jobs.len() as u32 >= n)
+                        || jobs.len() as u64 >= MAX_JOBS
+                        || (jobs.requests.len() + per_job) as u64 > MAX_REQUESTS
+                    {
                         break;
                     }
                     t += gap.sample(&mut rng);

@@ -289,6 +289,33 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
             ],
         ),
         (
+            "more jobs than a replication holds",
+            replace("jobs = 30", "jobs = 4294967295"),
+            vec![
+                "s.toml:6:",
+                "workload.jobs",
+                "jobs must be at most 10000000 (got 4294967295)",
+            ],
+        ),
+        (
+            "a token count that would wrap the counters",
+            replace("output_tokens = 200", "output_tokens = 1.8e19"),
+            vec![
+                "s.toml:9:",
+                "workload.output_tokens",
+                "a request has at most 1000000000",
+            ],
+        ),
+        (
+            "max_attempts past its range",
+            replace("max_attempts = 30", "max_attempts = 2000000"),
+            vec![
+                "s.toml:22:",
+                "policies[0].retry.max_attempts",
+                "must be at most 1000000",
+            ],
+        ),
+        (
             "wrong type",
             replace("jobs = 30", "jobs = \"thirty\""),
             vec!["s.toml:6:", "workload.jobs", "expected a whole number"],

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use ratesim::scenario::{parse_str, ScenarioError};
 
-use crate::common::{edit, minimal, policy, text, two_providers};
+use crate::common::{
+    batch, edit, minimal, poisson, policy, provider, single, text, two_providers, Workload,
+};
 
 const ROUTE: &str = r#"route = { kind = "single", provider = "api" }"#;
 const LATENCY: &str = r#"latency = { total = "1s" }"#;
@@ -27,6 +29,11 @@ fn policy_key(key: &str) -> String {
 /// The minimal scenario's policy routed by `route`.
 fn route(route: &str) -> String {
     edit(&minimal(), ROUTE, &format!("route = {route}"))
+}
+
+/// The minimal scenario's provider and policy behind workload `w`.
+fn with_workload(w: Workload) -> String {
+    text(&[&w, &provider("api"), &policy("p", &single("api"))])
 }
 
 /// A key of the minimal scenario's provider.
@@ -235,6 +242,89 @@ fn bad_values_are_reported_with_their_line_and_key_path() {
             ]),
             "policies[0].route.providers[1]",
             "no provider named `c`",
+        ),
+
+        // Guards: huge workloads passed validation, then every job was built in memory.
+        (
+            "more jobs than a replication holds",
+            with_workload(batch(10_000_001, 5)),
+            "workload.jobs",
+            "jobs must be at most 10000000 (got 10000001)",
+        ),
+        (
+            "jobs × requests_per_job past the request limit",
+            with_workload(batch(1_000_000, 5).set("requests_per_job", 101)),
+            "workload.jobs",
+            "1000000 jobs of 101 requests are 101000000 requests; one replication holds at most 100000000",
+        ),
+        (
+            "requests_per_job past the request limit",
+            with_workload(batch(1, 5).set("requests_per_job", 100_000_001)),
+            "workload.requests_per_job",
+            "requests_per_job must be at most 100000000",
+        ),
+        (
+            "poisson jobs past the limit",
+            with_workload(poisson(1.0).set("jobs", 4_294_967_295u64)),
+            "workload.jobs",
+            "jobs must be at most 10000000 (got 4294967295)",
+        ),
+        (
+            "poisson rate × duration past the limit",
+            with_workload(poisson(1000.0).set("duration", "\"2h\"")),
+            "workload.duration",
+            "about 7200000 jobs (7200000 requests) expected; a Poisson workload may expect at most 5000000 jobs",
+        ),
+        (
+            "poisson rate past the limit",
+            with_workload(poisson(2e9).set("jobs", 10)),
+            "workload.rate_per_s",
+            "rate_per_s must be at most 1000000000",
+        ),
+        (
+            "replications × policies × metrics past what a run keeps",
+            with_workload(batch(1, 1).replications(1_000_000)).replace(
+                "[[policies]]",
+                &format!("{}[[policies]]", (0..20).map(|i| format!("[[policies]]\nname = \"q{i}\"\n{ROUTE}\n")).collect::<String>()),
+            ),
+            "replications",
+            "a run keeps at most 200000000",
+        ),
+        // Guards: token counts wrapped u64 sums (50 requests of u64::MAX tokens
+        // reported 9,950 tokens) and a debug build panicked on input + output.
+        (
+            "token count past the limit",
+            with_workload(batch(5, 5).tokens(10, 1_000_000_001u64)),
+            "workload.output_tokens",
+            "the value is 1000000001 tokens; a request has at most 1000000000",
+        ),
+        (
+            "token distribution whose p95 is past the limit",
+            with_workload(batch(5, 5).tokens(
+                10,
+                r#"{ dist = "lognormal", median = 1000, p95 = 1e15 }"#,
+            )),
+            "workload.output_tokens.p95",
+            "p95 is 1e15 tokens; a request has at most 1000000000",
+        ),
+        (
+            "exponential token count past the limit",
+            with_workload(batch(5, 5).tokens(r#"{ dist = "exponential", mean = 1e9 }"#, 10)),
+            "workload.input_tokens.mean",
+            "the 95th percentile (mean × ln 20) is",
+        ),
+        (
+            "uniform token count past the limit",
+            with_workload(batch(5, 5).tokens(r#"{ dist = "uniform", min = 0, max = 1.8e19 }"#, 10)),
+            "workload.input_tokens.max",
+            "max is 1.8e19 tokens",
+        ),
+        // Guards: max_attempts above 10^6 was clamped without a word.
+        (
+            "max_attempts past the limit",
+            policy_key("retry = { max_attempts = 1000001 }"),
+            "policies[0].retry.max_attempts",
+            "max_attempts must be at most 1000000 (got 1000001)",
         ),
     ];
     for (case, text, key, message) in cases {
