@@ -8,7 +8,7 @@ use std::fmt;
 
 use toml::{Table, Value};
 
-use crate::time::SimDuration;
+use crate::time::{SimDuration, MAX_SIM_TIME};
 
 /// One step of a key path: a table key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +125,22 @@ pub(crate) fn positive(v: f64, path: &KeyPath, what: &str) -> R<f64> {
     }
 }
 
+/// The largest routing weight: a sum of at most 256 of them stays finite and exact
+/// enough to draw from.
+pub const MAX_WEIGHT: f64 = 1e9;
+
+/// A routing weight: a number > 0 and at most [`MAX_WEIGHT`].
+pub(crate) fn weight(v: f64, path: &KeyPath) -> R<f64> {
+    let w = positive(v, path, "a weight")?;
+    if w > MAX_WEIGHT {
+        return invalid(
+            path,
+            format!("a weight must be at most {MAX_WEIGHT:e} (got {w:e})"),
+        );
+    }
+    Ok(w)
+}
+
 pub(crate) fn status(v: i64, path: &KeyPath) -> R<u16> {
     if (100..=599).contains(&v) {
         Ok(v as u16)
@@ -140,9 +156,18 @@ pub(crate) fn status(v: i64, path: &KeyPath) -> R<u16> {
 pub(crate) const DURATION_HELP: &str =
     "a duration string with a unit: \"250ms\", \"1.5s\", \"60s\", \"5m\", \"2h\"";
 
+/// A duration string, at most the longest a run may simulate ([`MAX_SIM_TIME`], 100
+/// years): a longer wait or period could never end within a run.
 pub(crate) fn duration(v: &Value, path: &KeyPath) -> R<SimDuration> {
     match v {
         Value::String(s) => match SimDuration::parse(s) {
+            Some(t) if t.as_nanos() > MAX_SIM_TIME.as_nanos() => invalid(
+                path,
+                format!(
+                    "`{s}` is longer than 100 years ({} s), the longest a run may simulate",
+                    MAX_SIM_TIME.as_nanos() / 1_000_000_000
+                ),
+            ),
             Some(t) => Ok(t),
             None => invalid(path, format!("`{s}` is not {DURATION_HELP}")),
         },
@@ -382,10 +407,10 @@ impl<'a> Keys<'a> {
         }
     }
 
-    /// A positive whole number.
-    pub(crate) fn positive_int(&self, key: &str) -> R<Option<u64>> {
+    /// A positive whole number of at most `max`.
+    pub(crate) fn at_most(&self, key: &str, max: u64) -> R<Option<u64>> {
         self.int(key)?
-            .map(|v| positive_int(v, &self.at(key), key))
+            .map(|v| bounded_int(v, &self.at(key), key, max))
             .transpose()
     }
 

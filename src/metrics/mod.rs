@@ -208,7 +208,7 @@ impl Recorder {
     /// `provider` served a request of `tokens` tokens costing `cost`.
     pub fn served(&mut self, provider: usize, tokens: u64, cost: f64, passed: bool) {
         self.served[provider] += 1;
-        self.tokens[provider] += tokens;
+        self.tokens[provider] = self.tokens[provider].saturating_add(tokens);
         self.cost[provider] += cost;
         self.passed += passed as u64;
     }
@@ -264,7 +264,7 @@ impl Recorder {
         let attempts: u64 = self.attempts.iter().sum();
         let rejections: u64 = self.rejections.iter().sum();
         let served: u64 = self.served.iter().sum();
-        let tokens: u64 = self.tokens.iter().sum();
+        let tokens: u64 = self.tokens.iter().fold(0, |a, &t| a.saturating_add(t));
         let cost: f64 = self.cost.iter().sum();
         let jobs = self.jobs_completed + self.failed_gave_up + self.failed_unadmittable;
         let latency_mean = ratio(self.latencies.iter().sum(), self.latencies.len() as f64);

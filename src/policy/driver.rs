@@ -331,7 +331,10 @@ impl RequestDriver {
             .as_ref()
             .expect("an unanswered request has a cursor");
         let (_, to) = policy.hedge_plan(cursor).expect("the policy hedges");
-        let (from, tokens) = (cursor.provider(), cursor.input + cursor.output);
+        let (from, tokens) = (
+            cursor.provider(),
+            cursor.input.saturating_add(cursor.output),
+        );
         policy.on_hedge_send(now, to, tokens);
         Action::Send(self.send(now, to, None, Some(from), false))
     }

@@ -356,7 +356,7 @@ impl<'a> PolicyState<'a> {
             if cursor.attempts_here > 0 && self.repicks(cursor) {
                 acted = true;
                 // A group that is not sticky picks again for every retry (LiteLLM).
-                let p = self.pick(now, input + output, None);
+                let p = self.pick(now, input.saturating_add(output), None);
                 cursor.plan.set_provider(0, p);
             }
             let provider = cursor.provider();
@@ -403,8 +403,12 @@ impl<'a> PolicyState<'a> {
                     cursor.attempts += 1;
                     cursor.sent_at = now;
                     cursor.answer_sent_at = None;
-                    self.router
-                        .on_send(&self.spec.route, now, provider, input + output);
+                    self.router.on_send(
+                        &self.spec.route,
+                        now,
+                        provider,
+                        input.saturating_add(output),
+                    );
                     return Step::Send(provider);
                 }
                 GuardVerdict::WaitUntil(SimTime::MAX) => return Step::Fail(FailReason::GaveUp),
@@ -422,7 +426,7 @@ impl<'a> PolicyState<'a> {
                     // step, without using an attempt; with nowhere left, an error.
                     self.guard_refusals += 1;
                     if self.repicks(cursor) {
-                        let other = self.pick(now, input + output, Some(provider));
+                        let other = self.pick(now, input.saturating_add(output), Some(provider));
                         if other != provider && self.available(now, other) {
                             cursor.plan.set_provider(0, other);
                             continue;

@@ -77,6 +77,12 @@ pub const MAX_ATTEMPTS: u64 = 1_000_000;
 /// (8 bytes each, 1.6 GB at most).
 pub const MAX_RESULT_VALUES: u64 = 200_000_000;
 
+/// The highest price per 1,000 tokens, in USD.
+pub const MAX_PRICE: f64 = 1e6;
+
+/// The highest flat monthly price, in USD.
+pub const MAX_FLAT_MONTHLY: f64 = 1e12;
+
 /// The highest Poisson arrival rate, per second.
 pub const MAX_RATE: f64 = 1e9;
 
@@ -582,7 +588,7 @@ const CONCURRENCY: &str = "concurrency";
 fn concurrency(k: &Keys) -> R<ConcurrencySpec> {
     k.only(CONCURRENCY, &["limit", "on_full"])?;
     let limit = k.require(
-        k.positive_int("limit")?,
+        k.at_most("limit", u32::MAX as u64)?,
         "limit",
         "the most requests in service at once",
     )?;
@@ -597,7 +603,7 @@ fn concurrency(k: &Keys) -> R<ConcurrencySpec> {
         }
     };
     Ok(ConcurrencySpec {
-        limit: limit.min(u32::MAX as u64) as u32,
+        limit: limit as u32,
         on_full,
     })
 }
@@ -672,8 +678,15 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
             )
         }
     };
-    let price = |v: Option<f64>, key: &str| -> R<f64> {
-        non_negative(v.unwrap_or(0.0), &path.key(key), key)
+    let price = |v: Option<f64>, key: &str, max: f64| -> R<f64> {
+        let x = non_negative(v.unwrap_or(0.0), &path.key(key), key)?;
+        if x > max {
+            return invalid(
+                &path.key(key),
+                format!("{key} must be at most {} USD (got {})", num(max), num(x)),
+            );
+        }
+        Ok(x)
     };
     let outages = p
         .outages
@@ -747,9 +760,9 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
             .transpose()?
             .unwrap_or(Random::Constant(0.0)),
         latency,
-        price_per_1k_input: price(p.price_per_1k_input, "price_per_1k_input")?,
-        price_per_1k_output: price(p.price_per_1k_output, "price_per_1k_output")?,
-        flat_monthly: price(p.flat_monthly, "flat_monthly")?,
+        price_per_1k_input: price(p.price_per_1k_input, "price_per_1k_input", MAX_PRICE)?,
+        price_per_1k_output: price(p.price_per_1k_output, "price_per_1k_output", MAX_PRICE)?,
+        flat_monthly: price(p.flat_monthly, "flat_monthly", MAX_FLAT_MONTHLY)?,
         outages,
         online,
         pass_rate,

@@ -285,7 +285,7 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
             vec![
                 "s.toml:12:",
                 "providers.claude.latency.total",
-                "averages 3456000000 s, past the longest a run may simulate, 100 years",
+                "`40000d` is longer than 100 years (3155760000 s), the longest a run may simulate",
             ],
         ),
         (

@@ -326,6 +326,60 @@ fn bad_values_are_reported_with_their_line_and_key_path() {
             "policies[0].retry.max_attempts",
             "max_attempts must be at most 1000000 (got 1000001)",
         ),
+
+        // Guards: numeric settings without an upper bound overflowed later.
+        (
+            "weights whose sum overflows",
+            text(&[
+                &two_providers(),
+                &policy(
+                    "p",
+                    r#"{ kind = "weighted", providers = ["a", "b"], weights = [1e308, 1e308] }"#,
+                ),
+            ]),
+            "policies[0].route.weights[0]",
+            "a weight must be at most 1e9 (got 1e308)",
+        ),
+        (
+            "loadbalance weight past the limit",
+            route(r#"{ kind = "loadbalance", targets = [{ provider = "api", weight = 2e9 }] }"#),
+            "policies[0].route.targets[0].weight",
+            "a weight must be at most 1e9",
+        ),
+        (
+            "duration past the longest run",
+            policy_key(r#"hedge = { after = "40000d" }"#),
+            "policies[0].hedge.after",
+            "`40000d` is longer than 100 years (3155760000 s), the longest a run may simulate",
+        ),
+        (
+            "window limit past the limit",
+            provider_key(
+                r#"limits = [{ kind = "sliding_window", window = "60s", limit = 2000000000000000, unit = "tokens" }]"#,
+            ),
+            "providers.api.limits[0].limit",
+            "limit must be at most 1000000000000000",
+        ),
+        (
+            "bucket capacity past the limit",
+            provider_key(
+                r#"limits = [{ kind = "token_bucket", capacity = 1e300, refill_per_s = 1, unit = "tokens" }]"#,
+            ),
+            "providers.api.limits[0].capacity",
+            "capacity must be at most 1000000000000000",
+        ),
+        (
+            "concurrency limit past u32 (was clamped)",
+            provider_key(r#"limits = [{ kind = "concurrency", limit = 5000000000 }]"#),
+            "providers.api.limits[0].limit",
+            "limit must be at most 4294967295",
+        ),
+        (
+            "price past the limit",
+            provider_key("price_per_1k_input = 1e300"),
+            "providers.api.price_per_1k_input",
+            "price_per_1k_input must be at most 1000000 USD",
+        ),
     ];
     for (case, text, key, message) in cases {
         let e = error(&text);

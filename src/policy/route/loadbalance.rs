@@ -5,7 +5,7 @@
 use rand::Rng;
 
 use super::{targets, tree, Inner, Node, Plan, ReadTarget, RequestInfo, RouteContext, RouteSpec};
-use crate::keys::{positive, Keys, R};
+use crate::keys::{Keys, R};
 use crate::policy::pick::draw;
 
 pub(super) const NAME: &str = "loadbalance";
@@ -34,7 +34,7 @@ fn target(keys: &Keys, cx: &RouteContext, gates: &mut Vec<Vec<u16>>) -> R<Node> 
         .iter()
         .map(|(_, t)| match t.float("weight")? {
             None => Ok(1.0),
-            Some(w) => positive(w, &t.at("weight"), "a weight"),
+            Some(w) => crate::keys::weight(w, &t.at("weight")),
         })
         .collect::<R<Vec<_>>>()?;
     Ok(Node::Loadbalance(Loadbalance {

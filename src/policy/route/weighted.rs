@@ -7,7 +7,7 @@ use rand::Rng;
 
 use super::{check_steps, Plan, ReadTarget, RequestInfo, RouteContext, RouteSpec, Router};
 use super::{Pick, Terms, MAX_PROVIDERS};
-use crate::keys::{invalid, positive, positive_int, provider_list, Keys, R};
+use crate::keys::{invalid, positive_int, provider_list, Keys, R};
 use crate::policy::pick::Group;
 use crate::time::SimTime;
 
@@ -90,7 +90,7 @@ pub(super) fn route(keys: &Keys, cx: &RouteContext) -> R<RouteSpec> {
         Some(w) => {
             per_provider("weights", w.len())?;
             for (i, x) in w.iter().enumerate() {
-                positive(*x, &keys.at("weights").index(i), "a weight")?;
+                crate::keys::weight(*x, &keys.at("weights").index(i))?;
             }
             w
         }
@@ -192,7 +192,7 @@ impl Weighted {
         ok: &dyn Fn(usize) -> bool,
         rng: &mut R,
     ) -> Plan {
-        let tokens = info.input + info.output;
+        let tokens = info.input.saturating_add(info.output);
         let first = match self.pick(router, now, tokens, ok, rng) {
             Some(p) => p,
             None => self

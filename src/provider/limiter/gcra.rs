@@ -3,7 +3,7 @@
 //! request of weight `n` conforms iff `t >= TAT + T(n - 1) - tau`, and then
 //! `TAT = max(TAT, t) + T * n`. A weight with `T(n - 1) > tau` can never conform.
 
-use super::{check_positive, LimitParams, Limiter, LimiterError, Usage, Verdict};
+use super::{amount, check_positive, LimitParams, Limiter, LimiterError, Usage, Verdict};
 use crate::keys::{Keys, DURATION_HELP, R};
 use crate::time::{SimDuration, SimTime};
 
@@ -55,9 +55,9 @@ impl GcraParams {
 
     /// Reads `limit`, `period` and `burst` (by default, `limit`).
     pub(crate) fn parse(keys: &Keys) -> R<Self> {
-        let limit = keys.require(keys.positive_int("limit")?, "limit", "cells per period")?;
+        let limit = keys.require(amount(keys, "limit")?, "limit", "cells per period")?;
         let period = keys.require(keys.duration("period")?, "period", DURATION_HELP)?;
-        let burst = keys.positive_int("burst")?.unwrap_or(limit);
+        let burst = amount(keys, "burst")?.unwrap_or(limit);
         GcraParams::new(limit, period, burst).map_err(|e| e.at(keys))
     }
 }

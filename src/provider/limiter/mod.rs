@@ -379,6 +379,29 @@ fn unit(keys: &Keys) -> R<Unit> {
     }
 }
 
+/// The most any rate limit may hold or admit per period, in its unit (10^15): a
+/// window's or GCRA's `limit` and `burst`, a bucket's `capacity` and `refill_per_s`.
+pub const MAX_LIMIT: u64 = 1_000_000_000_000_000;
+
+/// A whole-number amount of a limit at `key`: positive and at most [`MAX_LIMIT`].
+pub(crate) fn amount(keys: &Keys, key: &str) -> R<Option<u64>> {
+    keys.at_most(key, MAX_LIMIT)
+}
+
+/// A real amount of a limit (or per second) at `key`: > 0 and at most [`MAX_LIMIT`].
+pub(crate) fn real_amount(keys: &Keys, key: &str) -> R<Option<f64>> {
+    let v = keys.positive(key)?;
+    if let Some(x) = v {
+        if x > MAX_LIMIT as f64 {
+            return keys.invalid(
+                key,
+                format!("{key} must be at most {MAX_LIMIT} (got {x:e})"),
+            );
+        }
+    }
+    Ok(v)
+}
+
 /// A window length and the most a window holds (`window`, `limit`), for the window kinds.
 pub(crate) fn window_and_limit(keys: &Keys) -> R<(SimDuration, u64)> {
     let window = keys.require(
@@ -387,7 +410,7 @@ pub(crate) fn window_and_limit(keys: &Keys) -> R<(SimDuration, u64)> {
         crate::keys::DURATION_HELP,
     )?;
     let limit = keys.require(
-        keys.positive_int("limit")?,
+        amount(keys, "limit")?,
         "limit",
         "the most a window may hold",
     )?;

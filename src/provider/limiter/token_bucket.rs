@@ -2,7 +2,7 @@
 //! `tokens >= amount`. With a fill interval the refill is discrete, Envoy-style:
 //! `r * interval` tokens at every multiple of the interval since time zero.
 
-use super::{check_positive, LimitParams, Limiter, LimiterError, Usage, Verdict};
+use super::{check_positive, real_amount, LimitParams, Limiter, LimiterError, Usage, Verdict};
 use crate::keys::{Keys, R};
 use crate::time::{SimDuration, SimTime};
 
@@ -53,9 +53,13 @@ impl TokenBucketParams {
 
     /// Reads `capacity`, `refill_per_s` and `fill_interval`.
     pub(crate) fn parse(keys: &Keys) -> R<Self> {
-        let capacity = keys.require(keys.positive("capacity")?, "capacity", "the bucket size")?;
+        let capacity = keys.require(
+            real_amount(keys, "capacity")?,
+            "capacity",
+            "the bucket size",
+        )?;
         let refill_per_s = keys.require(
-            keys.positive("refill_per_s")?,
+            real_amount(keys, "refill_per_s")?,
             "refill_per_s",
             "tokens added per second",
         )?;
