@@ -344,15 +344,17 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
     if let Some(name) = &raw.name {
         display_name(name, &root.key("name"))?;
     }
-    // Every replication's metrics are kept until the statistics are taken.
-    let metrics = crate::metrics::Catalog::new(&providers).names().len() as u64;
+    // Every replication's metrics are kept until the statistics are taken: at most
+    // 32 global ones (rejections by status included) and 11 per provider (5 counts,
+    // and a rejection count for each of up to 3 statuses, overall and per provider).
+    let metrics = 32 + 11 * providers.len() as u64;
     let values = replications as u64 * policies.len() as u64 * metrics;
     if values > MAX_RESULT_VALUES {
         return invalid(
             &root.key("replications"),
             format!(
-                "{replications} replications × {} policies × {metrics} metrics are {values} \
-                 values to keep; a run keeps at most {MAX_RESULT_VALUES}",
+                "{replications} replications × {} policies × up to {metrics} metrics are \
+                 {values} values to keep; a run keeps at most {MAX_RESULT_VALUES}",
                 policies.len()
             ),
         );
