@@ -7,6 +7,7 @@ mod architecture;
 mod cli;
 mod compare;
 mod engine;
+mod fuzz;
 mod invariants;
 mod limiters;
 mod outputs;
