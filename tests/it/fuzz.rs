@@ -14,7 +14,8 @@
 //! RATESIM_FUZZ_CASES=2000 cargo test --test it fuzz -- --ignored
 //! ```
 //!
-//! (`RATESIM_FUZZ_SEED` picks another seed.) A failure prints the seed, the case, the
+//! (`RATESIM_FUZZ_SEED` picks another seed; `RATESIM_FUZZ_VERBOSE=1` prints each case's
+//! mutations and rejection.) A failure prints the seed, the case, the
 //! mutations and the scenario text, which reproduces it with `ratesim run FILE`.
 
 use std::path::{Path, PathBuf};
@@ -111,8 +112,11 @@ fn fuzz(seed: u64, cases: u64, budget: Budget) {
         let (base_path, base) = bases.choose(&mut rng).unwrap();
         let mut value = base.clone();
         shrink(&mut value, &mut rng, budget);
+        // Half of the cases take only edits that tend to keep a scenario valid, so
+        // that extreme values reach the engine and not only the validator.
+        let gentle = rng.random_bool(0.5);
         let mutations: Vec<String> = (0..rng.random_range(1..=2))
-            .filter_map(|_| mutate(&mut value, &mut rng, &pools))
+            .filter_map(|_| mutate(&mut value, &mut rng, &pools, gentle))
             .collect();
         let text = toml::to_string(&value).unwrap_or_else(|e| panic!("{e}"));
         if let Some(class) = excluded(&value) {
@@ -122,6 +126,9 @@ fn fuzz(seed: u64, cases: u64, budget: Budget) {
         let case_dir = dir.path().join(format!("case{case}"));
         std::fs::create_dir(&case_dir).unwrap();
         let plot = case % budget.plot_every == 0;
+        if std::env::var_os("RATESIM_FUZZ_VERBOSE").is_some() {
+            eprintln!("fuzz case {case}: {mutations:?}");
+        }
         match check(&limiter, &case_dir, &text, plot) {
             Ok(outcome) => outcomes[outcome as usize] += 1,
             Err(symptom) => failures.push(format!(
@@ -320,18 +327,29 @@ const DURATIONS: &[&str] = &[
     "0s",
     "1ns",
     "1us",
-    "1e-9s",
-    "1e15s",
+    "0.000000001s",
+    "1000000000000000s",
     "3155760000s",
+    "3155760001s",
     "36500d",
     "100000h",
     "1000h",
     "1h",
-    "18446744073709551615ns",
 ];
 
 /// Durations that are not well formed (or not representable).
-const BAD_DURATIONS: &[&str] = &["1e300s", "-1s", "NaNs", "infs", "1e-300s", "5", "1 s", "1y"];
+const BAD_DURATIONS: &[&str] = &[
+    "1e15s",
+    "1e300s",
+    "18446744073709551615ns",
+    "-1s",
+    "NaNs",
+    "infs",
+    "1e-300s",
+    "5",
+    "1 s",
+    "1y",
+];
 
 /// Whether a string reads as a duration (`"250ms"`, `"1.5s"`, `"10m"`).
 fn is_duration(s: &str) -> bool {
@@ -342,27 +360,33 @@ fn is_duration(s: &str) -> bool {
         && ["ns", "us", "ms", "s", "m", "h", "d"].contains(&&s[digits.len()..])
 }
 
-/// Applies one random mutation; returns what it did, or `None` when it found nothing to
-/// change.
-fn mutate(value: &mut Value, rng: &mut ChaCha8Rng, pools: &Pools) -> Option<String> {
+/// Applies one random mutation (when `gentle`, one that tends to keep the scenario
+/// valid: a number scaled, a well-formed duration, a list element repeated or dropped, a
+/// workload size); returns what it did, or `None` when it found nothing to change.
+fn mutate(value: &mut Value, rng: &mut ChaCha8Rng, pools: &Pools, gentle: bool) -> Option<String> {
     let all = paths(value);
     let pick = |rng: &mut ChaCha8Rng, f: &dyn Fn(&KeyPath, &Value) -> bool| {
         let fit: Vec<&KeyPath> = all.iter().filter(|p| f(p, get(value, p))).collect();
         fit.choose(rng).map(|p| (*p).clone())
     };
-    match rng.random_range(0..12) {
+    let class = if gentle {
+        *[0, 3, 6, 8, 10].choose(rng).unwrap()
+    } else {
+        rng.random_range(0..12)
+    };
+    match class {
         // A number: an extreme, or scaled by a power of ten.
         0..=2 => {
             let p = pick(rng, &|_, v| v.is_integer() || v.is_float())?;
             let old = get(value, &p).clone();
-            let new = if rng.random_bool(0.4) {
+            let new = if !gentle && rng.random_bool(0.4) {
                 extreme_number(rng)
             } else {
                 let scale = 10f64.powi(rng.random_range(-12..=15));
                 match old {
                     Value::Integer(i) => {
-                        let x = i as f64 * scale;
-                        if x.fract() == 0.0 && x.abs() < 9e18 {
+                        let x = (i as f64 * scale).round();
+                        if x.abs() < 9e18 {
                             Value::Integer(x as i64)
                         } else {
                             Value::Float(x)
@@ -379,7 +403,7 @@ fn mutate(value: &mut Value, rng: &mut ChaCha8Rng, pools: &Pools) -> Option<Stri
         // A duration string.
         3 | 4 => {
             let p = pick(rng, &|_, v| v.as_str().is_some_and(is_duration))?;
-            let from = if rng.random_bool(0.8) {
+            let from = if gentle || rng.random_bool(0.8) {
                 DURATIONS
             } else {
                 BAD_DURATIONS
@@ -466,17 +490,11 @@ fn mutate(value: &mut Value, rng: &mut ChaCha8Rng, pools: &Pools) -> Option<Stri
             let key = *["jobs", "concurrency", "requests_per_job", "rate_per_s"]
                 .choose(rng)
                 .unwrap();
-            let new = [
-                Value::Integer(0),
-                Value::Integer(1),
-                Value::Integer(1000),
-                Value::Integer(i64::from(u32::MAX)),
-                Value::Float(1e-9),
-                Value::Float(1e9),
-            ]
-            .choose(rng)
-            .unwrap()
-            .clone();
+            let new = if key == "rate_per_s" {
+                Value::Float(*[1e-9, 1e-3, 1e3, 1e9].choose(rng).unwrap())
+            } else {
+                Value::Integer(*[0, 1, 1000, i64::from(u32::MAX)].choose(rng).unwrap())
+            };
             let what = format!("workload.{key} = {new}");
             w.insert(key.into(), new);
             Some(what)
@@ -632,6 +650,9 @@ fn check(limiter: &Limiter, dir: &Path, text: &str, plot: bool) -> Result<Outcom
         }
     } else {
         check_rejection("validate", &validate)?;
+        if std::env::var_os("RATESIM_FUZZ_VERBOSE").is_some() {
+            eprint!("rejected: {}", String::from_utf8_lossy(&validate.stderr));
+        }
     }
 
     let run_args = [
