@@ -119,10 +119,6 @@ fn fuzz(seed: u64, cases: u64, budget: Budget) {
             .filter_map(|_| mutate(&mut value, &mut rng, &pools, gentle))
             .collect();
         let text = toml::to_string(&value).unwrap_or_else(|e| panic!("{e}"));
-        if let Some(class) = excluded(&value) {
-            eprintln!("fuzz case {case}: skipped ({class})");
-            continue;
-        }
         let case_dir = dir.path().join(format!("case{case}"));
         std::fs::create_dir(&case_dir).unwrap();
         let plot = case % budget.plot_every == 0;
@@ -499,45 +495,6 @@ fn mutate(value: &mut Value, rng: &mut ChaCha8Rng, pools: &Pools, gentle: bool) 
             w.insert(key.into(), new);
             Some(what)
         }
-    }
-}
-
-/// The issue-14 class a case belongs to when the fuzz tests must skip it: a contract
-/// violation the fuzzer found that is not fixed yet. Remove a class here with its fix.
-fn excluded(value: &Value) -> Option<&'static str> {
-    // Issue 14, class 11 (silent overflow): token counts near the top of u64 overflow
-    // the per-request sum `input + output` (src/policy/mod.rs) and the per-replication
-    // token total (src/metrics/mod.rs): a panic in the test profile, a wrapped count in
-    // release. `input_tokens = 9223372036854775807` with 2 jobs is enough.
-    let workload = value.get("workload");
-    let huge_tokens = ["input_tokens", "output_tokens"].iter().any(|key| {
-        workload
-            .and_then(|w| w.get(key))
-            .is_some_and(|v| max_number(v) >= 1e12)
-    });
-    if huge_tokens {
-        return Some("issue 14 class 11: token counters overflow");
-    }
-    // Issue 14, class 3 (huge workloads accepted, then an allocation abort): `validate`
-    // accepts `jobs = 4294967295`; `run` then builds every job in memory and aborts
-    // ("memory allocation of 1073741824 bytes failed", SIGABRT under the 2 GiB limit)
-    // after about 10 s. Found by the long run (seed 1414, cases 219 and 360).
-    let jobs = workload.and_then(|w| w.get("jobs"));
-    if matches!(jobs, Some(Value::Integer(j)) if *j >= 10_000_000) {
-        return Some("issue 14 class 3: huge workloads abort");
-    }
-    None
-}
-
-/// The largest number in `value` (a number, or a table or array of them; NaN never
-/// wins), or -inf.
-fn max_number(value: &Value) -> f64 {
-    match value {
-        Value::Integer(i) => *i as f64,
-        Value::Float(f) => *f,
-        Value::Table(t) => t.values().map(max_number).fold(f64::NEG_INFINITY, f64::max),
-        Value::Array(a) => a.iter().map(max_number).fold(f64::NEG_INFINITY, f64::max),
-        _ => f64::NEG_INFINITY,
     }
 }
 
