@@ -165,6 +165,8 @@ pub struct RunOutput {
     pub metrics: Vec<f64>,
     /// Events processed (for throughput benchmarks).
     pub events: u64,
+    /// Times the policy was asked whether a request may go ([`PolicyState::asks`]).
+    pub asks: u64,
     /// Completed jobs' latencies in seconds, in no particular order.
     pub latencies: Vec<f64>,
 }
@@ -668,10 +670,12 @@ pub fn simulate_observed<O: Observer>(
     sim.rec.escalations = sim.policy.escalations;
     sim.rec.cooldown = sim.policy.out_of_rotation();
     sim.rec.hedges = sim.policy.hedges;
+    let asks = sim.policy.asks;
     let (metrics, latencies) = sim.rec.finish(catalog, scenario, policy);
     Ok(RunOutput {
         metrics,
         events,
+        asks,
         latencies,
     })
 }

@@ -146,6 +146,9 @@ pub struct PolicyState<'a> {
     pub escalations: u64,
     /// Hedges sent.
     pub hedges: u64,
+    /// Calls of [`PolicyState::next`]: each asks the guards whether a request may go
+    /// (the work of waiting, which a cost-linearity test counts).
+    pub asks: u64,
     hedge: HedgeState,
     /// The last [`PolicyState::next`] that said to wait did nothing else: no pick drew
     /// a random number, no guard refused, no provider was left.
@@ -169,6 +172,7 @@ impl<'a> PolicyState<'a> {
             jitter_rng: stream(seed, replication, Source::Jitter(index)),
             routing_rng: stream(seed, replication, Source::Routing(index)),
             guard_refusals: 0,
+            asks: 0,
             fallbacks: 0,
             escalations: 0,
             hedges: 0,
@@ -348,6 +352,7 @@ impl<'a> PolicyState<'a> {
     /// The request of `input` and `output` tokens is ready at `now`: run the guards and
     /// decide.
     pub fn next(&mut self, now: SimTime, cursor: &mut Cursor) -> Step {
+        self.asks += 1;
         let (input, output) = (cursor.input, cursor.output);
         // Whether this call did anything besides asking the guards.
         let mut acted = false;
