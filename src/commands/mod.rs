@@ -92,12 +92,33 @@ pub fn write_outputs(
     crate::output::write_folder(dir, |staging| {
         write_outputs_into(staging, scenario, results, summary)
     })
-    .map_err(|e| match e {
+    .map_err(|e| unstaged(e, dir))
+}
+
+/// The error of writing the staged folder of `dir`, with the staging folder's path (gone
+/// by now) replaced by `dir`'s in its message.
+fn unstaged(e: Staged, dir: &Path) -> AppError {
+    let staging = crate::output::staging_dir(dir).display().to_string();
+    let fix = |m: String| m.replace(&staging, &dir.display().to_string());
+    match e {
+        Staged::App(AppError::Other(e)) => AppError::Other(anyhow::anyhow!(fix(format!("{e:#}")))),
+        Staged::App(AppError::BadInput(m)) => AppError::BadInput(fix(m)),
         Staged::App(e) => e,
         Staged::Io(e) => anyhow::Error::from(e)
             .context(format!("cannot write output folder {}", dir.display()))
             .into(),
-    })
+    }
+}
+
+/// `--out DIR` must be a folder, or not exist yet: checked before anything runs.
+fn check_out(dir: &Path) -> Result<(), AppError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(AppError::BadInput(format!(
+            "--out {}: is a file, not a folder; name a folder (it is created if missing)",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// An error while writing a staged folder: the staging itself, or writing its files.
@@ -190,6 +211,9 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     }
     if let Some(s) = args.seed {
         scenario.seed = s;
+    }
+    if let Some(dir) = &args.out {
+        check_out(dir)?;
     }
     let keep = Keep {
         curves: args.out.is_some(),
@@ -293,6 +317,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         .out
         .clone()
         .unwrap_or_else(|| format!("sweep-{}", crate::output::safe_stem(&base.name)).into());
+    check_out(&out)?;
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(points.len() as u64)
     } else {
@@ -343,12 +368,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         crate::output::plot::draw_sweep(staging, &result)
             .map_err(|e| Staged::App(anyhow::anyhow!("drawing charts: {e}").into()))
     })
-    .map_err(|e| match e {
-        Staged::App(e) => e,
-        Staged::Io(e) => anyhow::Error::from(e)
-            .context(format!("cannot write output folder {}", out.display()))
-            .into(),
-    })?;
+    .map_err(|e| unstaged(e, &out))?;
     warn_skipped(&drawing);
     writeln!(
         stdout,

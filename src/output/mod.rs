@@ -109,6 +109,12 @@ pub fn safe_stem(name: &str) -> String {
     stem
 }
 
+/// The staging folder [`write_folder`] fills inside `dir` (named by the process, so two
+/// runs into one folder do not meet).
+pub fn staging_dir(dir: &Path) -> std::path::PathBuf {
+    dir.join(format!(".ratesim-partial-{}", std::process::id()))
+}
+
 /// Writes the files of an output folder as a whole: `fill` writes them into a staging
 /// folder inside `dir`, and only once it has succeeded are they moved into `dir` (each
 /// by a rename, replacing a file of the same name from an earlier run; other files in
@@ -120,7 +126,7 @@ pub fn write_folder<T, E: From<io::Error>>(
 ) -> Result<T, E> {
     let existed = dir.exists();
     std::fs::create_dir_all(dir)?;
-    let staging = dir.join(format!(".ratesim-partial-{}", std::process::id()));
+    let staging = staging_dir(dir);
     let cleanup = || {
         let _ = std::fs::remove_dir_all(&staging);
         if !existed {

@@ -848,3 +848,28 @@ fn a_sweep_grid_of_too_many_points_is_refused() {
         ));
     assert!(!out.exists());
 }
+
+/// `--out` naming a file is exit 2 before anything runs, for `run` and `sweep`.
+#[test]
+fn out_naming_a_file_is_refused_before_running() {
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", GOOD);
+    let file = write(dir.path(), "taken", "mine");
+    ratesim()
+        .arg("run")
+        .arg(&f)
+        .arg("--out")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a file, not a folder"));
+    ratesim()
+        .arg("sweep")
+        .arg(&f)
+        .args(["--set", "workload.concurrency=1,2", "--out"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a file, not a folder"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
