@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-reports}"
 cargo build --release --locked -q
-bin=target/release/ratesim
+bin="${CARGO_TARGET_DIR:-target}/release/ratesim"
 for scenario in scenarios/*.toml; do
   name=$(basename "$scenario" .toml)
   rm -rf "${out:?}/$name"
