@@ -71,6 +71,12 @@ fn bad_values_are_reported_with_their_line_and_key_path() {
             "missing; dist = \"lognormal\" takes: median, p95",
         ),
         (
+            "a duration past what the clock holds",
+            provider_key(r#"outages = { up = "9000000h", down = "1s" }"#),
+            "providers.api.outages.up",
+            "is longer than 100 years",
+        ),
+        (
             "policy name too long",
             edit(
                 &minimal(),
