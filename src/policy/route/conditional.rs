@@ -147,11 +147,6 @@ impl Inner for Conditional {
         &self.targets
     }
 
-    /// One target is taken.
-    fn depth(&self) -> usize {
-        self.targets.iter().map(Node::depth).max().unwrap_or(0)
-    }
-
     /// The steps of the target the first rule that holds names, else the default's.
     fn resolve<R: Rng + ?Sized>(
         &self,

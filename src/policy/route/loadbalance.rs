@@ -48,11 +48,6 @@ impl Inner for Loadbalance {
         &self.targets
     }
 
-    /// One target is taken.
-    fn depth(&self) -> usize {
-        self.targets.iter().map(Node::depth).max().unwrap_or(0)
-    }
-
     /// The steps of one target drawn by weight. Portkey skips targets whose circuits
     /// are all open; with none left it draws among them all.
     fn resolve<R: Rng + ?Sized>(

@@ -172,8 +172,11 @@ trait Inner {
     /// The targets it holds.
     fn targets(&self) -> &[Node];
 
-    /// The most provider steps a request can take through it.
-    fn depth(&self) -> usize;
+    /// The most provider steps a request can take through it: by default one target's
+    /// (a kind that takes one of its targets); a kind that may try several sums them.
+    fn depth(&self) -> usize {
+        self.targets().iter().map(Node::depth).max().unwrap_or(0)
+    }
 
     /// Appends the steps of a request `info` through it to `plan`; `exit` is the gate on
     /// leaving its last step, `ok` says which providers are in rotation.
@@ -583,6 +586,36 @@ mod tests {
     use crate::dist::Random;
     use crate::keys::Invalid;
     use crate::provider::LatencySpec;
+
+    /// A request can take one step through a target a loadbalance or conditional node
+    /// picks, and a step through every target of a fallback: the depth the parser
+    /// bounds by `MAX_STEPS`.
+    #[test]
+    fn depth_takes_one_target_of_a_choice_and_all_of_a_fallback() {
+        let p = Node::Provider;
+        let fallback = |n: usize| {
+            Node::Fallback(Fallback {
+                targets: (0..n).map(p).collect(),
+                gate: 0,
+            })
+        };
+        let lb = Node::Loadbalance(Loadbalance {
+            targets: vec![fallback(2), fallback(3), p(0)],
+            weights: vec![1.0; 3],
+        });
+        assert_eq!(lb.depth(), 3);
+        let cond = Node::Conditional(Conditional {
+            targets: vec![fallback(4), p(1)],
+            rules: vec![],
+            default: 1,
+        });
+        assert_eq!(cond.depth(), 4);
+        let outer = Node::Fallback(Fallback {
+            targets: vec![lb, cond],
+            gate: 0,
+        });
+        assert_eq!(outer.depth(), 7);
+    }
 
     fn provider(name: &str) -> ProviderSpec {
         ProviderSpec {
