@@ -204,6 +204,8 @@ struct Sim<'a, O: Observer> {
     /// Scratch space for rate-limit headers.
     usage: Vec<crate::provider::limiter::Usage>,
     concurrency: u32,
+    /// Whether a run of alike waiters follows its first job without asking.
+    follow: bool,
 }
 
 impl<'a, O: Observer> Sim<'a, O> {
@@ -332,7 +334,7 @@ impl<'a, O: Observer> Sim<'a, O> {
         while let Some(mut run) = list.pop_run() {
             while let Some(job) = run.pop_front() {
                 let action = self.state[job as usize].driver.ready(now, &mut self.policy);
-                if !run.is_empty() && self.policy.pure_wait() {
+                if self.follow && !run.is_empty() && self.policy.pure_wait() {
                     match action {
                         Action::WaitUntil(t) => {
                             self.wait_until(t, job);
@@ -599,6 +601,7 @@ pub fn simulate_observed<O: Observer>(
         .enumerate()
         .map(|(i, spec)| Provider::new(spec, seed, replication, i as u32))
         .collect();
+    let follow = !observer.asks_every_waiter();
     let mut sim = Sim {
         observer,
         jobs,
@@ -617,6 +620,7 @@ pub fn simulate_observed<O: Observer>(
         open: None,
         usage: Vec::new(),
         concurrency: scenario.workload.concurrency.unwrap_or(u32::MAX),
+        follow,
     };
     if !jobs.is_empty() {
         sim.queue.schedule_next(jobs.arrivals[0], Event::Arrive(0));

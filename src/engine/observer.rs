@@ -14,6 +14,14 @@ pub trait Observer {
     fn records(&self, _provider: usize) -> Option<usize> {
         None
     }
+    /// Whether every waiting job asks again for itself, instead of following, without
+    /// asking, the job ahead of it that was just told to wait (the wait lists' shortcut,
+    /// [`crate::policy::PolicyState::waits_alike`]); asked once, before the first event.
+    /// The run is the same either way, which is what the shortcut relies on: tests
+    /// compare the two.
+    fn asks_every_waiter(&self) -> bool {
+        false
+    }
     /// Called once after the last event, with the time of that event (`None`: there was
     /// none) and each provider's tape (`None` where none was asked for).
     fn end(&mut self, _last: Option<SimTime>, _tapes: Vec<Option<Tape>>) {}

@@ -465,10 +465,11 @@ impl<'a> PolicyState<'a> {
     }
 
     /// Whether requests `a` and `b`, both waiting, get the same answer from
-    /// [`PolicyState::next`] at any time and in any state, and asking changes nothing
-    /// (given a pure wait, see [`PolicyState::pure_wait`]): neither picks again, and
-    /// every guard answers them alike ([`Guard::alike`]). Then when `a` was just told
-    /// to wait, `b` right behind it would be told the same, and need not ask.
+    /// [`PolicyState::next`] whenever `a` gets a pure wait ([`PolicyState::pure_wait`]),
+    /// and asking changes nothing: neither picks again, every guard before the last that
+    /// may wait answers them alike ([`Guard::alike`]) and that one tells them the same
+    /// when it tells `a` to wait ([`Guard::alike_when_waiting`]). Then when `a` was just
+    /// told to wait, `b` right behind it would be told the same, and need not ask.
     pub fn waits_alike(&self, a: &Cursor, b: &Cursor) -> bool {
         let fixed = |c: &Cursor| !(c.attempts_here > 0 && self.repicks(c));
         let attempt = |c: &Cursor| Attempt {
@@ -478,7 +479,17 @@ impl<'a> PolicyState<'a> {
             retry: c.attempts > 0,
         };
         let (x, y) = (attempt(a), attempt(b));
-        fixed(a) && fixed(b) && self.guards.iter().all(|g| g.alike(&x, &y))
+        // A pure wait comes from a guard that may wait, after every guard before it
+        // passed: those must pass `b` too, and the one that said wait tell it the same.
+        // Guards after the last that may wait are never asked before a pure wait.
+        let last = self.guards.iter().rposition(|g| g.may_wait());
+        fixed(a)
+            && fixed(b)
+            && self.guards.iter().enumerate().all(|(i, g)| match last {
+                Some(l) if i < l => g.alike(&x, &y),
+                Some(l) if i == l => g.alike_when_waiting(&x, &y),
+                _ => true,
+            })
     }
 
     /// `provider` answered at `now`; the request cost `cost`, and `usage` holds the

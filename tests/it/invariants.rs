@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use ratesim::engine::timeline::{sample_step, TimelineRecorder};
-use ratesim::engine::{simulate_observed, Observer};
+use ratesim::engine::{simulate_observed, NoObserver, Observer};
 use ratesim::metrics::Catalog;
 use ratesim::provider::{Admission, Provider};
 use ratesim::{SimDuration, SimTime};
@@ -218,25 +218,27 @@ fn retry() -> impl Strategy<Value = String> {
         })
 }
 
+/// Every guard kind, in a configuration that acts on small scenarios.
+const GUARDS: &[&str] = &[
+    r#"{ kind = "predictive", provider = "p0", limit = 3, ttl = "10s" }"#,
+    r#"{ kind = "token_bucket", rate = 2, capacity = 5 }"#,
+    r#"{ kind = "adaptive_throttle" }"#,
+    r#"{ kind = "retry_budget", style = "finagle", ratio = 0.2, min = 1 }"#,
+    r#"{ kind = "retry_budget", style = "envoy" }"#,
+    r#"{ kind = "pause", every = "20s", length = "2s" }"#,
+    r#"{ kind = "spend_budget", budget_usd = 0.01, providers = ["p1"] }"#,
+    r#"{ kind = "cooldown", cooldown_time = "5s" }"#,
+    r#"{ kind = "circuit_breaker", failure_threshold = 2 }"#,
+    r#"{ kind = "eject_on_429", while_out = "wait" }"#,
+    r#"{ kind = "eject_on_429" }"#,
+    r#"{ kind = "skip_recent_failures", window = "10s" }"#,
+    r#"{ kind = "aimd", initial = 3, min = 1, max = 5, backoff_ratio = 0.5 }"#,
+    r#"{ kind = "pacer" }"#,
+    r#"{ kind = "pacer", provider = "p0" }"#,
+];
+
 fn guards() -> impl Strategy<Value = Vec<&'static str>> {
-    subsequence(
-        vec![
-            r#"{ kind = "predictive", provider = "p0", limit = 3, ttl = "10s" }"#,
-            r#"{ kind = "token_bucket", rate = 2, capacity = 5 }"#,
-            r#"{ kind = "adaptive_throttle" }"#,
-            r#"{ kind = "retry_budget", style = "finagle", ratio = 0.2, min = 1 }"#,
-            r#"{ kind = "retry_budget", style = "envoy" }"#,
-            r#"{ kind = "pause", every = "20s", length = "2s" }"#,
-            r#"{ kind = "spend_budget", budget_usd = 0.01, providers = ["p1"] }"#,
-            r#"{ kind = "cooldown", cooldown_time = "5s" }"#,
-            r#"{ kind = "circuit_breaker", failure_threshold = 2 }"#,
-            r#"{ kind = "eject_on_429", while_out = "wait" }"#,
-            r#"{ kind = "skip_recent_failures", window = "10s" }"#,
-            r#"{ kind = "aimd", initial = 3, min = 1, max = 5, backoff_ratio = 0.5 }"#,
-            r#"{ kind = "pacer" }"#,
-        ],
-        0..=3,
-    )
+    subsequence(GUARDS.to_vec(), 0..=3)
 }
 
 fn hedge() -> impl Strategy<Value = Option<&'static str>> {
@@ -254,8 +256,35 @@ fn scenarios() -> impl Strategy<Value = String> {
         (1u64..=40, 1u32..=10).prop_map(|(j, c)| batch(j, c)),
         (1u64..=40, 1u64..50).prop_map(|(j, r)| poisson(r as f64 / 10.0).set("jobs", j)),
     ];
+    scenarios_of(workload.boxed(), guards().boxed())
+}
+
+/// Scenarios where many requests wait at once: 10-80 jobs all in flight, and guards
+/// (in any order) of which at least one may make them wait.
+fn crowded() -> impl Strategy<Value = String> {
+    let waiting = select(vec![
+        r#"{ kind = "token_bucket", rate = 2, capacity = 5 }"#,
+        r#"{ kind = "aimd", initial = 3, min = 1, max = 5, backoff_ratio = 0.5 }"#,
+        r#"{ kind = "pacer" }"#,
+        r#"{ kind = "pacer", provider = "p0" }"#,
+        r#"{ kind = "eject_on_429", while_out = "wait" }"#,
+    ]);
+    let guards = (waiting, subsequence(GUARDS.to_vec(), 0..=2)).prop_flat_map(|(w, mut rest)| {
+        rest.push(w);
+        Just(rest).prop_shuffle()
+    });
+    let workload = (10u64..=80).prop_map(|j| batch(j, j as u32));
+    scenarios_of(workload.boxed(), guards.boxed())
+}
+
+/// Scenario text: `workload` with random request sizes, three random providers and one
+/// policy of random route, retry, hedge and gate with `guards`, perhaps from a preset.
+fn scenarios_of(
+    workload: BoxedStrategy<crate::common::Workload>,
+    guards: BoxedStrategy<Vec<&'static str>>,
+) -> impl Strategy<Value = String> {
     (
-        (workload, 1u64..3000, 0u64..500, 1u32..3),
+        (workload, 1u64..3000, 0u64..500, 1u32..3, any::<bool>()),
         (
             provider_block("p0"),
             provider_block("p1"),
@@ -271,17 +300,24 @@ fn scenarios() -> impl Strategy<Value = String> {
                 "sdk",
             ])),
             prop::option::of(retry()),
-            guards(),
+            guards,
             hedge(),
             any::<bool>(),
         ),
     )
         .prop_map(
             |(
-                (w, input, output, requests),
+                (w, input, output, requests, varied),
                 (p0, p1, p2),
                 (route, preset, retry, guards, hedge, gate),
             )| {
+                // Requests of one size, or of sizes up to `input` (a guard may treat
+                // waiters of different sizes differently).
+                let input = if varied {
+                    format!(r#"{{ dist = "uniform", min = 1, max = {} }}"#, input + 1)
+                } else {
+                    input.to_string()
+                };
                 let w = w
                     .replications(1)
                     .tokens(input, output)
@@ -441,6 +477,42 @@ fn the_recorded_timeline_equals_the_providers_sampled_live() {
             sizes.iter().all(|&(n, full)| n == 0 || full),
             "{name}: {sizes:?}"
         );
+    }
+}
+
+/// Asks the engine to have every waiting job ask again itself.
+struct AskEveryWaiter;
+
+impl Observer for AskEveryWaiter {
+    fn asks_every_waiter(&self) -> bool {
+        true
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// The wait lists' shortcut (a run of waiters answered alike follows its first job
+    /// when that one is told to wait, without asking) changes no result: every metric
+    /// and latency is the same as when every waiter asks again itself, with no more
+    /// asks.
+    #[test]
+    fn following_alike_waiters_changes_no_result(text in crowded(), seed in any::<u64>()) {
+        let mut s = scenario(&text);
+        s.seed = seed;
+        let catalog = Catalog::new(&s.providers);
+        let jobs = s.workload.generate(s.seed, 0);
+        let follow = simulate_observed(&s, &catalog, 0, &jobs, 0, &mut NoObserver).unwrap();
+        let ask = simulate_observed(&s, &catalog, 0, &jobs, 0, &mut AskEveryWaiter).unwrap();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (i, (a, b)) in follow.metrics.iter().zip(&ask.metrics).enumerate() {
+            prop_assert!(
+                a.to_bits() == b.to_bits(),
+                "{}: {} following, {} asking every waiter", catalog.names()[i], a, b
+            );
+        }
+        prop_assert_eq!(bits(&follow.latencies), bits(&ask.latencies));
+        prop_assert!(follow.asks <= ask.asks, "{} asks following, {} asking", follow.asks, ask.asks);
     }
 }
 

@@ -625,10 +625,6 @@ fn waiting_requests_cost_a_bounded_number_of_events_per_job() {
                 .expect("within the time limit");
             let completed = out.metrics[catalog.index("jobs_completed").unwrap()];
             assert_eq!(completed, jobs as f64, "{guard}");
-            // The pacer answers requests of different sizes differently: each asks.
-            if guard.contains("pacer") && tokens != "100" {
-                continue;
-            }
             assert!(
                 out.events <= 6 * jobs as u64,
                 "{guard}, tokens {tokens}: {} events for {jobs} jobs",

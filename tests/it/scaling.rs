@@ -94,12 +94,6 @@ fn events_per_unit_of_work_stay_bounded_for_every_guard_and_route_kind() {
         let small = events_per_work(&all_in_flight(200, route, guards));
         let large = events_per_work(&all_in_flight(2000, route, guards));
         table.push(format!("{small:6.2} {large:6.2}  {route} {guards}"));
-        // Open (issue 14, class 5): the pacer treats only waiters of equal sizes alike,
-        // so with mixed sizes each waiter asks again whenever the copied limits free
-        // up (1.9 asks and events per unit of work at 200 jobs, 5.9 at 2,000).
-        if guards.contains("pacer") {
-            continue;
-        }
         // A handful of events and asks per attempt (its answer, a retry timer, a
         // start, the guards' check), the same at ten times the jobs.
         assert!(

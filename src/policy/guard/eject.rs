@@ -70,6 +70,17 @@ impl Guard for Eject {
         self.out.verdict(now, a.provider, self.while_out)
     }
 
+    /// The verdict depends on the provider and the time alone, and checking changes
+    /// nothing.
+    fn alike(&self, a: &Attempt, b: &Attempt) -> bool {
+        a.provider == b.provider
+    }
+
+    /// Only while an ejected provider is waited for.
+    fn may_wait(&self) -> bool {
+        self.while_out == WhileOut::Wait
+    }
+
     fn on_response(&mut self, now: SimTime, f: &Feedback) {
         if f.status == Some(429) {
             let until = match f.hint {

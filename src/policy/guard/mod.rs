@@ -91,13 +91,29 @@ pub trait Guard: Send {
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict;
     /// Every guard passed `a`, which is sent at `now`: take what it uses.
     fn commit(&mut self, _now: SimTime, _a: &Attempt) {}
-    /// Whether `a` and `b` always get the same verdict from `check` (in any state, at any
-    /// time), and `check` changes nothing for either but what a second check at the same
-    /// time would find unchanged. Then a request waiting behind another alike one need
-    /// not ask again when that one was just told to wait: it would be told the same.
-    /// False (ask every time) unless a guard knows better.
+    /// Whether, in any state and at any time, when `check` tells `a` to wait (until a
+    /// time, or for a response), a `check` of `b` right after it, at the same time, would
+    /// tell `b` the same, and neither check changes what a second check at that time
+    /// would answer. Then a request waiting behind another alike one need not ask again
+    /// when that one was just told to wait: it would be told the same. (When `a` passes,
+    /// `b` still asks.) False (ask every time) unless a guard knows better.
     fn alike(&self, _a: &Attempt, _b: &Attempt) -> bool {
         false
+    }
+    /// Whether, when `check` tells `a` to wait, a `check` of `b` right after it, at the
+    /// same time, would tell `b` the same, with neither check changing what a second
+    /// check at that time would answer: [`Guard::alike`] without its promise that `a`
+    /// and `b` also pass alike (the pacer's queue: whatever their sizes, a request asking
+    /// behind one told to wait is told the same). A policy asks this only of the last
+    /// guard that may wait (see [`Guard::may_wait`]); the guards before it must pass `b`
+    /// whenever they pass `a`, so they must be [`Guard::alike`].
+    fn alike_when_waiting(&self, a: &Attempt, b: &Attempt) -> bool {
+        self.alike(a, b)
+    }
+    /// Whether `check` may ever answer [`GuardVerdict::WaitUntil`] or
+    /// [`GuardVerdict::WaitForResponse`].
+    fn may_wait(&self) -> bool {
+        true
     }
     /// A response arrived at `now`.
     fn on_response(&mut self, _now: SimTime, _f: &Feedback) {}

@@ -4,6 +4,13 @@
 //! response. A request waits until the copy says every limit would admit it, so it
 //! sends (almost) no request that will be rejected: only traffic it cannot see (another
 //! client, an outage, an online reset) can still get a 429.
+//!
+//! Requests to one provider go first in, first out: once a request is told to wait
+//! until `t`, every request to that provider asking before `t` is told the same, so a
+//! small request does not overtake a large one (which would otherwise starve behind a
+//! stream of small ones). That also makes every waiting request to a provider answered
+//! alike, so the engine wakes them as a queue, as many as can pass, instead of each
+//! asking again whenever the copied limits free up.
 
 use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
 use crate::keys::{Keys, R};
@@ -45,6 +52,9 @@ impl GuardParams for PacerParams {
 pub struct Pacer {
     provider: Option<usize>,
     shadows: Vec<Limits>,
+    /// Per provider, the time the last request told to wait was told: until then every
+    /// request to it waits (first in, first out).
+    held_until: Vec<SimTime>,
 }
 
 impl Pacer {
@@ -54,6 +64,7 @@ impl Pacer {
         Pacer {
             provider,
             shadows: limits.iter().map(|l| Limits::new(l)).collect(),
+            held_until: vec![SimTime::ZERO; limits.len()],
         }
     }
 
@@ -67,8 +78,15 @@ impl Guard for Pacer {
         if !self.paces(a.provider) {
             return GuardVerdict::Pass;
         }
+        let held = self.held_until[a.provider];
+        if now < held {
+            return GuardVerdict::WaitUntil(held);
+        }
         match self.shadows[a.provider].check(now, a.input, a.output).0 {
-            Verdict::NotUntil(t) => GuardVerdict::WaitUntil(t),
+            Verdict::NotUntil(t) => {
+                self.held_until[a.provider] = t;
+                GuardVerdict::WaitUntil(t)
+            }
             // Admit, or never: the provider will say so itself.
             _ => GuardVerdict::Pass,
         }
@@ -79,6 +97,17 @@ impl Guard for Pacer {
         match (self.paces(a.provider), self.paces(b.provider)) {
             (false, false) => true,
             (true, true) => (a.provider, a.input, a.output) == (b.provider, b.input, b.output),
+            _ => false,
+        }
+    }
+
+    /// Requests to the same provider, whatever their sizes (or two it does not pace):
+    /// once one is told to wait until `t`, the other, asking before `t`, is told the
+    /// same, and asking again changes nothing.
+    fn alike_when_waiting(&self, a: &Attempt, b: &Attempt) -> bool {
+        match (self.paces(a.provider), self.paces(b.provider)) {
+            (false, false) => true,
+            (true, true) => a.provider == b.provider,
             _ => false,
         }
     }
@@ -98,5 +127,58 @@ impl Guard for Pacer {
 
     fn wants_usage(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Keys;
+    use crate::provider::limiter::KINDS;
+    use crate::scenario::KeyPath;
+
+    /// One provider's limits: `limit` tokens per sliding 10 s.
+    fn window(limit: u64) -> Vec<LimitSpec> {
+        let text = format!(
+            "kind = \"sliding_window\"\nwindow = \"10s\"\nlimit = {limit}\nunit = \"tokens\""
+        );
+        let t: toml::Table = text.parse().expect("valid TOML");
+        let k = Keys::new(&t, KeyPath::default().key("limits").index(0));
+        let kind = k.kind(KINDS).expect("a kind");
+        vec![LimitSpec::parse(kind, &k)
+            .expect("registered")
+            .expect("valid")]
+    }
+
+    fn tokens(n: u64) -> Attempt {
+        Attempt {
+            provider: 0,
+            input: n,
+            output: 0,
+            retry: false,
+        }
+    }
+
+    #[test]
+    fn a_small_request_waits_behind_a_large_one_held_before_it() {
+        let secs = SimTime::from_secs;
+        let mut p = Pacer::new(None, &[window(1000)]);
+        assert_eq!(p.check(secs(0), &tokens(800)), GuardVerdict::Pass);
+        p.commit(secs(0), &tokens(800));
+        // 100 more tokens fit in the window ...
+        assert_eq!(p.check(secs(1), &tokens(100)), GuardVerdict::Pass);
+        // ... but once 900 are held until the 800 leave it, the 100 queue behind them.
+        assert_eq!(
+            p.check(secs(1), &tokens(900)),
+            GuardVerdict::WaitUntil(secs(10))
+        );
+        assert_eq!(
+            p.check(secs(2), &tokens(100)),
+            GuardVerdict::WaitUntil(secs(10))
+        );
+        // At that time the first in line asks first and goes; the next is asked afresh.
+        assert_eq!(p.check(secs(10), &tokens(900)), GuardVerdict::Pass);
+        p.commit(secs(10), &tokens(900));
+        assert_eq!(p.check(secs(10), &tokens(100)), GuardVerdict::Pass);
     }
 }
