@@ -49,7 +49,7 @@ pub struct TimelineRecorder<'a> {
 /// time from which events are no longer recorded; the limiter samples go on.
 pub const MAX_EVENTS: usize = 50_000;
 
-/// The most changes a provider's tape holds (32 bytes each: 64 MB). A longer run is
+/// The most changes a provider's tape holds (16 bytes each: 32 MB). A longer run is
 /// sampled by running its replication again instead.
 pub const MAX_TAPE: usize = 1 << 21;
 
