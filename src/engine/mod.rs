@@ -43,12 +43,12 @@ enum Event {
     Wake(u32),
     /// A provider finished serving copy `copy` of the job's current request (a stale
     /// copy, cancelled since, is ignored).
-    Served { job: u32, provider: u16, copy: u16 },
+    Served { job: u32, provider: u16, copy: u32 },
     /// A rejection reaches the job (its status and hint wait in the job's state, which
     /// keeps events small: a job has one request in flight at a time).
     Rejected { job: u32, provider: u16 },
     /// Time to hedge copy `copy` of the job's request, if it is still unanswered.
-    Hedge { job: u32, copy: u16 },
+    Hedge { job: u32, copy: u32 },
 }
 
 /// A run whose simulated time would pass [`MAX_SIM_TIME`]: what event would have, and
@@ -126,12 +126,12 @@ fn time_limit(
 }
 
 /// A provider's ticket for copy `copy` of `job`'s request.
-fn ticket(job: u32, copy: u16) -> u64 {
+fn ticket(job: u32, copy: u32) -> u64 {
     job as u64 | (copy as u64) << 32
 }
 
-fn unticket(t: u64) -> (u32, u16) {
-    (t as u32, (t >> 32) as u16)
+fn unticket(t: u64) -> (u32, u32) {
+    (t as u32, (t >> 32) as u32)
 }
 
 /// A job in progress: its request protocol, which of its requests it is on, and the
@@ -141,7 +141,7 @@ struct JobState {
     driver: RequestDriver,
     request: u32,
     /// The rejected copy, its status and hint.
-    pending: (u16, u16, Hint),
+    pending: (u32, u16, Hint),
 }
 
 impl JobState {
@@ -529,7 +529,8 @@ impl<'a, O: Observer> Sim<'a, O> {
                 let size = self.size(job);
                 let cost = self.providers[p].spec().cost(size.input, size.output);
                 let passed = self.providers[p].passes();
-                self.rec.served(p, size.input + size.output, cost, passed);
+                self.rec
+                    .served(p, size.input.saturating_add(size.output), cost, passed);
                 self.fill_usage(now, p);
                 let answer = Answer {
                     passed,

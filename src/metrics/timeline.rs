@@ -15,7 +15,7 @@ pub struct Timeline {
 }
 
 /// One sample of one series: `value` of `series` (a limit of `provider`) at `t_s`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimelineRow {
     /// Policy.
     pub policy: String,
@@ -32,7 +32,7 @@ pub struct TimelineRow {
 }
 
 /// Something that happened to a request.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventRow {
     /// Policy.
     pub policy: String,

@@ -115,23 +115,60 @@ pub fn staging_dir(dir: &Path) -> std::path::PathBuf {
     dir.join(format!(".ratesim-partial-{}", std::process::id()))
 }
 
+/// Whether process `pid` is running, where the system can tell (Linux); elsewhere it
+/// is taken to be.
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// Removes the staging folders ([`staging_dir`]) that runs killed while writing into
+/// `dir` left there: those named by a process that is no longer running.
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some(Ok(pid)) = name
+            .strip_prefix(".ratesim-partial-")
+            .map(str::parse::<u32>)
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !alive(pid) && entry.path().is_dir() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Writes the files of an output folder as a whole: `fill` writes them into a staging
 /// folder inside `dir`, and only once it has succeeded are they moved into `dir` (each
 /// by a rename, replacing a file of the same name from an earlier run; other files in
-/// `dir` are left alone). When `fill` fails, the staging folder is removed, and so is
-/// `dir` if this call created it: nothing half-written is left.
+/// `dir` are left alone). When `fill` fails, the staging folder is removed, and so are
+/// `dir` and the parents this call created: nothing half-written is left. The staging
+/// folder a killed run left in `dir` is removed first.
 pub fn write_folder<T, E: From<io::Error>>(
     dir: &Path,
     fill: impl FnOnce(&Path) -> Result<T, E>,
 ) -> Result<T, E> {
-    let existed = dir.exists();
+    // The folders this call creates, innermost first.
+    let created: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .collect();
     std::fs::create_dir_all(dir)?;
+    remove_stale(dir);
     let staging = staging_dir(dir);
     let cleanup = || {
         let _ = std::fs::remove_dir_all(&staging);
-        if !existed {
+        for d in &created {
             // Only if empty: never removes anything but what this call made.
-            let _ = std::fs::remove_dir(dir);
+            let _ = std::fs::remove_dir(d);
         }
     };
     let _ = std::fs::remove_dir_all(&staging);
@@ -226,6 +263,34 @@ mod tests {
         assert!(err.to_string().contains("is a folder"), "{err}");
         assert_eq!(std::fs::read_to_string(old.join("a.csv")).unwrap(), "new");
         assert_eq!(names(&old), ["a.csv", "b.csv", "c.csv", "mine.txt"]);
+        // New parents: none left behind either.
+        let deep = tmp.path().join("x").join("y").join("z");
+        assert!(write_folder(&deep, failing).is_err());
+        assert!(!tmp.path().join("x").exists());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_killed_runs_staging_folder_is_removed_by_the_next_run() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        // No process has this number (Linux numbers them below 2^22).
+        let stale = tmp.path().join(".ratesim-partial-4294967294");
+        std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join("summary.csv"), "half").unwrap();
+        // A running process's (this one's parent) is kept.
+        let live = tmp.path().join(format!(
+            ".ratesim-partial-{}",
+            std::os::unix::process::parent_id()
+        ));
+        std::fs::create_dir(&live).unwrap();
+        std::fs::write(tmp.path().join(".ratesim-partial-x"), "a user's file").unwrap();
+        write_folder(tmp.path(), |d: &Path| {
+            write_atomic(&d.join("a.csv"), b"new")
+        })
+        .unwrap();
+        assert!(!stale.exists());
+        assert!(live.exists());
+        assert!(tmp.path().join(".ratesim-partial-x").exists());
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub struct Live {
     /// The provider serving (or queueing) it.
     pub provider: usize,
     /// Which copy of the request it is.
-    pub copy: u16,
+    pub copy: u32,
     /// When it was sent.
     pub sent_at: SimTime,
     /// When its service started and how long the service takes; `None` while it waits
@@ -64,7 +64,7 @@ pub struct Send {
     /// The provider.
     pub provider: usize,
     /// The copy's number (to report its answer with).
-    pub copy: u16,
+    pub copy: u32,
     /// The job's first send (the end of its wait for a client slot).
     pub first_of_job: bool,
     /// The request falls back to `provider` from this one.
@@ -83,7 +83,7 @@ pub enum Action {
         /// When.
         at: SimTime,
         /// The copy it hedges.
-        copy: u16,
+        copy: u32,
     },
     /// Call [`RequestDriver::ready`] at this time.
     WaitUntil(SimTime),
@@ -147,7 +147,7 @@ pub struct Answer<'u> {
 #[derive(Clone, Copy, Debug)]
 struct Sending {
     provider: usize,
-    copy: u16,
+    copy: u32,
     hedge: bool,
     at: SimTime,
 }
@@ -159,7 +159,7 @@ pub struct RequestDriver {
     sent: bool,
     saw_rejection: bool,
     last_provider: Option<usize>,
-    copies: u16,
+    copies: u32,
     sending: Option<Sending>,
     primary: Option<Live>,
     hedge: Option<Live>,
@@ -259,6 +259,8 @@ impl RequestDriver {
         hedge_of: Option<usize>,
         first_of_job: bool,
     ) -> Send {
+        // Numbered from 0 per job; only 2^32 sends of one job while a copy sent 2^32
+        // sends before is still in flight could mistake that stale copy for a live one.
         let copy = self.copies;
         self.copies = copy.wrapping_add(1);
         self.sending = Some(Sending {
@@ -281,7 +283,7 @@ impl RequestDriver {
     pub fn admitted(
         &mut self,
         policy: &PolicyState,
-        copy: u16,
+        copy: u32,
         started: Option<(SimTime, SimDuration)>,
     ) -> Action {
         let Some(s) = self.sending.take_if(|s| s.copy == copy) else {
@@ -312,7 +314,7 @@ impl RequestDriver {
     }
 
     /// Copy `copy`, queued at its provider, got a slot at `now` and takes `service`.
-    pub fn started(&mut self, copy: u16, now: SimTime, service: SimDuration) {
+    pub fn started(&mut self, copy: u32, now: SimTime, service: SimDuration) {
         for live in [&mut self.primary, &mut self.hedge].into_iter().flatten() {
             if live.copy == copy {
                 live.started = Some((now, service));
@@ -322,7 +324,7 @@ impl RequestDriver {
 
     /// The hedge timer of copy `copy` fired at `now`: the hedge goes out, unless that
     /// copy was answered or the request has a hedge already.
-    pub fn hedge_due(&mut self, now: SimTime, policy: &mut PolicyState, copy: u16) -> Action {
+    pub fn hedge_due(&mut self, now: SimTime, policy: &mut PolicyState, copy: u32) -> Action {
         if self.hedge.is_some() || self.primary.is_none_or(|l| l.copy != copy) {
             return Action::Wait;
         }
@@ -341,7 +343,7 @@ impl RequestDriver {
 
     /// Copy `copy` was served: which copy won and which to cancel; `None` for a copy
     /// cancelled since (its answer is stale).
-    pub fn answer(&mut self, copy: u16) -> Option<Answered> {
+    pub fn answer(&mut self, copy: u32) -> Option<Answered> {
         let is = |l: Option<Live>| l.is_some_and(|l| l.copy == copy);
         let (winner, loser) = if is(self.primary) {
             (self.primary?, self.hedge)
@@ -403,7 +405,7 @@ impl RequestDriver {
         &mut self,
         now: SimTime,
         policy: &mut PolicyState,
-        copy: u16,
+        copy: u32,
         status: u16,
         hint: Hint,
         usage: &[Usage],

@@ -68,15 +68,29 @@ pub fn key_at(text: &str, at: usize) -> Option<KeyPath> {
 /// taken. `None` when that does not work out (a duplicated table header, another error).
 pub fn duplicate_key_at(text: &str, at: usize) -> Option<KeyPath> {
     let rest = text.get(at..)?;
-    let len = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-        .unwrap_or(rest.len());
-    if len == 0 {
+    // A bare key, or a quoted one without escapes ("a b", 'a b'): its text, and the
+    // length of the key as written.
+    let (key, len, quote) = match rest.chars().next()? {
+        quote @ ('"' | '\'') => {
+            let end = rest[1..].find(quote)?;
+            let key = &rest[1..1 + end];
+            if key.contains(['\\', '\n']) {
+                return None;
+            }
+            (key, end + 2, quote)
+        }
+        _ => {
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .unwrap_or(rest.len());
+            (&rest[..len], len, '"')
+        }
+    };
+    if key.is_empty() {
         return None;
     }
-    let key = &rest[..len];
     let placeholder = format!("{key}__ratesim_duplicate");
-    let patched = format!("{}{placeholder}{}", &text[..at], &rest[len..]);
+    let patched = format!("{}{quote}{placeholder}{quote}{}", &text[..at], &rest[len..]);
     let mut path = key_at(&patched, at)?;
     match path.0.last_mut() {
         Some(Seg::Key(k)) if *k == placeholder => *k = key.to_string(),
@@ -164,6 +178,19 @@ mod tests {
         );
         // A duplicated table header is not a key.
         assert_eq!(duplicate_key_at("[a]\n[a]\n", 4), None);
+        // Quoted keys, basic and literal.
+        let text = "[providers.\"my api\"]\n\"price\" = 1\n\"price\" = 2\n";
+        let at = text.rfind("\"price\"").unwrap();
+        assert_eq!(
+            duplicate_key_at(text, at).unwrap().to_string(),
+            "providers.my api.price"
+        );
+        let text = "[workload]\n'jobs' = 1\n'jobs' = 2\n";
+        let at = text.rfind("'jobs'").unwrap();
+        assert_eq!(
+            duplicate_key_at(text, at).unwrap().to_string(),
+            "workload.jobs"
+        );
     }
 
     #[test]

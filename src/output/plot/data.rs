@@ -13,7 +13,7 @@ use crate::stats::summary::Summary;
 
 /// One point of a policy's job-latency distribution: the `quantile` of job latency,
 /// averaged over replications.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CdfRow {
     /// Policy.
     pub policy: String,
@@ -73,11 +73,18 @@ pub fn read_rows<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, St
         .collect()
 }
 
-/// Writes rows as CSV bytes.
-pub fn write_rows<T: Serialize>(rows: &[T]) -> Vec<u8> {
+/// Writes rows as CSV bytes, under their header (the header alone for no rows, so an
+/// empty table still says what it would hold).
+pub fn write_rows<T: Serialize + Default>(rows: &[T]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r).expect("writing to memory");
+    }
+    if rows.is_empty() {
+        w.serialize(T::default()).expect("writing to memory");
+        let bytes = w.into_inner().expect("writing to memory");
+        let header = bytes.split_inclusive(|&b| b == b'\n').next().unwrap_or(&[]);
+        return header.to_vec();
     }
     w.into_inner().expect("writing to memory")
 }
@@ -116,5 +123,32 @@ impl ChartData<'static> {
             timeline: Cow::Owned(read_rows(&dir.join("timeline.csv"))?),
             events: Cow::Owned(read_rows(&dir.join("events.csv"))?),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_rows_still_write_their_header() {
+        let row = CdfRow {
+            policy: "p".into(),
+            quantile: 0.5,
+            latency_s: 2.0,
+        };
+        assert_eq!(
+            write_rows(&[row]),
+            b"policy,quantile,latency_s\np,0.5,2.0\n"
+        );
+        assert_eq!(write_rows::<CdfRow>(&[]), b"policy,quantile,latency_s\n");
+        let events = String::from_utf8(write_rows::<EventRow>(&[])).unwrap();
+        assert_eq!(events, "policy,t_s,provider,event,status,to\n");
+        let timeline = String::from_utf8(write_rows::<TimelineRow>(&[])).unwrap();
+        assert_eq!(timeline.lines().count(), 1);
+        assert!(
+            timeline.starts_with("policy,provider,series,"),
+            "{timeline}"
+        );
     }
 }
