@@ -551,7 +551,7 @@ impl<'a> PolicyState<'a> {
         if retryable && cursor.attempts_here < retry.max_attempts {
             let n = cursor.attempts_here - 1;
             let wait = match hint {
-                Hint::At(t) if t > now => Some(t - now),
+                Hint::After(d) => Some(d),
                 _ => None,
             };
             let left = retry

@@ -106,6 +106,10 @@ pub struct ProviderSpec {
     pub pass_rate: f64,
     /// Counts toward `local_hit_ratio`.
     pub local: bool,
+    /// A rate-limit rejection's retry-after hint is the wait until the limit would
+    /// admit the request, rounded up to a multiple of this (1 s: the header's whole
+    /// seconds, RFC 9110).
+    pub retry_after_resolution: SimDuration,
 }
 
 impl ProviderSpec {
@@ -126,8 +130,12 @@ impl ProviderSpec {
 /// When a rejected request could first pass, as the provider tells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hint {
-    /// The earliest time it would be admitted, absent other traffic (retry-after).
-    At(SimTime),
+    /// Retry-after: wait this long, counted from when the client receives the rejection
+    /// (RFC 9110), and the limit that refused it would admit it, absent other traffic.
+    /// The provider computes it when it rejects, from its limits, and rounds it up to
+    /// its [`ProviderSpec::retry_after_resolution`]; the rejection's return trip comes
+    /// on top.
+    After(SimDuration),
     /// It exceeds what a limit can ever hold: never.
     Never,
     /// No hint (outage, offline, concurrency cap).
@@ -272,6 +280,16 @@ impl<'a> Provider<'a> {
         }
     }
 
+    /// The retry-after hint of a request refused at `now` that a limit would admit at
+    /// `t`: the wait, rounded up to the resolution.
+    fn hint(&self, now: SimTime, t: SimTime) -> Hint {
+        let wait = t.saturating_since(now).as_nanos();
+        let step = self.spec.retry_after_resolution.as_nanos().max(1);
+        Hint::After(SimDuration::from_nanos(
+            wait.div_ceil(step).saturating_mul(step),
+        ))
+    }
+
     fn reject(
         &mut self,
         status: u16,
@@ -346,7 +364,7 @@ impl<'a> Provider<'a> {
         if let Decision::Refuse { verdict, refused } = decision {
             let (cause, hint) = match verdict {
                 Verdict::Admit => (RejectCause::Concurrency, Hint::Unknown),
-                Verdict::NotUntil(t) => (RejectCause::RateLimit, Hint::At(t)),
+                Verdict::NotUntil(t) => (RejectCause::RateLimit, self.hint(now, t)),
                 Verdict::Never => (RejectCause::RateLimit, Hint::Never),
             };
             return self.reject(self.spec.reject_status, cause, hint, refused);
@@ -447,6 +465,7 @@ mod tests {
             }),
             pass_rate: 1.0,
             local: false,
+            retry_after_resolution: SimDuration::from_secs(1),
         }
     }
 
@@ -474,7 +493,7 @@ mod tests {
             Admission::Reject {
                 status: 503,
                 cause: RejectCause::RateLimit,
-                hint: Hint::At(s(150)),
+                hint: Hint::After(SimDuration::from_secs(19)),
                 latency: SimDuration::from_millis(100),
                 refused: LimitSet::single(0),
             }

@@ -769,6 +769,12 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
         online,
         pass_rate,
         local: p.local.unwrap_or(false),
+        retry_after_resolution: p
+            .retry_after_resolution
+            .as_ref()
+            .map(|v| positive_duration(v, &path.key("retry_after_resolution")))
+            .transpose()?
+            .unwrap_or(SimDuration::from_secs(1)),
     })
 }
 

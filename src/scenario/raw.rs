@@ -58,6 +58,7 @@ pub struct RawProvider {
     pub online: Option<RawOnline>,
     pub pass_rate: Option<f64>,
     pub local: Option<bool>,
+    pub retry_after_resolution: Option<Value>,
 }
 
 /// `latency = { ... }`.

@@ -376,3 +376,51 @@ fn a_stale_hedge_timer_does_not_outlive_the_run() {
     assert_eq!(rows.len(), 50);
     assert!(rows.iter().all(|row| row.t_s < makespan));
 }
+
+/// Records when each request a provider admitted was sent.
+#[derive(Default)]
+struct Admissions(Vec<f64>);
+
+impl ratesim::engine::Observer for Admissions {
+    fn attempt(&mut self, now: ratesim::SimTime, _p: usize, a: &ratesim::provider::Admission) {
+        if !matches!(a, ratesim::provider::Admission::Reject { .. }) {
+            self.0.push(now.as_secs_f64());
+        }
+    }
+}
+
+/// A retry-after hint is a delay counted from when the client receives the rejection,
+/// rounded up to the provider's resolution (RFC 9110's whole seconds by default). One
+/// request per sliding `window`, three jobs at once, rejections back after 150 ms: the
+/// second is refused at 0 with a hint of one window and sent again once it has waited
+/// it after the 429 arrived; the third is refused again then, and waits once more.
+#[test]
+fn a_retry_after_hint_is_a_delay_from_the_rejections_arrival() {
+    let admissions = |window: &str, resolution: Option<&str>| {
+        let mut p = provider("api")
+            .limit(sliding_window(window, 1, "requests"))
+            .rejects(429, "150ms")
+            .total("1s");
+        if let Some(r) = resolution {
+            p = p.set("retry_after_resolution", format!("\"{r}\""));
+        }
+        let s = build(&[
+            &batch(3, 3).replications(1).tokens(10, 10),
+            &p,
+            &policy("p", &single("api"))
+                .set("retry", "{ max_attempts = 10, honor_retry_after = true }"),
+        ]);
+        let catalog = ratesim::metrics::Catalog::new(&s.providers);
+        let jobs = s.workload.generate(s.seed, 0);
+        let mut seen = Admissions::default();
+        ratesim::engine::simulate_observed(&s, &catalog, 0, &jobs, 0, &mut seen).unwrap();
+        seen.0
+            .iter()
+            .map(|t| (t * 1000.0).round() / 1000.0)
+            .collect::<Vec<f64>>()
+    };
+    assert_eq!(admissions("10s", None), [0.0, 10.15, 20.3]);
+    // A 10.5 s wait is sent as 11 s; at millisecond resolution, as it is.
+    assert_eq!(admissions("10500ms", None), [0.0, 11.15, 22.3]);
+    assert_eq!(admissions("10500ms", Some("1ms")), [0.0, 10.65, 21.3]);
+}

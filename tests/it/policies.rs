@@ -415,9 +415,10 @@ fn skip_recent_failures_skips_a_failed_provider_for_its_window() {
 }
 
 /// Helicone ejects a provider on a 429 until its retry-after hint. `a` admits 2
-/// requests per sliding minute: job 3's 429 (at 2.1 s) hints 60 s, longer than the
-/// 30 s default, so `a` stays out for the rest of the run (job 40 ends at 40.1 s). A
-/// 503 ejects nothing.
+/// requests per sliding minute: job 3 is refused at 2 s with a hint of 58 s (until the
+/// first request leaves the window at 60 s), longer than the 30 s default, counted from
+/// the 429's arrival at 2.1 s, so `a` stays out for the rest of the run (job 40 ends
+/// at 40.1 s). A 503 ejects nothing.
 #[test]
 fn eject_on_429_keeps_a_provider_out_until_its_hint() {
     let guards = r#"[{ kind = "eject_on_429" }]"#;
@@ -427,8 +428,8 @@ fn eject_on_429_keeps_a_provider_out_until_its_hint() {
     assert_each(&s, &r, "guarded", "attempts.a", 3.0);
     assert_each(&s, &r, "guarded", "rejections.a", 1.0);
     assert_each(&s, &r, "guarded", "served.b", 38.0);
-    // Out from the 429's arrival at 2.1 s to the hinted 60 s.
-    assert_each(&s, &r, "guarded", "cooldown_s", 57.9);
+    // Out from the 429's arrival at 2.1 s for the hinted 58 s.
+    assert_each(&s, &r, "guarded", "cooldown_s", 58.0);
     let s = failing_first(503, sliding_window("60s", 2, "requests"), guards);
     let r = results(&s);
     assert_each(&s, &r, "guarded", "attempts.a", 40.0);

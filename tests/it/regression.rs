@@ -74,6 +74,7 @@ fn counted_rejection_hint_includes_the_rejected_request() {
         online: None,
         pass_rate: 1.0,
         local: false,
+        retry_after_resolution: SimDuration::from_secs(1),
     };
     let mut p = Provider::new(&spec, 0, 0, 0);
     let s = SimTime::from_secs;
@@ -81,7 +82,7 @@ fn counted_rejection_hint_includes_the_rejected_request() {
     let Admission::Reject { hint, .. } = p.offer(s(10), 1, 1, 1) else {
         panic!("the second request in the window is rejected")
     };
-    assert_eq!(hint, Hint::At(s(70)));
+    assert_eq!(hint, Hint::After(SimDuration::from_secs(60)));
     assert!(matches!(p.offer(s(70), 1, 1, 2), Admission::Serve { .. }));
 
     // End to end: honouring the hint gets the second request through.
@@ -126,6 +127,7 @@ fn a_long_offline_period_leaves_no_quota_at_reconnection() {
         }),
         pass_rate: 1.0,
         local: false,
+        retry_after_resolution: SimDuration::from_secs(1),
     };
     let mut p = Provider::new(&spec, 0, 0, 0);
     let back = SimTime::from_secs(190);

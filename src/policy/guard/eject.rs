@@ -84,7 +84,7 @@ impl Guard for Eject {
     fn on_response(&mut self, now: SimTime, f: &Feedback) {
         if f.status == Some(429) {
             let until = match f.hint {
-                Hint::At(t) => t.max(now),
+                Hint::After(d) => now + d,
                 _ => now + self.default,
             };
             self.out.set(now, f.provider, until);

@@ -632,6 +632,7 @@ mod tests {
             online: None,
             pass_rate: 1.0,
             local: false,
+            retry_after_resolution: crate::time::SimDuration::from_secs(1),
         }
     }
 
