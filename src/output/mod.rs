@@ -110,23 +110,39 @@ pub fn safe_stem(name: &str) -> String {
 }
 
 /// The staging folder [`write_folder`] fills inside `dir` (named by the process, so two
-/// runs into one folder do not meet).
+/// runs into one folder do not meet: `.ratesim-partial-<pid>-<hex>`).
 pub fn staging_dir(dir: &Path) -> std::path::PathBuf {
-    dir.join(format!(".ratesim-partial-{}", std::process::id()))
+    // The process number, and the time this process first asked: two containers whose
+    // ratesim is process 1 writing into one shared folder still do not meet.
+    static STARTED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    let started = STARTED.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    });
+    dir.join(format!(
+        ".ratesim-partial-{}-{:x}",
+        std::process::id(),
+        started & 0xffff_ffff_ffff
+    ))
 }
 
-/// Whether process `pid` is running, where the system can tell (Linux); elsewhere it
-/// is taken to be.
+/// Whether process `pid` may be running: false only where the system can tell it is not
+/// (Linux with `/proc` mounted); elsewhere it is taken to be.
 fn alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        true
-    }
+    let proc = Path::new("/proc");
+    !(cfg!(target_os = "linux") && proc.join("self").exists())
+        || proc.join(pid.to_string()).exists()
 }
+
+/// How old a staging folder of a process no longer running must be to be taken for a
+/// killed run's: writing a folder takes seconds, and a folder shared with another
+/// machine or container (whose processes this one cannot see) is left alone while new.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Removes the staging folders ([`staging_dir`]) that runs killed while writing into
-/// `dir` left there: those named by a process that is no longer running.
+/// `dir` left there: those named by a process that is no longer running, untouched for
+/// [`STALE_AFTER`].
 fn remove_stale(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -136,14 +152,45 @@ fn remove_stale(dir: &Path) {
         let name = name.to_string_lossy();
         let Some(Ok(pid)) = name
             .strip_prefix(".ratesim-partial-")
-            .map(str::parse::<u32>)
+            .map(|rest| rest.split('-').next().unwrap_or(rest).parse::<u32>())
         else {
             continue;
         };
-        if pid != std::process::id() && !alive(pid) && entry.path().is_dir() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= STALE_AFTER);
+        if old && pid != std::process::id() && !alive(pid) && entry.path().is_dir() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
+}
+
+/// Creates `dir` and the parents it lacks, one by one; returns the folders this call
+/// created, innermost first (a folder that appeared meanwhile is not counted).
+fn create_dirs(dir: &Path) -> io::Result<Vec<std::path::PathBuf>> {
+    let mut missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.is_dir())
+        .collect();
+    missing.reverse();
+    let mut created = Vec::new();
+    for d in missing {
+        match std::fs::create_dir(d) {
+            Ok(()) => created.push(d.to_path_buf()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => {
+                for c in created.iter().rev() {
+                    let _ = std::fs::remove_dir(c);
+                }
+                return Err(e);
+            }
+        }
+    }
+    created.reverse();
+    Ok(created)
 }
 
 /// Writes the files of an output folder as a whole: `fill` writes them into a staging
@@ -157,11 +204,7 @@ pub fn write_folder<T, E: From<io::Error>>(
     fill: impl FnOnce(&Path) -> Result<T, E>,
 ) -> Result<T, E> {
     // The folders this call creates, innermost first.
-    let created: Vec<&Path> = dir
-        .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
-        .collect();
-    std::fs::create_dir_all(dir)?;
+    let created = create_dirs(dir)?;
     remove_stale(dir);
     let staging = staging_dir(dir);
     let cleanup = || {
@@ -263,10 +306,16 @@ mod tests {
         assert!(err.to_string().contains("is a folder"), "{err}");
         assert_eq!(std::fs::read_to_string(old.join("a.csv")).unwrap(), "new");
         assert_eq!(names(&old), ["a.csv", "b.csv", "c.csv", "mine.txt"]);
-        // New parents: none left behind either.
+        // New parents: none left behind either, and never a folder that was there.
         let deep = tmp.path().join("x").join("y").join("z");
         assert!(write_folder(&deep, failing).is_err());
         assert!(!tmp.path().join("x").exists());
+        let keep = tmp.path().join("keep");
+        std::fs::create_dir(&keep).unwrap();
+        let around = tmp.path().join("new1").join("..").join("keep").join("out");
+        assert!(write_folder(&around, failing).is_err());
+        assert!(keep.is_dir() && !keep.join("out").exists());
+        assert!(!tmp.path().join("new1").exists());
     }
 
     #[cfg(target_os = "linux")]
@@ -274,21 +323,32 @@ mod tests {
     fn a_killed_runs_staging_folder_is_removed_by_the_next_run() {
         let tmp = tempfile::TempDir::new().unwrap();
         // No process has this number (Linux numbers them below 2^22).
-        let stale = tmp.path().join(".ratesim-partial-4294967294");
+        let stale = tmp.path().join(".ratesim-partial-4294967294-1f");
         std::fs::create_dir(&stale).unwrap();
         std::fs::write(stale.join("summary.csv"), "half").unwrap();
+        // A dead process's, but new: perhaps another machine's, writing now.
+        let new = tmp.path().join(".ratesim-partial-4294967293-2e");
+        std::fs::create_dir(&new).unwrap();
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         // A running process's (this one's parent) is kept.
         let live = tmp.path().join(format!(
             ".ratesim-partial-{}",
             std::os::unix::process::parent_id()
         ));
         std::fs::create_dir(&live).unwrap();
+        for old in [&stale, &live] {
+            std::fs::File::open(old)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
+        }
         std::fs::write(tmp.path().join(".ratesim-partial-x"), "a user's file").unwrap();
         write_folder(tmp.path(), |d: &Path| {
             write_atomic(&d.join("a.csv"), b"new")
         })
         .unwrap();
         assert!(!stale.exists());
+        assert!(new.exists());
         assert!(live.exists());
         assert!(tmp.path().join(".ratesim-partial-x").exists());
     }

@@ -91,12 +91,11 @@ pub trait Guard: Send {
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict;
     /// Every guard passed `a`, which is sent at `now`: take what it uses.
     fn commit(&mut self, _now: SimTime, _a: &Attempt) {}
-    /// Whether, in any state and at any time, when `check` tells `a` to wait (until a
-    /// time, or for a response), a `check` of `b` right after it, at the same time, would
-    /// tell `b` the same, and neither check changes what a second check at that time
-    /// would answer. Then a request waiting behind another alike one need not ask again
-    /// when that one was just told to wait: it would be told the same. (When `a` passes,
-    /// `b` still asks.) False (ask every time) unless a guard knows better.
+    /// Whether `a` and `b` always get the same verdict from `check`, pass or not (in any
+    /// state, at any time), and `check` changes nothing for either but what a second
+    /// check at the same time would find unchanged. Then a request waiting behind
+    /// another alike one need not ask again when that one was just told to wait: it would
+    /// be told the same. False (ask every time) unless a guard knows better.
     fn alike(&self, _a: &Attempt, _b: &Attempt) -> bool {
         false
     }
