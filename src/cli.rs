@@ -64,6 +64,23 @@ pub struct RunArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Metrics the table shows: `all`, or names separated by commas (default: the key
+    /// metrics, a row per policy).
+    #[arg(long, value_name = "all|M1,M2,...")]
+    pub metrics: Option<String>,
+    /// Recommend the policy with the lowest mean of this metric (overrides the
+    /// scenario's `[decision]`; default makespan_s).
+    #[arg(long, value_name = "METRIC", conflicts_with = "maximize")]
+    pub minimize: Option<String>,
+    /// Recommend the policy with the highest mean of this metric.
+    #[arg(long, value_name = "METRIC")]
+    pub maximize: Option<String>,
+    /// A requirement every recommended policy meets, on a metric's mean:
+    /// `"METRIC <= VALUE"` (or <, >=, >); repeatable; replaces the scenario's (default:
+    /// "runs_with_failure_share <= 0", no failed job in any run). `--require none`
+    /// drops every requirement.
+    #[arg(long = "require", value_name = "EXPR")]
+    pub require: Vec<String>,
 }
 
 /// `ratesim sweep`.

@@ -95,7 +95,9 @@ pub fn replicate_with(
             .into_par_iter()
             .map(|r| {
                 let jobs = scenario.workload.generate(scenario.seed, r);
-                let bound = crate::metrics::bound::makespan_bound(scenario, &jobs);
+                // Each policy's bound is over the providers it can reach: computed once
+                // per set of providers.
+                let mut bounds: Vec<(Vec<usize>, f64)> = Vec::new();
                 let mut events = 0;
                 let metrics = (0..scenario.policies.len())
                     .map(|p| {
@@ -114,6 +116,16 @@ pub fn replicate_with(
                                 (out, Some(timeline))
                             }
                             _ => (simulate(scenario, &catalog, p, &jobs, r)?, None),
+                        };
+                        let mut reach = scenario.policies[p].reachable();
+                        reach.sort_unstable();
+                        let bound = match bounds.iter().find(|(set, _)| *set == reach) {
+                            Some(&(_, b)) => b,
+                            None => {
+                                let b = crate::metrics::bound::policy_bound(scenario, p, &jobs);
+                                bounds.push((reach, b));
+                                b
+                            }
                         };
                         fill_bound(&catalog, &mut out.metrics, bound);
                         events += out.events;

@@ -59,6 +59,7 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
     match cli.command {
         Command::Validate { scenario } => {
             let s = scenario::load(&scenario)?;
+            check_decision(&s, &scenario)?;
             writeln!(
                 stdout,
                 "{}: ok — {} providers, {} policies, {} replications",
@@ -168,7 +169,10 @@ fn write_outputs_into(
     };
     let cdf = latency_cdf_rows(results);
     for (file, format) in report::files() {
-        write_file(&dir.join(file), &(format.export)(summary, results))?;
+        write_file(
+            &dir.join(file),
+            &(format.export)(summary, results, &report::Options::default()),
+        )?;
     }
     write_file(&dir.join("latency_cdf.csv"), &write_rows(&cdf))?;
     write_file(&dir.join("timeline.csv"), &write_rows(&timeline.rows))?;
@@ -196,6 +200,96 @@ fn warn_skipped(drawing: &crate::output::plot::Drawing) {
     }
 }
 
+/// `--metrics`: `all`, or metric names separated by commas.
+fn view(
+    metrics: Option<&str>,
+    catalog: &crate::metrics::Catalog,
+) -> Result<report::View, AppError> {
+    let Some(text) = metrics else {
+        return Ok(report::View::Key);
+    };
+    if text.trim() == "all" {
+        return Ok(report::View::All);
+    }
+    let names: Vec<String> = text
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err(AppError::BadInput(
+            "--metrics: no metric named; give `all` or names separated by commas".into(),
+        ));
+    }
+    for m in &names {
+        catalog
+            .check(m)
+            .map_err(|e| AppError::BadInput(format!("--metrics: {e}")))?;
+    }
+    Ok(report::View::Only(names))
+}
+
+/// The metrics the scenario's `[decision]` names are metrics the run reports (they
+/// depend on its providers, so the scenario reader cannot tell): else exit 2 naming the
+/// file and key.
+fn check_decision(s: &crate::scenario::Scenario, file: &Path) -> Result<(), AppError> {
+    use crate::scenario::Direction;
+    let catalog = crate::metrics::Catalog::new(&s.providers);
+    let d = &s.decision;
+    let key = match d.direction {
+        Direction::Minimize => "decision.minimize".to_string(),
+        Direction::Maximize => "decision.maximize".to_string(),
+    };
+    let named = std::iter::once((key, &d.objective)).chain(
+        d.require
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("decision.require[{i}]"), &r.metric)),
+    );
+    for (key, metric) in named {
+        catalog
+            .check(metric)
+            .map_err(|e| AppError::BadInput(format!("{}: `{key}`: {e}", file.display())))?;
+    }
+    Ok(())
+}
+
+/// `--minimize`, `--maximize` and `--require` in place of the scenario's `[decision]`.
+fn decide(
+    decision: &mut crate::scenario::Decision,
+    args: &RunArgs,
+    catalog: &crate::metrics::Catalog,
+) -> Result<(), AppError> {
+    use crate::scenario::{Direction, Requirement};
+    let bad = |flag: &str, e: String| AppError::BadInput(format!("{flag}: {e}"));
+    let known = |m: &str| catalog.check(m);
+    for (flag, metric, direction) in [
+        ("--minimize", &args.minimize, Direction::Minimize),
+        ("--maximize", &args.maximize, Direction::Maximize),
+    ] {
+        if let Some(m) = metric {
+            known(m).map_err(|e| bad(flag, e))?;
+            decision.objective = m.clone();
+            decision.direction = direction;
+        }
+    }
+    if !args.require.is_empty() {
+        decision.require = if args.require.iter().any(|r| r.trim() == "none") {
+            Vec::new()
+        } else {
+            args.require
+                .iter()
+                .map(|text| {
+                    let r = Requirement::parse(text).map_err(|e| bad("--require", e))?;
+                    known(&r.metric).map_err(|e| bad("--require", e))?;
+                    Ok(r)
+                })
+                .collect::<Result<Vec<_>, AppError>>()?
+        };
+    }
+    Ok(())
+}
+
 fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     use anyhow::Context;
     let format = report::format(&args.format).ok_or_else(|| {
@@ -212,6 +306,12 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     if let Some(s) = args.seed {
         scenario.seed = s;
     }
+    check_decision(&scenario, &args.scenario)?;
+    let catalog = crate::metrics::Catalog::new(&scenario.providers);
+    let options = report::Options {
+        view: view(args.metrics.as_deref(), &catalog)?,
+    };
+    decide(&mut scenario.decision, &args, &catalog)?;
     if let Some(dir) = &args.out {
         check_out(dir)?;
     }
@@ -225,7 +325,7 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         write_outputs(dir, &scenario, &results, &summary)?;
     }
     stdout
-        .write_all(&(format.export)(&summary, &results))
+        .write_all(&(format.export)(&summary, &results, &options))
         .context("cannot write to standard output")?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The capacity bound: an oracle reported beside the policies. For one replication's
-//! jobs and the scenario's providers, no policy that completes every job can finish
-//! sooner than
+//! jobs and the providers a policy can reach ([`crate::policy::PolicySpec::reachable`]),
+//! no policy that completes every job can finish sooner than
 //!
 //! - the longest job's own chain: its arrival plus, for each of its requests in turn,
 //!   the shortest service time any provider could give it; nor
@@ -63,9 +63,26 @@ impl Prefix {
     }
 }
 
-/// The capacity bound in seconds for `jobs` (see the module documentation).
+/// The capacity bound in seconds for `jobs` over every provider of `scenario`.
 pub fn makespan_bound(scenario: &Scenario, jobs: &Jobs) -> f64 {
-    let providers = &scenario.providers;
+    let all: Vec<&ProviderSpec> = scenario.providers.iter().collect();
+    makespan_bound_over(&all, jobs)
+}
+
+/// The capacity bound in seconds for `jobs` of policy `policy`: over the providers it
+/// can reach.
+pub fn policy_bound(scenario: &Scenario, policy: usize, jobs: &Jobs) -> f64 {
+    let reach: Vec<&ProviderSpec> = scenario.policies[policy]
+        .reachable()
+        .into_iter()
+        .map(|p| &scenario.providers[p])
+        .collect();
+    makespan_bound_over(&reach, jobs)
+}
+
+/// The capacity bound in seconds for `jobs` over `providers` (see the module
+/// documentation).
+pub fn makespan_bound_over(providers: &[&ProviderSpec], jobs: &Jobs) -> f64 {
     if jobs.is_empty() || providers.is_empty() {
         return 0.0;
     }

@@ -40,6 +40,8 @@ const GLOBAL: &[&str] = &[
     "attempts_per_job",
     "jobs_completed",
     "jobs_failed",
+    "jobs_failed_share",
+    "runs_with_failure_share",
     "jobs_failed_gave_up",
     "jobs_failed_unadmittable",
     "makespan_s",
@@ -59,23 +61,41 @@ const GLOBAL: &[&str] = &[
     "cost_per_pass_usd",
 ];
 
+/// Whether a metric is 0 or 1 in each replication, so that its mean is a proportion of
+/// replications (its interval is then Wilson's score interval, not Student's t).
+pub fn is_indicator(name: &str) -> bool {
+    name == "runs_with_failure_share"
+}
+
+/// The values a metric can take: every metric is at least 0, and shares, ratios and
+/// probabilities are at most 1 (intervals are clipped to this range).
+pub fn range(name: &str) -> (f64, f64) {
+    const FRACTIONS: &[&str] = &[
+        "rejection_probability",
+        "jobs_with_rejection_share",
+        "jobs_failed_share",
+        "runs_with_failure_share",
+        "local_hit_ratio",
+        "pass_share",
+    ];
+    if FRACTIONS.contains(&name) {
+        (0.0, 1.0)
+    } else {
+        (0.0, f64::INFINITY)
+    }
+}
+
 /// Per-provider metrics, reported as `<metric>.<provider>`; then one
 /// `rejections_<status>.<provider>` per status each provider can answer with.
 const PER_PROVIDER: &[&str] = &["attempts", "rejections", "served", "tokens", "cost_usd"];
 
 impl Catalog {
-    /// The catalog for a set of providers: 429 and 503 always have a rejection count,
-    /// and so does every other status a provider can answer with.
+    /// The catalog for a set of providers: a `rejections_<status>` count for every
+    /// status some provider can answer with, in increasing order.
     pub fn new(providers: &[ProviderSpec]) -> Self {
-        let mut statuses = vec![429u16, 503];
-        for p in providers {
-            for s in p.statuses() {
-                if !statuses.contains(&s) {
-                    statuses.push(s);
-                }
-            }
-        }
-        statuses[2..].sort_unstable();
+        let mut statuses: Vec<u16> = providers.iter().flat_map(|p| p.statuses()).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
         let mut names: Vec<String> = Vec::new();
         for (i, g) in GLOBAL.iter().enumerate() {
             names.push((*g).to_string());
@@ -113,6 +133,17 @@ impl Catalog {
     /// Position of a metric, if reported.
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
+    }
+
+    /// `Ok` for a metric this catalog reports, else what would be valid.
+    pub fn check(&self, name: &str) -> Result<(), String> {
+        if self.index(name).is_some() {
+            return Ok(());
+        }
+        Err(format!(
+            "unknown metric `{name}`; expected one of {}",
+            self.names.join(", ")
+        ))
     }
 
     /// Statuses with a `rejections_<status>` metric.
@@ -295,7 +326,12 @@ impl Recorder {
         out.push(self.hedges as f64);
         out.push(ratio(attempts as f64, jobs as f64));
         out.push(self.jobs_completed as f64);
-        out.push((self.failed_gave_up + self.failed_unadmittable) as f64);
+        let failed = self.failed_gave_up + self.failed_unadmittable;
+        out.push(failed as f64);
+        out.push(ratio(failed as f64, jobs as f64));
+        // 1 when this replication failed any job: its mean over replications is the
+        // share of runs with a failure (a binomial proportion, see `is_indicator`).
+        out.push(if failed > 0 { 1.0 } else { 0.0 });
         out.push(self.failed_gave_up as f64);
         out.push(self.failed_unadmittable as f64);
         out.push(self.makespan.as_secs_f64());

@@ -118,9 +118,18 @@ impl ProviderSpec {
         (input as f64 * self.price_per_1k_input + output as f64 * self.price_per_1k_output) / 1000.0
     }
 
-    /// Every status this provider can answer a rejection with.
+    /// Every status this provider can answer a rejection with: `reject_status` when a
+    /// rate limit or a rejecting concurrency cap can refuse, and the statuses of its
+    /// outages and offline periods.
     pub fn statuses(&self) -> Vec<u16> {
-        let mut v = vec![self.reject_status];
+        let refuses = !self.limits.is_empty()
+            || self
+                .concurrency
+                .is_some_and(|c| c.on_full == OnFull::Reject);
+        let mut v = Vec::new();
+        if refuses {
+            v.push(self.reject_status);
+        }
         v.extend(self.outages.as_ref().map(|o| o.status));
         v.extend(self.online.as_ref().map(|o| o.status));
         v

@@ -6,6 +6,7 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use super::raw::*;
+use super::{Decision, Direction, Requirement};
 use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
 use crate::keys::{
@@ -359,6 +360,10 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
             ),
         );
     }
+    let decision = match &raw.decision {
+        None => Decision::default(),
+        Some(d) => decision(d, &root.key("decision"))?,
+    };
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| default_name.to_string()),
         description: raw.description.unwrap_or_default(),
@@ -368,6 +373,40 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
         workload,
         providers,
         policies,
+        decision,
+    })
+}
+
+/// `[decision]`: `minimize` or `maximize` (default: minimize makespan_s) and `require`
+/// (default: no failed job in any replication). Metric names are checked by the caller.
+fn decision(d: &RawDecision, path: &KeyPath) -> R<Decision> {
+    let default = Decision::default();
+    let (objective, direction) = match (&d.minimize, &d.maximize) {
+        (Some(_), Some(_)) => {
+            return invalid(
+                &path.key("maximize"),
+                "both minimize and maximize are set; a decision has one objective",
+            )
+        }
+        (Some(m), None) => (m.clone(), Direction::Minimize),
+        (None, Some(m)) => (m.clone(), Direction::Maximize),
+        (None, None) => (default.objective.clone(), default.direction),
+    };
+    let require = match &d.require {
+        None => default.require,
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let at = path.key("require").index(i);
+                Requirement::parse(text).or_else(|e| invalid(&at, e))
+            })
+            .collect::<R<Vec<_>>>()?,
+    };
+    Ok(Decision {
+        objective,
+        direction,
+        require,
     })
 }
 

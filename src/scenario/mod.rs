@@ -3,6 +3,7 @@
 //! the key path, and says what would be valid.
 
 mod build;
+mod decision;
 mod locate;
 pub mod raw;
 
@@ -14,6 +15,7 @@ pub use crate::keys::{KeyPath, Seg};
 use crate::policy::PolicySpec;
 use crate::provider::ProviderSpec;
 use crate::workload::WorkloadSpec;
+pub use decision::{Decision, Direction, Op, Requirement, REQUIREMENT_HELP};
 
 /// Seed used when a scenario gives none.
 pub const DEFAULT_SEED: u64 = 20_250_815;
@@ -39,6 +41,8 @@ pub struct Scenario {
     pub providers: Vec<ProviderSpec>,
     /// Policies, in file order.
     pub policies: Vec<PolicySpec>,
+    /// What the recommendation optimises (`[decision]`).
+    pub decision: Decision,
 }
 
 impl Scenario {

@@ -21,6 +21,16 @@ pub struct RawScenario {
     pub providers: IndexMap<String, RawProvider>,
     #[serde(default)]
     pub policies: Vec<RawPolicy>,
+    pub decision: Option<RawDecision>,
+}
+
+/// `[decision]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDecision {
+    pub minimize: Option<String>,
+    pub maximize: Option<String>,
+    pub require: Option<Vec<String>>,
 }
 
 /// `[workload]`.

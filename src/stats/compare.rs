@@ -15,7 +15,12 @@
 //!
 //! # Ranking rule
 //!
-//! For each key metric ([`KEY_METRICS`]; lower is better for all of them):
+//! Failures come first. `jobs_failed` is ranked by the rule below on its own; its ranks
+//! are the *failure tiers*. Every other key metric ranks the policies of the first tier
+//! (those that fail the fewest jobs, or are indistinguishable from it) before any of the
+//! second, and so on: a policy that fails more jobs, by its paired interval, never ranks
+//! above one that fails fewer, however fast or cheap giving up made it. Within a tier, for
+//! each key metric ([`KEY_METRICS`]; lower is better for all of them):
 //!
 //! 1. policies with a defined mean are sorted by mean, ties by scenario order; policies
 //!    whose mean is undefined are left unranked;
@@ -70,6 +75,13 @@ pub struct MetricComparison {
 impl MetricComparison {
     /// Compares one metric; `values[p]` holds policy `p`'s value in each replication.
     pub fn new(metric: &str, values: &[Vec<f64>]) -> Self {
+        Self::within(metric, values, None)
+    }
+
+    /// Compares one metric within failure tiers (each a list of policy numbers, best
+    /// first; every policy in one of them): the ranks of one tier come before the next
+    /// tier's. `None` ranks all policies together.
+    pub fn within(metric: &str, values: &[Vec<f64>], tiers: Option<&[Vec<usize>]>) -> Self {
         let n = values.len();
         let mut differences = vec![Vec::with_capacity(n); n];
         for a in 0..n {
@@ -91,7 +103,15 @@ impl MetricComparison {
             }
         }
         let means: Vec<f64> = values.iter().map(|v| estimate(v).mean).collect();
-        let (ranking, unranked) = rank(&means, &differences);
+        let all = [(0..n).collect::<Vec<usize>>()];
+        let mut ranking = Vec::new();
+        let mut unranked = Vec::new();
+        for tier in tiers.unwrap_or(&all) {
+            let (r, u) = rank_among(tier, &means, &differences);
+            ranking.extend(r);
+            unranked.extend(u);
+        }
+        unranked.sort_unstable();
         MetricComparison {
             metric: metric.to_string(),
             differences,
@@ -142,9 +162,25 @@ impl Comparison {
                 .collect()
         };
         let index = |name: &str| metrics.iter().position(|m| m == name);
+        // The failure tiers: the ranks of `jobs_failed` (the unranked, with no defined
+        // value, last).
+        let failures =
+            index("jobs_failed").map(|m| MetricComparison::new("jobs_failed", &column(m)));
+        let tiers: Option<Vec<Vec<usize>>> = failures.as_ref().map(|f| {
+            let mut t = f.ranking.clone();
+            if !f.unranked.is_empty() {
+                t.push(f.unranked.clone());
+            }
+            t
+        });
         let compared = KEY_METRICS
             .iter()
-            .filter_map(|&name| index(name).map(|m| MetricComparison::new(name, &column(m))))
+            .filter_map(|&name| {
+                index(name).map(|m| match (name, &failures) {
+                    ("jobs_failed", Some(f)) => f.clone(),
+                    _ => MetricComparison::within(name, &column(m), tiers.as_deref()),
+                })
+            })
             .collect();
         let pareto_cols: Option<Vec<usize>> = PARETO_METRICS.iter().map(|&n| index(n)).collect();
         let mean_of =
@@ -217,8 +253,17 @@ pub fn indistinguishable(d: &Estimate) -> bool {
 /// differences `differences[a][b]` (a - b); returns the ranks, best first, and the
 /// policies with an undefined mean.
 pub fn rank(means: &[f64], differences: &[Vec<Estimate>]) -> (Vec<Vec<usize>>, Vec<usize>) {
+    rank_among(&(0..means.len()).collect::<Vec<_>>(), means, differences)
+}
+
+/// [`rank`] of the policies `among` alone.
+fn rank_among(
+    among: &[usize],
+    means: &[f64],
+    differences: &[Vec<Estimate>],
+) -> (Vec<Vec<usize>>, Vec<usize>) {
     let (mut order, unranked): (Vec<usize>, Vec<usize>) =
-        (0..means.len()).partition(|&p| means[p].is_finite());
+        among.iter().partition(|&&p| means[p].is_finite());
     order.sort_by(|&a, &b| means[a].total_cmp(&means[b]).then(a.cmp(&b)));
     let mut ranking: Vec<Vec<usize>> = Vec::new();
     for p in order {
@@ -438,5 +483,34 @@ mod tests {
         assert_eq!(bill.ranking, vec![vec![0, 1], vec![2]]);
         let failed = c.metric("jobs_failed").unwrap();
         assert_eq!(failed.ranking, vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn a_policy_that_fails_more_jobs_never_ranks_above_one_that_fails_fewer() {
+        let metrics: Vec<String> = ["jobs_failed", "makespan_s", "rejection_probability"]
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        let policies: Vec<String> = ["gives-up", "completes", "mostly"]
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        // Giving up is fast and sees few rejections; "mostly" fails a job in one run of
+        // six, which its paired interval cannot tell from none.
+        let runs: Vec<Vec<Vec<f64>>> = vec![
+            (0..6).map(|r| vec![290.0, 20.0 + r as f64, 0.01]).collect(),
+            (0..6).map(|r| vec![0.0, 365.0 + r as f64, 0.6]).collect(),
+            (0..6)
+                .map(|r| vec![if r == 3 { 1.0 } else { 0.0 }, 300.0 + r as f64, 0.5])
+                .collect(),
+        ];
+        let c = Comparison::new(&policies, &metrics, &runs);
+        let failed = c.metric("jobs_failed").unwrap();
+        assert_eq!(failed.ranking, vec![vec![1, 2], vec![0]]);
+        let mk = c.metric("makespan_s").unwrap();
+        assert_eq!(mk.ranking, vec![vec![2], vec![1], vec![0]]);
+        let rej = c.metric("rejection_probability").unwrap();
+        assert_eq!(rej.ranking, vec![vec![2], vec![1], vec![0]]);
+        assert_eq!(mk.best(), Some(2));
     }
 }

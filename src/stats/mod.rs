@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod summary;
 pub mod sweep;
+pub mod verdict;
 
 use serde::Serialize;
 
@@ -132,9 +133,85 @@ pub fn estimate(xs: &[f64]) -> Estimate {
     }
 }
 
+/// Wilson's score interval (95%) of a proportion: `successes` of `n` trials. The mean is
+/// the observed share; the interval stays within [0, 1] and is not a point at 0 or 1.
+pub fn wilson(successes: u64, n: u64) -> Estimate {
+    if n == 0 {
+        return estimate(&[]);
+    }
+    let z = 1.959_963_984_540_054_f64;
+    let (k, n_f) = (successes as f64, n as f64);
+    let p = k / n_f;
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n_f)) / (1.0 + z2 / n_f);
+    let half = z / (1.0 + z2 / n_f) * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();
+    // Exactly 0 and 1 at the boundaries (rounding leaves a trace of either).
+    Estimate {
+        mean: p,
+        ci_low: if successes == 0 {
+            0.0
+        } else {
+            (centre - half).max(0.0)
+        },
+        ci_high: if successes == n {
+            1.0
+        } else {
+            (centre + half).min(1.0)
+        },
+        n,
+    }
+}
+
+/// The estimate of metric `name` from its values `xs` in each replication: Wilson's
+/// interval for a 0/1 metric ([`crate::metrics::is_indicator`]), else the t-interval
+/// ([`estimate`]), clipped to the values the metric can take ([`crate::metrics::range`]).
+pub fn estimate_metric(name: &str, xs: &[f64]) -> Estimate {
+    if crate::metrics::is_indicator(name) {
+        let defined: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+        let ones = defined.iter().filter(|&&x| x > 0.5).count() as u64;
+        return wilson(ones, defined.len() as u64);
+    }
+    let mut e = estimate(xs);
+    let (lo, hi) = crate::metrics::range(name);
+    if e.n > 0 {
+        e.ci_low = e.ci_low.clamp(lo, hi);
+        e.ci_high = e.ci_high.clamp(lo, hi);
+    }
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wilson_intervals_match_reference_values_and_stay_in_range() {
+        // 11 of 200, and the boundaries (reference: statsmodels' proportion_confint,
+        // method "wilson": 0.030985, 0.095787; 0, 0.036993; 0.722467, 1).
+        let e = wilson(11, 200);
+        assert_eq!(e.mean, 0.055);
+        assert!((e.ci_low - 0.030_985).abs() < 1e-5, "{e:?}");
+        assert!((e.ci_high - 0.095_787).abs() < 1e-5, "{e:?}");
+        let none = wilson(0, 100);
+        assert_eq!((none.mean, none.ci_low), (0.0, 0.0));
+        assert!((none.ci_high - 0.036_993).abs() < 1e-5, "{none:?}");
+        let all = wilson(10, 10);
+        assert_eq!((all.mean, all.ci_high), (1.0, 1.0));
+        assert!((all.ci_low - 0.722_467).abs() < 1e-5, "{all:?}");
+    }
+
+    #[test]
+    fn metric_intervals_stay_within_the_metrics_range() {
+        // A count that is mostly 0: the t-interval would go below 0.
+        let e = estimate_metric("jobs_failed", &[0.0, 0.0, 0.0, 7.0]);
+        assert_eq!(e.ci_low, 0.0);
+        assert!(e.ci_high > 7.0);
+        let share = estimate_metric("pass_share", &[1.0, 1.0, 0.9]);
+        assert!(share.ci_high <= 1.0 && share.ci_low > 0.0);
+        let runs = estimate_metric("runs_with_failure_share", &[0.0, 1.0, 0.0, 0.0]);
+        assert_eq!((runs.mean, runs.n), (0.25, 4));
+        assert!(runs.ci_low > 0.0 && runs.ci_high < 1.0);
+    }
 
     #[test]
     fn t_quantiles_match_tables_past_thirty() {

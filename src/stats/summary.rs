@@ -5,7 +5,8 @@
 use crate::metrics::Results;
 use crate::scenario::Scenario;
 use crate::stats::compare::{Comparison, MetricComparison};
-use crate::stats::{estimate, Estimate};
+use crate::stats::verdict::{Decision, Direction, Requirement, Verdict};
+use crate::stats::{estimate_metric, Estimate};
 
 /// One policy's estimates, in the order of [`Summary::metrics`].
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +35,8 @@ pub struct Summary {
     /// Paired differences, ranks and Pareto front of the key metrics, when known (a
     /// summary read from JSON written before they were added has none).
     pub comparison: Option<Comparison>,
+    /// The recommendation, when known (likewise).
+    pub verdict: Option<Verdict>,
 }
 
 impl Summary {
@@ -88,6 +91,10 @@ impl Summary {
             serde_json::Value::Null => None,
             c => Some(comparison_from_json(c, &policies, &estimate)?),
         };
+        let verdict = match &doc["verdict"] {
+            serde_json::Value::Null => None,
+            v => Some(verdict_from_json(v, policies.len(), &metrics, &estimate)?),
+        };
         Ok(Summary {
             scenario: text(&doc["scenario"], "scenario")?,
             description: doc["description"].as_str().unwrap_or_default().to_string(),
@@ -98,8 +105,77 @@ impl Summary {
             metrics,
             policies,
             comparison,
+            verdict,
         })
     }
+}
+
+/// Reads the `verdict` object of the JSON summary (see the JSON exporter).
+fn verdict_from_json(
+    doc: &serde_json::Value,
+    n: usize,
+    metrics: &[String],
+    estimate: &dyn Fn(&serde_json::Value) -> Estimate,
+) -> Result<Verdict, String> {
+    let policy = |v: &serde_json::Value, what: &str| -> Result<Option<usize>, String> {
+        match v {
+            serde_json::Value::Null => Ok(None),
+            v => v
+                .as_u64()
+                .map(|p| p as usize)
+                .filter(|&p| p < n)
+                .map(Some)
+                .ok_or_else(|| {
+                    format!("`verdict.{what}` holds {v}, not a policy number below {n}")
+                }),
+        }
+    };
+    let known = |m: &str, what: &str| -> Result<String, String> {
+        if metrics.iter().any(|x| x == m) {
+            Ok(m.to_string())
+        } else {
+            Err(format!(
+                "`verdict.{what}` names `{m}`, not a metric of the summary"
+            ))
+        }
+    };
+    let (objective, direction) = match (doc["minimize"].as_str(), doc["maximize"].as_str()) {
+        (Some(m), None) => (known(m, "minimize")?, Direction::Minimize),
+        (None, Some(m)) => (known(m, "maximize")?, Direction::Maximize),
+        _ => return Err("`verdict` needs exactly one of `minimize` and `maximize`".into()),
+    };
+    let require = doc["require"]
+        .as_array()
+        .ok_or("`verdict.require` is not an array")?
+        .iter()
+        .map(|r| {
+            let text = r.as_str().ok_or("`verdict.require[]` is not a string")?;
+            let r = Requirement::parse(text)?;
+            known(&r.metric, "require[]")?;
+            Ok(r)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let meets = doc["meets"]
+        .as_array()
+        .ok_or("`verdict.meets` is not an array")?
+        .iter()
+        .map(|p| policy(p, "meets[]")?.ok_or_else(|| "`verdict.meets[]` is null".to_string()))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Verdict {
+        decision: Decision {
+            objective,
+            direction,
+            require,
+        },
+        recommended: meets.first().copied(),
+        runner_up: meets.get(1).copied(),
+        meets,
+        lead: match &doc["lead"] {
+            serde_json::Value::Null => None,
+            e => Some(estimate(e)),
+        },
+        closest: policy(&doc["closest"], "closest")?,
+    })
 }
 
 /// Reads the `comparison` object of the JSON summary (see the JSON exporter).
@@ -191,11 +267,19 @@ pub fn summarize(results: &Results, scenario: &Scenario) -> Summary {
         .zip(&results.runs)
         .map(|(name, reps)| PolicySummary {
             name: name.clone(),
-            estimates: (0..results.catalog.names().len())
-                .map(|m| estimate(&reps.iter().map(|r| r[m]).collect::<Vec<_>>()))
+            estimates: results
+                .catalog
+                .names()
+                .iter()
+                .enumerate()
+                .map(|(m, name)| {
+                    estimate_metric(name, &reps.iter().map(|r| r[m]).collect::<Vec<_>>())
+                })
                 .collect(),
         })
         .collect();
+    let comparison = Comparison::of(results);
+    let verdict = Verdict::new(&scenario.decision, results, &comparison);
     Summary {
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -203,6 +287,7 @@ pub fn summarize(results: &Results, scenario: &Scenario) -> Summary {
         replications: scenario.replications,
         metrics: results.catalog.names().to_vec(),
         policies,
-        comparison: Some(Comparison::of(results)),
+        comparison: Some(comparison),
+        verdict: Some(verdict),
     }
 }

@@ -50,12 +50,39 @@ fn run_prints_the_comparison_table() {
         .arg(&f)
         .assert()
         .success()
-        .stdout(predicate::str::contains("small — 4 replications"))
+        .stdout(predicate::str::contains("small: 4 replications"))
         .stdout(predicate::str::contains("retry-after"))
         .stdout(predicate::str::contains("chain"))
-        .stdout(predicate::str::contains("rejection_probability"))
+        .stdout(predicate::str::contains(
+            "P(reject) = rejection_probability",
+        ))
         .stdout(predicate::str::contains("monthly_bill_usd"))
-        .stdout(predicate::str::contains("tokens.claude"));
+        .stdout(predicate::str::contains("tokens.claude").not())
+        .stdout(predicate::str::contains("\nRecommendation: "));
+    // Every metric on request, or the ones named.
+    ratesim()
+        .args(["run", "--metrics", "all"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tokens.claude"))
+        .stdout(predicate::str::contains("ranking, best first"));
+    ratesim()
+        .args(["run", "--metrics", "tokens.claude,attempts"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tokens.claude"))
+        .stdout(predicate::str::contains("makespan s").not());
+    ratesim()
+        .args(["run", "--metrics", "tokens.nobody"])
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "--metrics: unknown metric `tokens.nobody`; expected one of attempts,",
+        ));
 }
 
 #[test]
@@ -171,6 +198,10 @@ fn format_takes_the_registry_s_names_and_lists_them_for_an_unknown_one() {
         threads: 1,
         replications: None,
         seed: None,
+        metrics: None,
+        minimize: None,
+        maximize: None,
+        require: Vec::new(),
     };
     let cli = ratesim::cli::Cli {
         command: ratesim::cli::Command::Run(args),

@@ -64,9 +64,14 @@ fn the_summary_carries_the_comparison_and_the_paired_means_match() {
         summary.get(1, "makespan_s").unwrap().mean,
     );
     assert!((mk.differences[0][1].mean - (a - b)).abs() < 1e-9 * a.abs().max(1.0));
-    // Ranks follow the means.
+    // Ranks follow the failures first (no-retry gives up on jobs: last, though it is
+    // the fastest), then the means.
     let order: Vec<usize> = mk.ranking.concat();
-    for w in order.windows(2) {
+    assert_eq!(order.last(), Some(&1));
+    assert!(
+        summary.get(1, "makespan_s").unwrap().mean < summary.get(0, "makespan_s").unwrap().mean
+    );
+    for w in order[..order.len() - 1].windows(2) {
         assert!(
             summary.get(w[0], "makespan_s").unwrap().mean
                 <= summary.get(w[1], "makespan_s").unwrap().mean

@@ -18,3 +18,4 @@ mod regression;
 mod routing;
 mod scaling;
 mod scenarios;
+mod verdict;

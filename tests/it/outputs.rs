@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use predicates::prelude::*;
-use ratesim::output::report::{Exporter, Json, Markdown, Prometheus, Table};
+use ratesim::output::report::{Exporter, Json, Markdown, Prometheus, Table, View};
 use ratesim::stats::compare::Comparison;
 use ratesim::stats::summary::{PolicySummary, Summary};
 use ratesim::stats::Estimate;
@@ -115,18 +115,38 @@ fn summary() -> Summary {
             make(&names[2], &c),
         ],
         comparison: Some(Comparison::new(&names, &key_names, &runs)),
+        verdict: None,
     }
 }
 
 #[test]
 fn table_snapshot() {
-    let t = Table { width: 100 };
+    let t = Table {
+        width: 100,
+        view: View::All,
+    };
+    insta::assert_snapshot!(String::from_utf8(t.export(&summary())).unwrap());
+}
+
+#[test]
+fn compact_table_snapshot() {
+    let t = Table {
+        width: 100,
+        view: View::Key,
+    };
     insta::assert_snapshot!(String::from_utf8(t.export(&summary())).unwrap());
 }
 
 #[test]
 fn table_marks_the_pareto_front_and_joins_indistinguishable_policies() {
-    let text = String::from_utf8(Table { width: 100 }.export(&summary())).unwrap();
+    let text = String::from_utf8(
+        Table {
+            width: 200,
+            view: View::All,
+        }
+        .export(&summary()),
+    )
+    .unwrap();
     assert!(text.contains(" claude-backoff-jitter* "));
     assert!(text.contains(" failover-chain* "));
     assert!(!text.contains("claude-naive-retry*"));
@@ -140,16 +160,23 @@ fn table_marks_the_pareto_front_and_joins_indistinguishable_policies() {
     };
     assert_eq!(
         line("rejection_probability"),
-        "rejection_probability 1. claude-backoff-jitter = failover-chain 2. claude-naive-retry"
+        "rejection_probability 1. claude-backoff-jitter = failover-chain 2. claude-naive-retry (fails 10.0)"
     );
     assert_eq!(
         line("monthly_bill_usd"),
-        "monthly_bill_usd 1. failover-chain 2. claude-backoff-jitter = claude-naive-retry"
+        "monthly_bill_usd 1. failover-chain 2. claude-backoff-jitter 3. claude-naive-retry (fails 10.0)"
     );
     // Without a comparison the table is the plain one.
     let mut plain = summary();
     plain.comparison = None;
-    let plain = String::from_utf8(Table { width: 100 }.export(&plain)).unwrap();
+    let plain = String::from_utf8(
+        Table {
+            width: 100,
+            view: View::All,
+        }
+        .export(&plain),
+    )
+    .unwrap();
     assert!(!plain.contains('*') && !plain.contains("ranking"));
 }
 

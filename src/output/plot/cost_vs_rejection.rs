@@ -36,8 +36,18 @@ impl CostVsRejection<'_> {
 
 impl Chart for CostVsRejection<'_> {
     fn size(&self) -> (u32, u32) {
-        let names = self.summary.policies.iter().map(|p| p.name.as_str());
-        (820 + legend_width(names), 620)
+        let s = self.summary;
+        let labels: Vec<String> = (0..s.policies.len())
+            .map(|i| {
+                let fails = super::fails(s, i).map_or(String::new(), |f| format!(", {f}"));
+                format!("{} {} (Pareto){fails}", i + 1, s.policies[i].name)
+            })
+            .collect();
+        let rows = s.policies.len() as u32;
+        (
+            820 + legend_width(labels.iter().map(String::as_str)),
+            620.max(76 + 24 * rows + 110),
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -168,8 +178,16 @@ impl Chart for CostVsRejection<'_> {
                     x.mean, y.ci_low, y.mean, y.ci_high, style, 10,
                 )])?;
             }
+            // Hollow: the policy fails jobs.
+            let fails = super::fails(s, i).is_some();
+            let (inside, size) = if fails {
+                (WHITE.filled(), 5)
+            } else {
+                (c.filled(), 0)
+            };
             chart.draw_series([EmptyElement::at((x.mean, y.mean))
-                + Circle::new((0, 0), 6, c.filled())
+                + Circle::new((0, 0), 8, c.filled())
+                + Circle::new((0, 0), size, inside)
                 + Text::new(label, offset, (FONT, 15).into_font())])?;
             if front.contains(&i) {
                 chart.draw_series([Circle::new((x.mean, y.mean), 10, BLACK.stroke_width(2))])?;
@@ -181,13 +199,15 @@ impl Chart for CostVsRejection<'_> {
             .enumerate()
             .map(|(i, p)| {
                 let mark = if front.contains(&i) { " (Pareto)" } else { "" };
-                (color(i), format!("{} {}{mark}", i + 1, p.name))
+                let fails = super::fails(s, i).map_or(String::new(), |f| format!(", {f}"));
+                (color(i), format!("{} {}{mark}{fails}", i + 1, p.name))
             })
             .collect();
         side_legend(&legend, "policies", &entries)?;
         let notes = [
             "dashed line: Pareto front",
             "ringed: on the front",
+            "hollow: fails jobs",
             "bars: 95% intervals",
         ];
         for (k, note) in notes.iter().enumerate() {

@@ -1,5 +1,7 @@
 //! Job latency distribution per policy (quantiles averaged over replications), on a log
-//! time axis when latencies span more than a factor of 20.
+//! time axis when latencies span more than a factor of 20. The share is of every job:
+//! a failed job never finishes, so a policy's curve stops at the share it completed
+//! (dashed when it fails jobs).
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -19,23 +21,29 @@ pub(super) fn draw(data: &ChartData, out: &mut Folder<'_>) -> DrawResult {
     if data.cdf.is_empty() {
         return Ok(());
     }
-    let notes = (0..summary.policies.len())
-        .map(|i| {
-            let done = summary
-                .get(i, "jobs_completed")
-                .map_or(f64::NAN, |e| e.mean);
-            let failed = summary.get(i, "jobs_failed").map_or(f64::NAN, |e| e.mean);
-            format!(
+    let mut notes = Vec::new();
+    let mut shares = Vec::new();
+    for i in 0..summary.policies.len() {
+        let done = summary
+            .get(i, "jobs_completed")
+            .map_or(f64::NAN, |e| e.mean);
+        let failed = summary.get(i, "jobs_failed").map_or(0.0, |e| e.mean);
+        notes.push(match super::fails(summary, i) {
+            Some(f) => format!("({f})"),
+            None => format!(
                 "({} of {})",
                 crate::output::human(done),
-                crate::output::human(done + failed)
-            )
-        })
-        .collect();
+                crate::output::human(done)
+            ),
+        });
+        let share = done / (done + failed);
+        shares.push(if share.is_finite() { share } else { 1.0 });
+    }
     let chart = LatencyCdf {
         scenario: &summary.scenario,
         policies: summary.policies.iter().map(|p| p.name.clone()).collect(),
         notes,
+        shares,
         rows: &data.cdf,
     };
     out.chart(&chart, "latency_cdf", "Job latency distribution")
@@ -49,6 +57,8 @@ pub struct LatencyCdf<'a> {
     pub policies: Vec<String>,
     /// Legend text per policy (e.g. how many jobs completed).
     pub notes: Vec<String>,
+    /// Share of its jobs each policy completed (its curve's top).
+    pub shares: Vec<f64>,
     /// Quantile rows.
     pub rows: &'a [CdfRow],
 }
@@ -63,7 +73,12 @@ impl LatencyCdf<'_> {
                     .rows
                     .iter()
                     .filter(|r| &r.policy == p && r.latency_s.is_finite())
-                    .map(|r| (r.latency_s, r.quantile))
+                    .map(|r| {
+                        (
+                            r.latency_s,
+                            r.quantile * self.shares.get(i).copied().unwrap_or(1.0),
+                        )
+                    })
                     .collect();
                 (i, pts)
             })
@@ -77,7 +92,7 @@ macro_rules! mesh {
         $chart
             .configure_mesh()
             .x_desc("job latency (s), arrival to last response")
-            .y_desc("share of completed jobs")
+            .y_desc("share of all jobs finished (failed jobs never finish)")
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 16))
             .x_label_formatter(&|v| tick(v))
@@ -89,6 +104,7 @@ macro_rules! mesh {
 fn draw_lines<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, RangedCoordf64>>,
     lines: &[(usize, Vec<(f64, f64)>)],
+    shares: &[f64],
     floor: f64,
 ) -> DrawResult
 where
@@ -96,7 +112,11 @@ where
 {
     for (i, pts) in lines {
         let pts: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| (x.max(floor), y)).collect();
-        chart.draw_series(LineSeries::new(pts, color(*i).stroke_width(3)))?;
+        if shares.get(*i).is_some_and(|&s| s < 1.0) {
+            chart.draw_series(DashedLineSeries::new(pts, 10, 6, color(*i).stroke_width(3)))?;
+        } else {
+            chart.draw_series(LineSeries::new(pts, color(*i).stroke_width(3)))?;
+        }
     }
     Ok(())
 }
@@ -133,7 +153,7 @@ impl Chart for LatencyCdf<'_> {
                 .y_label_area_size(70)
                 .build_cartesian_2d(axis("latency", lo * 0.8, hi * 1.25)?.log_scale(), 0.0..1.0)?;
             mesh!(chart);
-            draw_lines(&mut chart, &lines, floor)?;
+            draw_lines(&mut chart, &lines, &self.shares, floor)?;
         } else {
             let mut chart = ChartBuilder::on(&plot)
                 .caption(caption, (FONT, 22))
@@ -142,7 +162,7 @@ impl Chart for LatencyCdf<'_> {
                 .y_label_area_size(70)
                 .build_cartesian_2d(axis("latency", 0.0, hi * 1.08)?, 0.0..1.0)?;
             mesh!(chart);
-            draw_lines(&mut chart, &lines, 0.0)?;
+            draw_lines(&mut chart, &lines, &self.shares, 0.0)?;
         }
         let entries: Vec<_> = self
             .policies
@@ -155,6 +175,10 @@ impl Chart for LatencyCdf<'_> {
                 )
             })
             .collect();
-        side_legend(&legend, "policies (completed jobs)", &entries)
+        side_legend(
+            &legend,
+            "policies (jobs completed; dashed: fails jobs)",
+            &entries,
+        )
     }
 }

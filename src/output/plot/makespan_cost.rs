@@ -56,8 +56,9 @@ impl Chart for MakespanCost<'_> {
         )?;
         let (root, foot) = root.split_vertically(root.dim_in_pixel().1 - 26);
         foot.draw(&Text::new(
-            "whiskers: 95% confidence intervals over replications; dashed line: the capacity \
-             bound (no policy completing every job can finish sooner)",
+            "whiskers: 95% confidence intervals over replications; dashed tick: the policy's \
+             capacity bound (no policy completing every job can finish sooner); outlined \
+             bars: policies that fail jobs",
             (16, 4),
             (FONT, 13),
         ))?;
@@ -74,13 +75,20 @@ impl Chart for MakespanCost<'_> {
         ];
         for (area, metric, desc, names) in panels {
             let est: Vec<_> = (0..n).map(|i| *s.get(i, metric).expect("metric")).collect();
-            // The capacity bound (the same for every policy) as a reference line.
-            let bound = (metric == "makespan_s")
-                .then(|| s.get(0, "makespan_bound_s").map(|e| e.mean))
-                .flatten()
-                .filter(|b| b.is_finite() && *b > 0.0);
+            // Each policy's capacity bound (over the providers it can reach), a tick on
+            // its bar.
+            let bounds: Vec<Option<f64>> = (0..n)
+                .map(|i| {
+                    (metric == "makespan_s")
+                        .then(|| s.get(i, "makespan_bound_s").map(|e| e.mean))
+                        .flatten()
+                        .filter(|b| b.is_finite() && *b > 0.0)
+                })
+                .collect();
             let (_, x1) = span(
-                est.iter().flat_map(|e| [e.mean, e.ci_high]).chain(bound),
+                est.iter()
+                    .flat_map(|e| [e.mean, e.ci_high])
+                    .chain(bounds.iter().flatten().copied()),
                 0.0,
             );
             let mut chart = ChartBuilder::on(area)
@@ -114,10 +122,13 @@ impl Chart for MakespanCost<'_> {
                 }
                 // First policy at the top.
                 let y = (n - 1 - i) as f64;
-                chart.draw_series([Rectangle::new(
-                    [(0.0, y - 0.32), (e.mean, y + 0.32)],
-                    color(i).mix(0.85).filled(),
-                )])?;
+                let fails = super::fails(s, i);
+                let bar = if fails.is_some() {
+                    color(i).stroke_width(3)
+                } else {
+                    color(i).mix(0.85).filled()
+                };
+                chart.draw_series([Rectangle::new([(0.0, y - 0.32), (e.mean, y + 0.32)], bar)])?;
                 if e.n > 1 && e.ci_high > e.ci_low {
                     let style = BLACK.stroke_width(2);
                     chart.draw_series([
@@ -126,20 +137,20 @@ impl Chart for MakespanCost<'_> {
                         whisker((e.ci_high, y - 0.15), (e.ci_high, y + 0.15), style),
                     ])?;
                 }
+                let text = match (&fails, names) {
+                    (Some(f), true) => format!("{} ({f})", crate::output::human(e.mean)),
+                    _ => crate::output::human(e.mean),
+                };
                 chart.draw_series([EmptyElement::at((e.mean, y))
-                    + Text::new(
-                        crate::output::human(e.mean),
-                        (6, -22),
-                        (FONT, 13).into_font(),
-                    )])?;
-            }
-            if let Some(b) = bound {
-                chart.draw_series(DashedLineSeries::new(
-                    vec![(b, -0.5), (b, n as f64 - 0.5)],
-                    8,
-                    6,
-                    BLACK.stroke_width(2),
-                ))?;
+                    + Text::new(text, (6, -22), (FONT, 13).into_font())])?;
+                if let Some(b) = bounds[i] {
+                    chart.draw_series(DashedLineSeries::new(
+                        vec![(b, y - 0.4), (b, y + 0.4)],
+                        4,
+                        3,
+                        BLACK.stroke_width(2),
+                    ))?;
+                }
             }
         }
         Ok(())

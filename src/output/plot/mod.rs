@@ -138,6 +138,20 @@ where
     Ok(())
 }
 
+/// "fails 1.70 of 300 jobs" when policy `p` fails jobs (on average over replications),
+/// for legends and labels: a policy that gives up must not pass for a fast one.
+pub(crate) fn fails(summary: &crate::stats::summary::Summary, p: usize) -> Option<String> {
+    let mean = |m: &str| summary.get(p, m).map_or(f64::NAN, |e| e.mean);
+    let (failed, done) = (mean("jobs_failed"), mean("jobs_completed"));
+    (failed > 0.0).then(|| {
+        format!(
+            "fails {} of {} jobs",
+            crate::output::human(failed),
+            crate::output::human(failed + done)
+        )
+    })
+}
+
 /// Tick label: whole numbers without decimals, others with up to three.
 pub(crate) fn tick(v: &f64) -> String {
     if (v - v.round()).abs() < 1e-9 {

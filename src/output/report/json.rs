@@ -22,6 +22,7 @@ use serde_json::{json, Map, Value};
 use super::Exporter;
 use crate::stats::compare::Comparison;
 use crate::stats::summary::Summary;
+use crate::stats::verdict::{Direction, Verdict};
 use crate::stats::Estimate;
 
 /// The JSON exporter.
@@ -64,6 +65,24 @@ fn comparison(c: &Comparison) -> Value {
     })
 }
 
+fn verdict(v: &Verdict) -> Value {
+    let mut doc = Map::new();
+    let key = match v.decision.direction {
+        Direction::Minimize => "minimize",
+        Direction::Maximize => "maximize",
+    };
+    doc.insert(key.into(), json!(v.decision.objective));
+    let require: Vec<String> = v.decision.require.iter().map(|r| r.to_string()).collect();
+    doc.insert("require".into(), json!(require));
+    doc.insert("recommended".into(), json!(v.recommended));
+    doc.insert("runner_up".into(), json!(v.runner_up));
+    doc.insert("ahead".into(), json!(v.ahead()));
+    doc.insert("lead".into(), v.lead.as_ref().map_or(Value::Null, estimate));
+    doc.insert("closest".into(), json!(v.closest));
+    doc.insert("meets".into(), json!(v.meets));
+    Value::Object(doc)
+}
+
 impl Exporter for Json {
     fn export(&self, summary: &Summary) -> Vec<u8> {
         let names = &summary.metrics;
@@ -89,6 +108,9 @@ impl Exporter for Json {
         });
         if let Some(c) = &summary.comparison {
             doc["comparison"] = comparison(c);
+        }
+        if let Some(v) = &summary.verdict {
+            doc["verdict"] = verdict(v);
         }
         let mut out = serde_json::to_vec_pretty(&doc).expect("JSON of plain values");
         out.push(b'\n');

@@ -1,9 +1,11 @@
-//! A Markdown table, metrics as rows and policies as columns, ready for a PR comment.
-//! When the summary carries a [`Comparison`], a first row marks the Pareto front, and a
-//! ranking table and a table of paired differences against each key metric's best policy
-//! follow (see [`crate::stats::compare`]).
+//! Markdown, ready for a PR comment: the compact table (a row per policy, the key
+//! metrics of [`super::table::key_columns`]), every metric in a collapsed table (metrics
+//! as rows), the ranking of each key metric and the paired differences against the best
+//! policy that completes every job (see [`crate::stats::compare`]), and the
+//! recommendation ([`super::verdict`]) at the end.
 
-use super::table::cell;
+use super::table::{cell, key_cell, key_columns};
+use super::verdict::verdict_lines;
 use super::Exporter;
 use crate::output::human;
 use crate::stats::compare::Comparison;
@@ -42,8 +44,23 @@ fn difference(d: &Estimate) -> String {
     }
 }
 
+/// The policy each key metric's differences are taken against: the best-ranked one that
+/// completes every job in every replication, else the metric's best.
+fn reference(summary: &Summary, m: &crate::stats::compare::MetricComparison) -> Option<usize> {
+    let completes = |p: usize| {
+        summary
+            .get(p, "runs_with_failure_share")
+            .is_some_and(|e| e.n > 0 && e.mean == 0.0)
+    };
+    m.ranking
+        .concat()
+        .into_iter()
+        .find(|&p| completes(p))
+        .or_else(|| m.best())
+}
+
 /// The Pareto note, the ranking table and the paired differences against the best.
-fn comparison(c: &Comparison) -> String {
+fn comparison(summary: &Summary, c: &Comparison) -> String {
     let names: Vec<String> = c.policies.iter().map(|p| escape(p)).collect();
     let mut out = String::new();
     if !c.pareto_metrics.is_empty() {
@@ -78,8 +95,9 @@ fn comparison(c: &Comparison) -> String {
         out.push_str(&format!("| `{}` | {} |\n", m.metric, ranks.join(" · ")));
     }
     out.push_str(
-        "\n**Paired differences against the best**: each policy minus the metric's best \
-         policy, replication by replication; mean [95% interval].\n\n| metric | best |",
+        "\n**Paired differences against the best**: each policy minus the best-ranked policy \
+         that completes every job in every run (the metric's best when none does), \
+         replication by replication; mean [95% interval].\n\n| metric | against |",
     );
     for n in &names {
         out.push_str(&format!(" {n} |"));
@@ -90,7 +108,7 @@ fn comparison(c: &Comparison) -> String {
     }
     out.push('\n');
     for m in &c.metrics {
-        let best = m.best();
+        let best = reference(summary, m);
         out.push_str(&format!(
             "| `{}` | {} |",
             m.metric,
@@ -99,7 +117,7 @@ fn comparison(c: &Comparison) -> String {
         for p in 0..names.len() {
             let text = match best {
                 None => "-".to_string(),
-                Some(b) if b == p => "best".to_string(),
+                Some(b) if b == p => "reference".to_string(),
                 Some(b) => difference(&m.differences[p][b]),
             };
             out.push_str(&format!(" {text} |"));
@@ -109,41 +127,108 @@ fn comparison(c: &Comparison) -> String {
     out
 }
 
-impl Exporter for Markdown {
-    fn export(&self, summary: &Summary) -> Vec<u8> {
-        let mut out = format!(
-            "### {}\n\n{} replications, seed {}; each cell is the mean ± the 95% confidence half-width.\n\n| metric |",
-            summary.scenario, summary.replications, summary.seed
-        );
-        for p in &summary.policies {
-            out.push_str(&format!(" {} |", escape(&p.name)));
-        }
-        out.push_str("\n|---|");
-        for _ in &summary.policies {
-            out.push_str("---:|");
+/// The compact table: a row per policy, the key metrics as columns.
+fn compact(summary: &Summary) -> String {
+    let columns = key_columns(summary);
+    let mut out = String::from("| policy |");
+    for (label, _) in &columns {
+        out.push_str(&format!(" {} |", escape(label)));
+    }
+    out.push_str("\n|---|");
+    for _ in &columns {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    for (p, policy) in summary.policies.iter().enumerate() {
+        let front = summary.comparison.as_ref().is_some_and(|c| c.on_front(p));
+        let mark = if front { " \\*" } else { "" };
+        out.push_str(&format!("| {}{mark} |", escape(&policy.name)));
+        for (_, m) in &columns {
+            out.push_str(&format!(" {} |", key_cell(summary, p, m)));
         }
         out.push('\n');
-        if let Some(c) = summary
-            .comparison
-            .as_ref()
-            .filter(|c| !c.pareto_metrics.is_empty())
-        {
-            out.push_str("| **Pareto front** |");
-            for p in 0..summary.policies.len() {
-                out.push_str(if c.on_front(p) { " yes |" } else { " no |" });
-            }
-            out.push('\n');
+    }
+    let legend: Vec<String> = columns
+        .iter()
+        .map(|(label, m)| format!("{} = `{m}`", escape(label)))
+        .collect();
+    out.push_str(&format!(
+        "\nColumns: {}. \\* marks the Pareto front (rejection probability, makespan, bill) \
+         of the policies that fail the fewest jobs.\n",
+        legend.join(", ")
+    ));
+    out
+}
+
+/// Every metric: a row per metric, a column per policy.
+fn full(summary: &Summary) -> String {
+    let mut out = String::from("| metric |");
+    for p in &summary.policies {
+        out.push_str(&format!(" {} |", escape(&p.name)));
+    }
+    out.push_str("\n|---|");
+    for _ in &summary.policies {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    if let Some(c) = summary
+        .comparison
+        .as_ref()
+        .filter(|c| !c.pareto_metrics.is_empty())
+    {
+        out.push_str("| **Pareto front** |");
+        for p in 0..summary.policies.len() {
+            out.push_str(if c.on_front(p) { " yes |" } else { " no |" });
         }
-        for (m, name) in summary.metrics.iter().enumerate() {
-            out.push_str(&format!("| `{name}` |"));
-            for p in &summary.policies {
-                out.push_str(&format!(" {} |", cell(&p.estimates[m])));
-            }
-            out.push('\n');
+        out.push('\n');
+    }
+    for (m, name) in summary.metrics.iter().enumerate() {
+        out.push_str(&format!("| `{name}` |"));
+        for p in &summary.policies {
+            out.push_str(&format!(" {} |", cell(&p.estimates[m])));
         }
+        out.push('\n');
+    }
+    out
+}
+
+/// The recommendation as a bold line and a list.
+fn recommendation(summary: &Summary) -> String {
+    let lines = verdict_lines(summary);
+    let Some((first, rest)) = lines.split_first() else {
+        return String::new();
+    };
+    let mut out = format!("\n**{}**\n\n", escape(first));
+    for line in rest {
+        out.push_str(&format!("- {}\n", escape(line.trim_start())));
+    }
+    out
+}
+
+impl Exporter for Markdown {
+    fn export(&self, summary: &Summary) -> Vec<u8> {
+        let intervals = if summary.replications == 1 {
+            "1 replication, seed {seed}: one run's values, no intervals.".to_string()
+        } else {
+            format!(
+                "{} replications, seed {{seed}}; each cell is the mean ± the 95% confidence \
+                 half-width, or [the 95% interval] when it is not symmetric about the mean.",
+                summary.replications
+            )
+        };
+        let mut out = format!(
+            "### {}\n\n{}\n\n",
+            summary.scenario,
+            intervals.replace("{seed}", &summary.seed.to_string())
+        );
+        out.push_str(&compact(summary));
+        out.push_str("\n<details><summary>Every metric</summary>\n\n");
+        out.push_str(&full(summary));
+        out.push_str("\n</details>\n");
         if let Some(c) = &summary.comparison {
-            out.push_str(&comparison(c));
+            out.push_str(&comparison(summary, c));
         }
+        out.push_str(&recommendation(summary));
         out.into_bytes()
     }
 }

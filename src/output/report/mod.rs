@@ -12,12 +12,13 @@ mod json;
 mod markdown;
 mod prometheus;
 mod table;
+pub mod verdict;
 
 pub use csv_out::{runs_csv, SummaryCsv};
 pub use json::Json;
 pub use markdown::Markdown;
 pub use prometheus::Prometheus;
-pub use table::Table;
+pub use table::{Table, View};
 
 use crate::metrics::Results;
 use crate::stats::summary::Summary;
@@ -38,7 +39,14 @@ pub struct Format {
     /// What it is, one line (the help of its `--format` value).
     pub about: &'static str,
     /// Its bytes, from a run's summary and per-replication results.
-    pub export: fn(&Summary, &Results) -> Vec<u8>,
+    pub export: fn(&Summary, &Results, &Options) -> Vec<u8>,
+}
+
+/// What the command line asks of the outputs that print a table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Options {
+    /// The metrics the terminal table shows.
+    pub view: View,
 }
 
 /// The registry of outputs, in the order `--format` lists them and `run --out` writes
@@ -48,37 +56,43 @@ pub const FORMATS: &[Format] = &[
         name: Some("table"),
         file: None,
         about: "Aligned table for a terminal",
-        export: |summary, _| Table::default().export(summary),
+        export: |summary, _, options| {
+            Table {
+                view: options.view.clone(),
+                ..Table::default()
+            }
+            .export(summary)
+        },
     },
     Format {
         name: Some("csv"),
         file: Some("summary.csv"),
         about: "summary.csv",
-        export: |summary, _| SummaryCsv.export(summary),
+        export: |summary, _, _| SummaryCsv.export(summary),
     },
     Format {
         name: None,
         file: Some("runs.csv"),
         about: "Every replication's value of every metric",
-        export: |_, results| runs_csv(results),
+        export: |_, results, _| runs_csv(results),
     },
     Format {
         name: Some("json"),
         file: Some("summary.json"),
         about: "JSON summary",
-        export: |summary, _| Json.export(summary),
+        export: |summary, _, _| Json.export(summary),
     },
     Format {
         name: Some("markdown"),
         file: None,
         about: "Markdown table",
-        export: |summary, _| Markdown.export(summary),
+        export: |summary, _, _| Markdown.export(summary),
     },
     Format {
         name: None,
         file: Some("metrics.prom"),
         about: "Prometheus text exposition",
-        export: |summary, _| Prometheus.export(summary),
+        export: |summary, _, _| Prometheus.export(summary),
     },
 ];
 
