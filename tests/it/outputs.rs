@@ -264,7 +264,9 @@ fn prometheus_snapshot_parses_and_keeps_the_article_names() {
                 && s.labels.get("policy") == Some("claude-backoff-jitter")
         })
         .expect("generalised rejections family");
-    assert!(matches!(by_status.value, prometheus_parse::Value::Counter(v) if v == 381.0));
+    // A mean over replications is a gauge, not a counter.
+    assert!(matches!(by_status.value, prometheus_parse::Value::Gauge(v) if v == 381.0));
+    assert!(!text.contains(" counter\n"));
 }
 
 /// PNG width and height from the IHDR chunk.

@@ -1,5 +1,7 @@
 //! Prometheus text exposition (format 0.0.4) of every policy's run: the mean over
-//! replications of each counter and gauge, labelled by scenario and policy. The
+//! replications of each metric, labelled by scenario and policy. A mean over
+//! replications is not a count that only grows, so every series is a gauge, those named
+//! `_total` (kept for the article's dashboards) included. The
 //! article's metric names are kept, generalised to every provider and status:
 //! `claude_429_total`, `copilot_503_total` (`<provider>_<status>_total`) and
 //! `local_hit_ratio`, beside `ratesim_rejections_total{policy,provider,status}`.
@@ -83,28 +85,28 @@ impl Exporter for Prometheus {
                 match stem {
                     "attempts" => add(
                         "ratesim_attempts_total",
-                        "counter",
+                        "gauge",
                         "Requests sent to a provider (mean over replications).",
                         pl,
                         v,
                     ),
                     "served" => add(
                         "ratesim_served_total",
-                        "counter",
+                        "gauge",
                         "Requests a provider served (mean over replications).",
                         pl,
                         v,
                     ),
                     "tokens" => add(
                         "ratesim_tokens_total",
-                        "counter",
+                        "gauge",
                         "Input plus output tokens served (mean over replications).",
                         pl,
                         v,
                     ),
                     "cost_usd" => add(
                         "ratesim_cost_usd_total",
-                        "counter",
+                        "gauge",
                         "Spend in USD (mean over replications).",
                         pl,
                         v,
@@ -113,14 +115,14 @@ impl Exporter for Prometheus {
                         if let Some(status) = stem.strip_prefix("rejections_") {
                             add(
                                 "ratesim_rejections_total",
-                                "counter",
+                                "gauge",
                                 "Rejected requests by provider and HTTP status (mean over replications).",
                                 format!("{pl},status=\"{status}\""),
                                 v,
                             );
                             add(
                                 &format!("{provider}_{status}_total"),
-                                "counter",
+                                "gauge",
                                 &format!("The article's name: {status} answers from {provider} (mean over replications)."),
                                 base.clone(),
                                 v,
@@ -146,7 +148,7 @@ impl Exporter for Prometheus {
             for (outcome, m) in [("completed", "jobs_completed"), ("failed", "jobs_failed")] {
                 add(
                     "ratesim_jobs_total",
-                    "counter",
+                    "gauge",
                     "Jobs by outcome (mean over replications).",
                     format!("{base},outcome=\"{outcome}\""),
                     mean(m),
