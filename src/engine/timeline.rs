@@ -13,7 +13,7 @@ use crate::metrics::timeline::{EventRow, Timeline, TimelineRow};
 use crate::metrics::Catalog;
 use crate::provider::limiter::Usage;
 use crate::provider::tape::{Slots, Tape};
-use crate::provider::{Admission, Provider, ProviderSpec};
+use crate::provider::{Admission, Provider, ProviderSpec, RejectCause};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 
@@ -180,6 +180,7 @@ impl<'a> TimelineRecorder<'a> {
                 event: "truncated".into(),
                 status: None,
                 to: None,
+                refused_by: None,
                 ..row()
             });
         }
@@ -221,18 +222,37 @@ impl Observer for TimelineRecorder<'_> {
     }
 
     fn attempt(&mut self, now: SimTime, provider: usize, admission: &Admission) {
-        let (event, status) = match admission {
-            Admission::Serve { .. } => ("served", None),
-            Admission::Queued => ("queued", None),
-            Admission::Reject { status, .. } => ("rejected", Some(*status)),
+        let spec = &self.scenario.providers[provider];
+        let (event, status, refused_by) = match admission {
+            Admission::Serve { .. } => ("served", None, None),
+            Admission::Queued => ("queued", None, None),
+            Admission::Reject {
+                status,
+                cause,
+                refused,
+                ..
+            } => {
+                let by = match cause {
+                    RejectCause::RateLimit => refused
+                        .iter()
+                        .map(|i| spec.limits[i].label())
+                        .collect::<Vec<_>>()
+                        .join(" + "),
+                    RejectCause::Concurrency => "in service".into(),
+                    RejectCause::Outage => "outage".into(),
+                    RejectCause::Offline => "offline".into(),
+                };
+                ("rejected", Some(*status), Some(by))
+            }
         };
         self.event(|| EventRow {
             policy: self.policy.to_string(),
             t_s: now.as_secs_f64(),
-            provider: self.scenario.providers[provider].name.clone(),
+            provider: spec.name.clone(),
             event: event.into(),
             status,
             to: None,
+            refused_by,
         });
     }
 
@@ -244,6 +264,7 @@ impl Observer for TimelineRecorder<'_> {
             event: "fallback".into(),
             status: None,
             to: Some(self.scenario.providers[to].name.clone()),
+            refused_by: None,
         });
     }
 
@@ -255,6 +276,7 @@ impl Observer for TimelineRecorder<'_> {
             event: "hedge".into(),
             status: None,
             to: Some(self.scenario.providers[to].name.clone()),
+            refused_by: None,
         });
     }
 }

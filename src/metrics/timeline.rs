@@ -47,4 +47,9 @@ pub struct EventRow {
     pub status: Option<u16>,
     /// Provider a fallback moved to, or a hedge went to.
     pub to: Option<String>,
+    /// What refused a rejected request: the labels of the limits that refused it (as in
+    /// `timeline.csv`'s `series`, joined by ` + `), `in service` for a full concurrency
+    /// cap, `outage` or `offline`.
+    #[serde(default)]
+    pub refused_by: Option<String>,
 }

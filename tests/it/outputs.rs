@@ -292,8 +292,9 @@ fn run_out_writes_valid_charts_and_plot_redraws_them() {
         ("cost_vs_rejection", None),
         ("makespan_cost", None),
         ("latency_cdf", None),
-        ("timeline_failover-chain", Some((1400, 90 + 230 * 6))),
-        ("timeline_claude-naive-retry", Some((1400, 90 + 230 * 2))),
+        // Six limit panels and the events track (fallbacks); two panels.
+        ("timeline_failover-chain", Some((1400, 90 + 200 * 6 + 150 + 30))),
+        ("timeline_claude-naive-retry", Some((1400, 90 + 200 * 2 + 30))),
     ];
     for (stem, size) in expect {
         let png = std::fs::read(out.join(format!("{stem}.png"))).unwrap();
@@ -438,4 +439,52 @@ fn bad_sets_exit_2_and_write_nothing() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--metric speed: no such metric"));
+}
+
+/// A rejection is marked on the limit that refused it, and a limit that never came near
+/// full is a line of text, not a panel.
+#[test]
+fn timelines_mark_the_refusing_limit_and_collapse_idle_ones() {
+    let dir = TempDir::new().unwrap();
+    let text = r#"
+replications = 1
+[workload]
+kind = "batch"
+jobs = 12
+concurrency = 12
+input_tokens = 10
+output_tokens = 10
+[providers.api]
+limits = [
+  { kind = "sliding_window", window = "10s", limit = 2, unit = "requests" },
+  { kind = "sliding_window", window = "10s", limit = 100000, unit = "tokens" },
+]
+reject_latency = "100ms"
+latency = { total = "1s" }
+[[policies]]
+name = "p"
+route = { kind = "single", provider = "api" }
+retry = { max_attempts = 20, honor_retry_after = true }
+"#;
+    let f = crate::common::write(dir.path(), "s.toml", text);
+    let out = dir.path().join("out");
+    ratesim()
+        .arg("run")
+        .arg(&f)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let events: Vec<ratesim::metrics::timeline::EventRow> =
+        ratesim::output::plot::read_rows(&out.join("events.csv")).unwrap();
+    let rejected: Vec<_> = events.iter().filter(|e| e.event == "rejected").collect();
+    assert!(!rejected.is_empty());
+    for e in &rejected {
+        assert_eq!(e.refused_by.as_deref(), Some("sliding 2/10s requests"), "{e:?}");
+    }
+    let svg = std::fs::read_to_string(out.join("timeline_p.svg")).unwrap();
+    assert!(svg.contains("never above 50% of their limit"), "no collapsed line");
+    assert!(svg.contains("sliding 100000/10s tokens: at most 40"), "tokens not listed");
+    assert!(svg.contains("api · sliding 2/10s requests"), "requests panel missing");
+    assert!(!svg.contains("api · sliding 100000/10s tokens<"), "tokens drawn as a panel");
 }

@@ -143,7 +143,7 @@ mod tests {
         );
         assert_eq!(write_rows::<CdfRow>(&[]), b"policy,quantile,latency_s\n");
         let events = String::from_utf8(write_rows::<EventRow>(&[])).unwrap();
-        assert_eq!(events, "policy,t_s,provider,event,status,to\n");
+        assert_eq!(events, "policy,t_s,provider,event,status,to,refused_by\n");
         let timeline = String::from_utf8(write_rows::<TimelineRow>(&[])).unwrap();
         assert_eq!(timeline.lines().count(), 1);
         assert!(

@@ -23,7 +23,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 pub use cost_vs_rejection::CostVsRejection;
-pub use data::{latency_cdf_rows, CdfRow, ChartData};
+pub use data::{latency_cdf_rows, read_rows, CdfRow, ChartData};
 pub use latency_cdf::LatencyCdf;
 pub use makespan_cost::MakespanCost;
 pub use sweep_lines::SweepLines;

@@ -446,6 +446,9 @@ mod tests {
             ),
             ("kind = \"gcra\"\nlimit = 10\nperiod = \"1s\"", "gcra 10/1s"),
         ];
+        // A per-minute refill that is long to write per second.
+        let tpm = parse("kind = \"token_bucket\"\ncapacity = 8000\nrefill_per_s = 133.33333333333334\nunit = \"output_tokens\"").unwrap();
+        assert_eq!(tpm.label(), "bucket 8000+8000/min output_tokens");
         assert_eq!(KINDS.len(), cases.len());
         for (i, (text, label)) in cases.into_iter().enumerate() {
             let spec = parse(&format!("{text}\nunit = \"requests\"")).unwrap();

@@ -83,8 +83,17 @@ impl LimitParams for TokenBucketParams {
         }
     }
 
+    /// `bucket 12+2/s`; a refill whose per-second value is long to write but is a whole
+    /// number per minute (a published TPM: 8000/min is 133.333.../s) reads
+    /// `bucket 8000+8000/min`.
     fn label(&self) -> String {
-        format!("bucket {}+{}/s", self.capacity, self.refill_per_s)
+        let per_min = self.refill_per_s * 60.0;
+        let whole = (per_min - per_min.round()).abs() <= 1e-9 * per_min.abs().max(1.0);
+        if self.refill_per_s.to_string().len() > 6 && whole {
+            format!("bucket {}+{}/min", self.capacity, per_min.round())
+        } else {
+            format!("bucket {}+{}/s", self.capacity, self.refill_per_s)
+        }
     }
 
     fn per_minute(&self) -> f64 {
