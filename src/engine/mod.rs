@@ -603,6 +603,7 @@ pub fn simulate_observed<O: Observer>(
         .map(|(i, spec)| Provider::new(spec, seed, replication, i as u32))
         .collect();
     let follow = !observer.asks_every_waiter();
+    let guards = observer.wants_guards();
     let mut sim = Sim {
         observer,
         jobs,
@@ -647,11 +648,18 @@ pub fn simulate_observed<O: Observer>(
             past = Some((now, event));
             break;
         }
+        // The guards as they were after every event at the previous time.
+        if let Some(t) = last.filter(|&t| guards && t < now) {
+            sim.observer.guards(t, &sim.policy);
+        }
         clock.advance_to(now);
         events += 1;
         last = Some(now);
         sim.observer.before(now, &sim.providers);
         sim.handle(now, event);
+    }
+    if let Some(t) = last.filter(|_| guards && past.is_none()) {
+        sim.observer.guards(t, &sim.policy);
     }
     if let Some((now, event)) = past {
         return Err(time_limit(scenario, policy, replication, now, event));

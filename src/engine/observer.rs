@@ -2,6 +2,7 @@
 //! events and limiter tapes of `run --out` are recorded with them), which cannot change
 //! the run.
 
+use crate::policy::PolicyState;
 use crate::provider::tape::Tape;
 use crate::provider::{Admission, Provider};
 use crate::time::SimTime;
@@ -22,6 +23,13 @@ pub trait Observer {
     fn asks_every_waiter(&self) -> bool {
         false
     }
+    /// Whether [`Observer::guards`] should be called (asked once, before the first event).
+    fn wants_guards(&self) -> bool {
+        false
+    }
+    /// Called once every event at `now` was handled, when [`Observer::wants_guards`]:
+    /// the policy's guards as they are then ([`PolicyState::gauges`]).
+    fn guards(&mut self, _now: SimTime, _policy: &PolicyState) {}
     /// Called once after the last event, with the time of that event (`None`: there was
     /// none) and each provider's tape (`None` where none was asked for).
     fn end(&mut self, _last: Option<SimTime>, _tapes: Vec<Option<Tape>>) {}

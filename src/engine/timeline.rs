@@ -11,6 +11,8 @@
 use crate::engine::{simulate_observed, Observer, TimeLimit};
 use crate::metrics::timeline::{EventRow, Timeline, TimelineRow};
 use crate::metrics::Catalog;
+use crate::policy::guard::Gauge;
+use crate::policy::PolicyState;
 use crate::provider::limiter::Usage;
 use crate::provider::tape::{Slots, Tape};
 use crate::provider::{Admission, Provider, ProviderSpec, RejectCause};
@@ -35,6 +37,8 @@ enum Sampling {
 pub struct TimelineRecorder<'a> {
     scenario: &'a Scenario,
     policy: &'a str,
+    /// Whether the policy has guards to record.
+    has_guards: bool,
     reach: Vec<usize>,
     sampling: Sampling,
     tape_limit: usize,
@@ -42,7 +46,29 @@ pub struct TimelineRecorder<'a> {
     events: Vec<EventRow>,
     /// Whether events were dropped past [`MAX_EVENTS`].
     truncated: bool,
+    /// The guards' readings, each a series of changes.
+    gauges: Vec<GaugeSeries>,
+
+    /// Scratch space for the policy's readings and their owners.
+    readings: Vec<Gauge>,
+    owners: Vec<(usize, &'static str, usize)>,
 }
+
+/// One reading of one guard over a run: its value from each change on.
+struct GaugeSeries {
+    guard: usize,
+    kind: &'static str,
+    gauge: Gauge,
+    /// (time, value) at every change, in time order, at least `gap` apart (a change
+    /// sooner replaces the last point's value).
+    points: Vec<(SimTime, f64)>,
+    gap: SimDuration,
+}
+
+/// Changes a guard's series keeps before it thins them: every other point goes and the
+/// gap between points doubles, so a series holds between half this and this many points
+/// however long the run (the timeline samples a few hundred times).
+const GAUGE_POINTS: usize = 4096;
 
 /// The most request events recorded for one policy (`events.csv`): a run of a million
 /// jobs would otherwise write a row per attempt. Past it, one `truncated` row marks the
@@ -109,12 +135,16 @@ impl<'a> TimelineRecorder<'a> {
         TimelineRecorder {
             scenario,
             policy: &scenario.policies[policy].name,
+            has_guards: !scenario.policies[policy].guards.is_empty(),
             reach: scenario.policies[policy].reachable(),
             sampling: Sampling::Tape(Vec::new()),
             tape_limit: limit,
             last: None,
             events: Vec::new(),
             truncated: false,
+            gauges: Vec::new(),
+            readings: Vec::new(),
+            owners: Vec::new(),
         }
     }
 
@@ -137,7 +167,7 @@ impl<'a> TimelineRecorder<'a> {
     /// `None` when a tape outgrew its limit: [`record`] runs the replication again.
     pub fn finish(self, points: u32, makespan_s: f64) -> Option<Timeline> {
         let step = sample_step(points, makespan_s);
-        let rows = match self.sampling {
+        let mut rows = match self.sampling {
             Sampling::Live { rows, .. } => rows,
             Sampling::Tape(tapes) => {
                 let mut replays = Vec::new();
@@ -164,6 +194,42 @@ impl<'a> TimelineRecorder<'a> {
                 rows
             }
         };
+        // The guards' readings on the same grid: each as of its last point at or before
+        // the sample.
+        if let Some(end) = self.last {
+            for s in &self.gauges {
+                let provider = s.gauge.provider.map_or("client".to_string(), |p| {
+                    self.scenario.providers[p].name.clone()
+                });
+                let series = match (s.kind, s.gauge.part, s.gauge.provider) {
+                    ("rotation", _, _) => s.gauge.name.to_string(),
+                    (kind, Some(i), Some(p)) => format!(
+                        "{kind} guard: {} {}",
+                        s.gauge.name,
+                        self.scenario.providers[p].limits[i].label()
+                    ),
+                    (kind, _, _) => format!("{kind} guard: {}", s.gauge.name),
+                };
+                let mut k = 0;
+                let mut t = SimTime::ZERO;
+                while t < end {
+                    while k + 1 < s.points.len() && s.points[k + 1].0 <= t {
+                        k += 1;
+                    }
+                    if let Some(&(_, value)) = s.points.get(k).filter(|p| p.0 <= t) {
+                        rows.push(TimelineRow {
+                            policy: self.policy.to_string(),
+                            provider: provider.clone(),
+                            series: series.clone(),
+                            capacity: s.gauge.limit,
+                            t_s: t.as_secs_f64(),
+                            value,
+                        });
+                    }
+                    t += step;
+                }
+            }
+        }
         Some(Timeline {
             rows,
             events: self.events,
@@ -188,6 +254,66 @@ impl<'a> TimelineRecorder<'a> {
 }
 
 impl Observer for TimelineRecorder<'_> {
+    fn wants_guards(&self) -> bool {
+        self.has_guards
+    }
+
+    fn guards(&mut self, now: SimTime, policy: &PolicyState) {
+        self.readings.clear();
+        self.owners.clear();
+        policy.gauges(now, &mut self.readings, &mut self.owners);
+        let owner = self
+            .owners
+            .iter()
+            .flat_map(|&(guard, kind, count)| std::iter::repeat_n((guard, kind), count));
+        for (n, ((guard, kind), &g)) in owner.zip(&self.readings).enumerate() {
+            let same = |s: &GaugeSeries| {
+                (s.guard, s.gauge.name, s.gauge.provider, s.gauge.part)
+                    == (guard, g.name, g.provider, g.part)
+            };
+            // The readings come in the same order every time: look at the same place
+            // first.
+            let at = match self.gauges.get(n) {
+                Some(s) if same(s) => n,
+                _ => match self.gauges.iter().position(same) {
+                    Some(i) => i,
+                    None => {
+                        self.gauges.push(GaugeSeries {
+                            guard,
+                            kind,
+                            gauge: g,
+                            points: Vec::new(),
+                            gap: SimDuration::ZERO,
+                        });
+                        self.gauges.len() - 1
+                    }
+                },
+            };
+            let s = &mut self.gauges[at];
+            let gap = s.gap;
+            match s.points.last_mut() {
+                Some(last) if last.1 == g.value => {}
+                Some(last) if now.saturating_since(last.0) <= gap => last.1 = g.value,
+                _ => {
+                    s.points.push((now, g.value));
+                    if s.points.len() >= GAUGE_POINTS {
+                        // Keep every other point (the later of each pair), twice as far
+                        // apart from now on.
+                        let kept: Vec<(SimTime, f64)> =
+                            s.points.chunks(2).map(|c| c[c.len() - 1]).collect();
+                        s.points = kept;
+                        let span = s.points[s.points.len() - 1]
+                            .0
+                            .saturating_since(s.points[0].0)
+                            .as_nanos();
+                        let spread = SimDuration::from_nanos(span / GAUGE_POINTS as u64);
+                        s.gap = (s.gap + s.gap).max(spread).max(SimDuration::from_nanos(1));
+                    }
+                }
+            }
+        }
+    }
+
     fn records(&self, provider: usize) -> Option<usize> {
         let spec = &self.scenario.providers[provider];
         let taped = matches!(self.sampling, Sampling::Tape(_));
@@ -223,16 +349,22 @@ impl Observer for TimelineRecorder<'_> {
 
     fn attempt(&mut self, now: SimTime, provider: usize, admission: &Admission) {
         let spec = &self.scenario.providers[provider];
-        let (event, status, refused_by) = match admission {
-            Admission::Serve { .. } => ("served", None, None),
-            Admission::Queued => ("queued", None, None),
-            Admission::Reject {
-                status,
-                cause,
-                refused,
-                ..
-            } => {
-                let by = match cause {
+        let (event, status) = match admission {
+            Admission::Serve { .. } => ("served", None),
+            Admission::Queued => ("queued", None),
+            Admission::Reject { status, .. } => ("rejected", Some(*status)),
+        };
+        let policy = self.policy;
+        // Made only while events are still recorded: a label is text to format.
+        self.event(|| EventRow {
+            policy: policy.to_string(),
+            t_s: now.as_secs_f64(),
+            provider: spec.name.clone(),
+            event: event.into(),
+            status,
+            to: None,
+            refused_by: match admission {
+                Admission::Reject { cause, refused, .. } => Some(match cause {
                     RejectCause::RateLimit => refused
                         .iter()
                         .map(|i| spec.limits[i].label())
@@ -241,18 +373,9 @@ impl Observer for TimelineRecorder<'_> {
                     RejectCause::Concurrency => "in service".into(),
                     RejectCause::Outage => "outage".into(),
                     RejectCause::Offline => "offline".into(),
-                };
-                ("rejected", Some(*status), Some(by))
-            }
-        };
-        self.event(|| EventRow {
-            policy: self.policy.to_string(),
-            t_s: now.as_secs_f64(),
-            provider: spec.name.clone(),
-            event: event.into(),
-            status,
-            to: None,
-            refused_by,
+                }),
+                _ => None,
+            },
         });
     }
 

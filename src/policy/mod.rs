@@ -21,7 +21,7 @@ use crate::provider::limiter::Usage;
 use crate::provider::Hint;
 use crate::rng::{stream, SimRng, Source};
 use crate::time::{SimDuration, SimTime};
-use guard::{Attempt, Feedback, Guard, GuardSpec, GuardVerdict};
+use guard::{Attempt, Feedback, Gauge, Guard, GuardSpec, GuardVerdict};
 use hedge::HedgeState;
 pub use hedge::{HedgeDelay, HedgeSpec};
 pub use retry::{Backoff, Jitter, RetrySpec};
@@ -136,6 +136,10 @@ pub struct PolicyState<'a> {
     router: Router,
     guards: Vec<Box<dyn Guard>>,
     wants_usage: bool,
+    /// Whether a guard takes providers out of rotation.
+    rotates: bool,
+    /// The providers the policy can reach.
+    reach: Vec<usize>,
     jitter_rng: SimRng,
     routing_rng: SimRng,
     /// Requests refused by a guard.
@@ -168,6 +172,8 @@ impl<'a> PolicyState<'a> {
             spec,
             router: Router::new(&spec.route),
             wants_usage: guards.iter().any(|g| g.wants_usage()),
+            rotates: guards.iter().any(|g| g.rotates()),
+            reach: spec.reachable(),
             guards,
             jitter_rng: stream(seed, replication, Source::Jitter(index)),
             routing_rng: stream(seed, replication, Source::Routing(index)),
@@ -333,6 +339,41 @@ impl<'a> PolicyState<'a> {
     /// learns the request's latency from its first send.
     pub fn answered_by(&self, cursor: &mut Cursor, sent_at: SimTime) {
         cursor.answer_sent_at = (sent_at != cursor.sent_at).then_some(sent_at);
+    }
+
+    /// Every guard's state at `now` ([`Guard::gauges`]), each reading with its guard's
+    /// position and kind, then, when a guard takes providers out of rotation, whether each
+    /// provider the policy can reach is out (1) or not (0), at position `guards.len()`.
+    ///
+    /// `owners` receives, for each guard that read anything, (its position, its kind,
+    /// how many readings of `out` are its), in order.
+    pub fn gauges(
+        &self,
+        now: SimTime,
+        out: &mut Vec<Gauge>,
+        owners: &mut Vec<(usize, &'static str, usize)>,
+    ) {
+        for (i, g) in self.guards.iter().enumerate() {
+            let before = out.len();
+            g.gauges(now, out);
+            if out.len() > before {
+                owners.push((i, self.spec.guards[i].name(), out.len() - before));
+            }
+        }
+        if self.rotates {
+            let before = out.len();
+            for &p in &self.reach {
+                let out_now = !in_rotation(&self.guards, now, p);
+                out.push(Gauge {
+                    name: "out of rotation",
+                    provider: Some(p),
+                    part: None,
+                    value: if out_now { 1.0 } else { 0.0 },
+                    limit: Some(1.0),
+                });
+            }
+            owners.push((self.guards.len(), "rotation", out.len() - before));
+        }
     }
 
     /// Total provider-time the guards took providers out of rotation (cooldowns, open

@@ -293,8 +293,14 @@ fn run_out_writes_valid_charts_and_plot_redraws_them() {
         ("makespan_cost", None),
         ("latency_cdf", None),
         // Six limit panels and the events track (fallbacks); two panels.
-        ("timeline_failover-chain", Some((1400, 90 + 200 * 6 + 150 + 30))),
-        ("timeline_claude-naive-retry", Some((1400, 90 + 200 * 2 + 30))),
+        (
+            "timeline_failover-chain",
+            Some((1400, 90 + 200 * 6 + 150 + 30)),
+        ),
+        (
+            "timeline_claude-naive-retry",
+            Some((1400, 90 + 200 * 2 + 30)),
+        ),
     ];
     for (stem, size) in expect {
         let png = std::fs::read(out.join(format!("{stem}.png"))).unwrap();
@@ -480,11 +486,90 @@ retry = { max_attempts = 20, honor_retry_after = true }
     let rejected: Vec<_> = events.iter().filter(|e| e.event == "rejected").collect();
     assert!(!rejected.is_empty());
     for e in &rejected {
-        assert_eq!(e.refused_by.as_deref(), Some("sliding 2/10s requests"), "{e:?}");
+        assert_eq!(
+            e.refused_by.as_deref(),
+            Some("sliding 2/10s requests"),
+            "{e:?}"
+        );
     }
     let svg = std::fs::read_to_string(out.join("timeline_p.svg")).unwrap();
-    assert!(svg.contains("never above 50% of their limit"), "no collapsed line");
-    assert!(svg.contains("sliding 100000/10s tokens: at most 40"), "tokens not listed");
-    assert!(svg.contains("api · sliding 2/10s requests"), "requests panel missing");
-    assert!(!svg.contains("api · sliding 100000/10s tokens<"), "tokens drawn as a panel");
+    assert!(
+        svg.contains("never above 50% of their limit"),
+        "no collapsed line"
+    );
+    assert!(
+        svg.contains("sliding 100000/10s tokens: at most 40"),
+        "tokens not listed"
+    );
+    assert!(
+        svg.contains("api · sliding 2/10s requests"),
+        "requests panel missing"
+    );
+    assert!(
+        !svg.contains("api · sliding 100000/10s tokens<"),
+        "tokens drawn as a panel"
+    );
+}
+
+/// Every client-side guard's state has its series in the timeline: the client token
+/// bucket's tokens taken against its capacity, the predictive counter against its
+/// limit, and whether each provider is out of rotation.
+#[test]
+fn timelines_show_the_client_side_guards() {
+    let dir = TempDir::new().unwrap();
+    let text = r#"
+replications = 1
+[workload]
+kind = "batch"
+jobs = 20
+concurrency = 20
+input_tokens = 10
+output_tokens = 10
+[providers.api]
+limits = [{ kind = "sliding_window", window = "10s", limit = 3, unit = "requests" }]
+reject_latency = "100ms"
+latency = { total = "1s" }
+[[policies]]
+name = "p"
+route = { kind = "single", provider = "api" }
+retry = { max_attempts = 50, honor_retry_after = true }
+guards = [
+  { kind = "token_bucket", rate = 1, capacity = 5 },
+  { kind = "predictive", provider = "api", limit = 4, ttl = "10s" },
+  { kind = "eject_on_429", while_out = "wait" },
+]
+"#;
+    let f = crate::common::write(dir.path(), "s.toml", text);
+    let out = dir.path().join("out");
+    ratesim()
+        .arg("run")
+        .arg(&f)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let rows: Vec<ratesim::metrics::timeline::TimelineRow> =
+        ratesim::output::plot::read_rows(&out.join("timeline.csv")).unwrap();
+    let series = |name: &str| -> Vec<&ratesim::metrics::timeline::TimelineRow> {
+        rows.iter().filter(|r| r.series == name).collect()
+    };
+    let bucket = series("token_bucket guard: tokens taken");
+    assert!(!bucket.is_empty());
+    assert!(bucket
+        .iter()
+        .all(|r| r.provider == "client" && r.capacity == Some(5.0)));
+    // All 20 jobs at once: the bucket is emptied at the start.
+    assert_eq!(bucket.iter().map(|r| r.value).fold(0.0, f64::max), 5.0);
+    let counter = series("predictive guard: counter");
+    assert!(counter
+        .iter()
+        .all(|r| r.provider == "api" && r.capacity == Some(4.0)));
+    assert!(counter.iter().any(|r| r.value >= 1.0));
+    let out_of = series("out of rotation");
+    assert!(!out_of.is_empty() && out_of.iter().all(|r| r.value == 0.0 || r.value == 1.0));
+    let svg = std::fs::read_to_string(out.join("timeline_p.svg")).unwrap();
+    assert!(
+        svg.contains("client · token_bucket guard: tokens taken"),
+        "no bucket panel"
+    );
 }

@@ -84,11 +84,15 @@ impl<'a> Timeline<'a> {
                 }),
             }
         }
-        // A provider the policy never sent to has nothing to show.
+        // A provider the policy never sent to has nothing to show; a client-side guard's
+        // state always does.
         panels.retain(|p| {
-            self.events
-                .iter()
-                .any(|e| e.provider == p.provider || e.to.as_deref() == Some(p.provider))
+            p.series.contains(" guard: ")
+                || p.series == "out of rotation"
+                || self
+                    .events
+                    .iter()
+                    .any(|e| e.provider == p.provider || e.to.as_deref() == Some(p.provider))
         });
         panels
     }
@@ -227,18 +231,20 @@ impl Chart for Timeline<'_> {
             ))?;
             y += 24;
         }
-        legend.draw(&TriangleMarker::new((25, y + 8), 7, orange.filled()))?;
-        legend.draw(&Text::new(
-            format!("fell back ({n_fb}) from"),
-            (48, y),
-            font.clone(),
-        ))?;
-        legend.draw(&Text::new(
-            "the provider (events)",
-            (48, y + 18),
-            font.clone(),
-        ))?;
-        y += 48;
+        if n_fb > 0 {
+            legend.draw(&TriangleMarker::new((25, y + 8), 7, orange.filled()))?;
+            legend.draw(&Text::new(
+                format!("fell back ({n_fb}) from"),
+                (48, y),
+                font.clone(),
+            ))?;
+            legend.draw(&Text::new(
+                "the provider (events)",
+                (48, y + 18),
+                font.clone(),
+            ))?;
+            y += 48;
+        }
         if n_hedge > 0 {
             legend.draw(&Circle::new((25, y + 8), 5, green.filled()))?;
             legend.draw(&Text::new(

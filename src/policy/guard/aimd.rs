@@ -113,6 +113,22 @@ impl Guard for Aimd {
         self.in_flight += 1;
     }
 
+    /// Requests in flight, and the limit they are held to.
+    fn gauges(&self, _now: SimTime, out: &mut Vec<super::Gauge>) {
+        for (name, value) in [
+            ("in flight", self.in_flight as f64),
+            ("limit", self.limit.floor()),
+        ] {
+            out.push(super::Gauge {
+                name,
+                provider: None,
+                part: None,
+                value,
+                limit: None,
+            });
+        }
+    }
+
     fn on_response(&mut self, _now: SimTime, f: &Feedback) {
         let in_flight = self.in_flight as f64;
         self.in_flight = self.in_flight.saturating_sub(1);

@@ -139,6 +139,10 @@ impl CircuitBreaker {
 }
 
 impl Guard for CircuitBreaker {
+    fn rotates(&self) -> bool {
+        true
+    }
+
     fn out_until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
         self.out.until(now, provider)
     }

@@ -94,6 +94,19 @@ impl Guard for ClientBucket {
         self.guards(a.provider) == self.guards(b.provider)
     }
 
+    /// The bucket's tokens taken, against its capacity.
+    fn gauges(&self, now: SimTime, out: &mut Vec<super::Gauge>) {
+        use crate::provider::limiter::Limiter;
+        let u = self.bucket.usage(now);
+        out.push(super::Gauge {
+            name: "tokens taken",
+            provider: self.provider,
+            part: None,
+            value: u.used,
+            limit: Some(u.limit),
+        });
+    }
+
     /// `consume(cost)`, after every guard passed.
     fn commit(&mut self, now: SimTime, a: &Attempt) {
         if self.guards(a.provider) {

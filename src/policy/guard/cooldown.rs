@@ -137,6 +137,10 @@ impl Cooldown {
 }
 
 impl Guard for Cooldown {
+    fn rotates(&self) -> bool {
+        true
+    }
+
     fn out_until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
         self.out.until(now, provider)
     }

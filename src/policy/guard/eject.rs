@@ -58,6 +58,10 @@ impl Eject {
 }
 
 impl Guard for Eject {
+    fn rotates(&self) -> bool {
+        true
+    }
+
     fn out_until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
         self.out.until(now, provider)
     }

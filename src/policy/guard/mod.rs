@@ -69,6 +69,23 @@ pub struct Feedback<'a> {
     pub usage: &'a [Usage],
 }
 
+/// One reading of a guard's state, for the limiter timeline: `value` of `name` (against
+/// `limit` when it has one), for `provider` or, `None`, the whole client; `part` names
+/// one of the provider's published limits (the pacer's copy of it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gauge {
+    /// What is measured, e.g. `tokens taken`.
+    pub name: &'static str,
+    /// The provider it is about, or `None` for the whole client.
+    pub provider: Option<usize>,
+    /// Index of the provider's limit it copies (the pacer), if any.
+    pub part: Option<usize>,
+    /// The reading.
+    pub value: f64,
+    /// What it is held against, if anything.
+    pub limit: Option<f64>,
+}
+
 /// A guard's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GuardVerdict {
@@ -118,6 +135,14 @@ pub trait Guard: Send {
     fn on_response(&mut self, _now: SimTime, _f: &Feedback) {}
     /// Whether this guard reads rate-limit headers (the engine only collects them then).
     fn wants_usage(&self) -> bool {
+        false
+    }
+    /// Its state at `now`, for the limiter timeline (read-only: observing changes
+    /// nothing). None by default.
+    fn gauges(&self, _now: SimTime, _out: &mut Vec<Gauge>) {}
+    /// Whether it takes providers out of rotation ([`Guard::out_until`]): the timeline
+    /// then shows when each provider was out.
+    fn rotates(&self) -> bool {
         false
     }
     /// Until when this guard keeps `provider` out of rotation, if it does at `now`.

@@ -128,6 +128,24 @@ impl Guard for Pacer {
     fn wants_usage(&self) -> bool {
         true
     }
+
+    /// Its copy of each paced provider's limits: what it believes is in use.
+    fn gauges(&self, now: SimTime, out: &mut Vec<super::Gauge>) {
+        for (p, shadow) in self.shadows.iter().enumerate() {
+            if !self.paces(p) {
+                continue;
+            }
+            for (i, u) in shadow.usage(now).enumerate() {
+                out.push(super::Gauge {
+                    name: "copy of",
+                    provider: Some(p),
+                    part: Some(i),
+                    value: u.used,
+                    limit: Some(u.limit),
+                });
+            }
+        }
+    }
 }
 
 #[cfg(test)]

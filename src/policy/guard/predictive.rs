@@ -94,6 +94,17 @@ impl Guard for PredictiveGuard {
         }
     }
 
+    /// The counter against its limit.
+    fn gauges(&self, now: SimTime, out: &mut Vec<super::Gauge>) {
+        out.push(super::Gauge {
+            name: "counter",
+            provider: Some(self.provider),
+            part: None,
+            value: self.value(now) as f64,
+            limit: Some(self.limit as f64),
+        });
+    }
+
     /// `cache[key] = cache.get(key, 0) + 1` after the response.
     fn on_response(&mut self, now: SimTime, f: &Feedback) {
         if f.provider == self.provider {

@@ -52,6 +52,10 @@ impl RecentFailures {
 }
 
 impl Guard for RecentFailures {
+    fn rotates(&self) -> bool {
+        true
+    }
+
     fn out_until(&self, now: SimTime, provider: usize) -> Option<SimTime> {
         self.out.until(now, provider)
     }
