@@ -338,6 +338,12 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
 
 fn plot(dir: &Path, stdout: &mut dyn Write) -> Result<(), AppError> {
     let sweep_path = dir.join("sweep.csv");
+    if !sweep_path.exists() && !dir.join("summary.json").exists() {
+        return Err(AppError::BadInput(format!(
+            "{}: has neither summary.json nor sweep.csv; plot reads folders written by `ratesim run --out DIR` or `ratesim sweep`",
+            dir.display()
+        )));
+    }
     if sweep_path.exists() && !dir.join("summary.json").exists() {
         let bytes = std::fs::read(&sweep_path)
             .map_err(|e| AppError::BadInput(format!("{}: {e}", sweep_path.display())))?;

@@ -348,7 +348,9 @@ fn plot_of_a_folder_without_results_exits_2() {
         .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("summary.json"));
+        .stderr(predicate::str::contains(
+            "has neither summary.json nor sweep.csv; plot reads folders written by `ratesim run --out DIR` or `ratesim sweep`",
+        ));
 }
 
 #[test]

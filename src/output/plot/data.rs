@@ -99,7 +99,7 @@ impl ChartData<'static> {
         let summary_path = dir.join("summary.json");
         let bytes = std::fs::read(&summary_path).map_err(|e| {
             format!(
-                "{}: {e}; plot reads a folder written by `ratesim run --out DIR`",
+                "{}: {e}; plot reads folders written by `ratesim run --out DIR` or `ratesim sweep`",
                 summary_path.display()
             )
         })?;
