@@ -88,13 +88,15 @@ pub struct RunArgs {
 pub struct SweepArgs {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// KEY=VALUES: a key path of the scenario and its values, as a list (`1,2,5,10`) or
-    /// a range (`start..end:step`); numbers or durations (`30s,60s`). Several `--set`
-    /// make a grid.
+    /// KEY=VALUES: a key path of the scenario (a policy by index or name:
+    /// `policies[1]`, `policies.NAME`) and its values, as a list (`1,2,5,10`) or a range
+    /// (`start..end:step`, `30s..90s:30s`); each value a number, duration, boolean or
+    /// string. `K1,K2=a1:b1,a2:b2` zips keys that move together. Several `--set` make a
+    /// grid.
     #[arg(long = "set", value_name = "KEY=VALUES", required = true)]
     pub sets: Vec<String>,
     /// Metrics to tabulate and chart (default: rejection_probability, makespan_s,
-    /// monthly_bill_usd, jobs_failed).
+    /// monthly_bill_usd, jobs_failed); jobs_failed is always added.
     #[arg(long = "metric", value_name = "METRIC")]
     pub metrics: Vec<String>,
     /// Folder for sweep.csv and the charts (default: `sweep-<scenario name>`).

@@ -405,11 +405,15 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(AppError::BadInput)?;
     let catalog = crate::metrics::Catalog::new(&base.providers);
-    let metrics: Vec<String> = if args.metrics.is_empty() {
+    let mut metrics: Vec<String> = if args.metrics.is_empty() {
         SWEEP_METRICS.iter().map(|m| m.to_string()).collect()
     } else {
         args.metrics.clone()
     };
+    // The charts draw the points where a policy fails jobs hollow.
+    if !metrics.iter().any(|m| m == "jobs_failed") {
+        metrics.push("jobs_failed".into());
+    }
     for m in &metrics {
         if catalog.index(m).is_none() {
             return Err(AppError::BadInput(format!(
@@ -437,7 +441,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         .progress_chars("=> "),
     );
     let mut result = Sweep {
-        keys: sets.iter().map(|s| s.key.clone()).collect(),
+        keys: grid::keys(&sets),
         metrics: metrics.clone(),
         policies: base.policies.iter().map(|p| p.name.clone()).collect(),
         scenario: base.name.clone(),
@@ -445,12 +449,8 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     };
     let n_points = points.len();
     for (point, mut sc) in points {
-        let label: Vec<String> = sets
-            .iter()
-            .zip(&point)
-            .map(|(s, &i)| format!("{}={}", s.key, s.values[i].text))
-            .collect();
-        bar.set_message(label.join(" "));
+        let label = grid::describe(&sets, &point);
+        bar.set_message(label.clone());
         if let Some(r) = args.replications {
             sc.replications = r;
         }
@@ -458,7 +458,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
             sc.seed = s;
         }
         let results = replicate(&sc, args.threads).map_err(|e| match AppError::from(e) {
-            AppError::BadInput(m) => AppError::BadInput(format!("{}: {m}", label.join(" "))),
+            AppError::BadInput(m) => AppError::BadInput(format!("{label}: {m}")),
             other => other,
         })?;
         result.rows.extend(rows_of(

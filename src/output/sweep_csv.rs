@@ -1,7 +1,7 @@
 //! `sweep.csv`, written from a [`Sweep`] and read back (for `ratesim plot`).
 
 use crate::output::exact;
-use crate::stats::sweep::{Sweep, SweepRow};
+use crate::stats::sweep::{KeyValue, Sweep, SweepRow};
 use crate::stats::Estimate;
 
 /// `sweep.csv`: one row per point and policy: the keys, the policy, then each metric's
@@ -22,7 +22,14 @@ pub fn sweep_csv(sweep: &Sweep) -> Vec<u8> {
     let mut i = 0;
     while i < sweep.rows.len() {
         let first = &sweep.rows[i];
-        let mut record: Vec<String> = first.keys.iter().map(|&k| exact(k)).collect();
+        let mut record: Vec<String> = first
+            .keys
+            .iter()
+            .map(|k| match k {
+                KeyValue::Num(x) => exact(*x),
+                KeyValue::Text(t) => t.clone(),
+            })
+            .collect();
         record.push(first.policy.clone());
         for m in &sweep.metrics {
             match sweep.rows[i..]
@@ -97,18 +104,19 @@ pub fn read_sweep_csv(bytes: &[u8], scenario: &str) -> Result<Sweep, String> {
         scenario: scenario.into(),
         ..Sweep::default()
     };
+    // Key cells as written; a column is numeric when each of its cells is a finite
+    // number, else its values are categories.
+    let mut texts: Vec<Vec<String>> = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| e.to_string())?;
         let line = rec.position().map_or(0, |p| p.line());
-        let keys = (0..pcol)
-            .map(|i| num(&rec[i], line, &header[i]))
-            .collect::<Result<Vec<f64>, _>>()?;
-        if let Some((i, k)) = keys.iter().enumerate().find(|(_, k)| !k.is_finite()) {
+        if let Some(i) = (0..pcol).find(|&i| rec[i].is_empty()) {
             return Err(format!(
-                "sweep.csv line {line}, column `{}`: a key value must be a finite number, not `{k}`",
+                "sweep.csv line {line}, column `{}`: a key value is empty; every row names its point",
                 header[i]
             ));
         }
+        texts.push((0..pcol).map(|i| rec[i].to_string()).collect());
         let policy = rec[pcol].to_string();
         if !sweep.policies.contains(&policy) {
             sweep.policies.push(policy.clone());
@@ -116,7 +124,7 @@ pub fn read_sweep_csv(bytes: &[u8], scenario: &str) -> Result<Sweep, String> {
         for (j, m) in metrics.iter().enumerate() {
             let c = pcol + 1 + 4 * j;
             sweep.rows.push(SweepRow {
-                keys: keys.clone(),
+                keys: Vec::new(),
                 policy: policy.clone(),
                 metric: m.clone(),
                 estimate: Estimate {
@@ -132,6 +140,27 @@ pub fn read_sweep_csv(bytes: &[u8], scenario: &str) -> Result<Sweep, String> {
                     })?,
                 },
             });
+        }
+    }
+    let numeric: Vec<bool> = (0..pcol)
+        .map(|i| {
+            texts
+                .iter()
+                .all(|t| t[i].parse::<f64>().is_ok_and(f64::is_finite))
+        })
+        .collect();
+    let per_row = metrics.len();
+    for (j, t) in texts.iter().enumerate() {
+        let keys: Vec<KeyValue> = t
+            .iter()
+            .zip(&numeric)
+            .map(|(v, &n)| match n {
+                true => KeyValue::Num(v.parse().expect("checked numeric")),
+                false => KeyValue::Text(v.clone()),
+            })
+            .collect();
+        for row in &mut sweep.rows[j * per_row..(j + 1) * per_row] {
+            row.keys = keys.clone();
         }
     }
     Ok(sweep)

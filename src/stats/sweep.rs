@@ -4,10 +4,38 @@
 use crate::stats::summary::Summary;
 use crate::stats::Estimate;
 
+/// The value of a swept key at one point: a number (durations in seconds), or text (a
+/// boolean or string value, charted as a category).
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyValue {
+    /// A number.
+    Num(f64),
+    /// A boolean or string, as written.
+    Text(String),
+}
+
+impl KeyValue {
+    /// The value for people: short numbers, text as written.
+    pub fn label(&self) -> String {
+        match self {
+            KeyValue::Num(x) => format!("{x}"),
+            KeyValue::Text(t) => t.clone(),
+        }
+    }
+
+    /// The number, when it is one.
+    pub fn num(&self) -> Option<f64> {
+        match self {
+            KeyValue::Num(x) => Some(*x),
+            KeyValue::Text(_) => None,
+        }
+    }
+}
+
 /// The result of a sweep: one row per point, policy and metric.
 #[derive(Clone, Debug, Default)]
 pub struct Sweep {
-    /// Swept keys in `--set` order.
+    /// Swept keys in `--set` order (zipped keys one after another).
     pub keys: Vec<String>,
     /// Metrics tabulated.
     pub metrics: Vec<String>,
@@ -22,8 +50,8 @@ pub struct Sweep {
 /// One point of a sweep: a policy's estimate of a metric at one setting.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepRow {
-    /// The swept keys' values at this point, in `--set` order.
-    pub keys: Vec<f64>,
+    /// The swept keys' values at this point, in [`Sweep::keys`] order.
+    pub keys: Vec<KeyValue>,
     /// Policy.
     pub policy: String,
     /// Metric name.
@@ -32,8 +60,82 @@ pub struct SweepRow {
     pub estimate: Estimate,
 }
 
+impl Sweep {
+    /// The axes of the grid, each a run of key positions: a key joins the axis before it
+    /// when it was zipped with it, which the rows show as its taking more than one value
+    /// and always the same one beside each value of that axis' first key. (A zip of one
+    /// step is the same grid as separate keys, and comes out as such.)
+    pub fn axes(&self) -> Vec<Vec<usize>> {
+        let mut axes: Vec<Vec<usize>> = Vec::new();
+        for k in 0..self.keys.len() {
+            let joins = axes.last().is_some_and(|axis| {
+                let first = axis[0];
+                let mut pairs: Vec<(&KeyValue, &KeyValue)> = Vec::new();
+                let mut values: Vec<&KeyValue> = Vec::new();
+                for r in &self.rows {
+                    let (a, b) = (&r.keys[first], &r.keys[k]);
+                    if !values.contains(&b) {
+                        values.push(b);
+                    }
+                    match pairs.iter().find(|(x, _)| *x == a) {
+                        Some((_, y)) if *y != b => return false,
+                        Some(_) => {}
+                        None => pairs.push((a, b)),
+                    }
+                }
+                values.len() > 1
+            });
+            match axes.last_mut() {
+                Some(axis) if joins => axis.push(k),
+                _ => axes.push(vec![k]),
+            }
+        }
+        axes
+    }
+
+    /// Each key's shortest dotted suffix that no other key ends with (`limits[0].limit`
+    /// for `providers.claude.limits[0].limit` beside `providers.copilot.limits[0].limit`
+    /// is not enough, so that pair keeps `claude.limits[0].limit` and
+    /// `copilot.limits[0].limit`): short column headers and chart titles.
+    pub fn short_keys(&self) -> Vec<String> {
+        let segs: Vec<Vec<&str>> = self.keys.iter().map(|k| k.split('.').collect()).collect();
+        segs.iter()
+            .enumerate()
+            .map(|(i, s)| {
+                (1..=s.len())
+                    .map(|n| s[s.len() - n..].join("."))
+                    .find(|suffix| {
+                        self.keys.iter().enumerate().all(|(j, k)| {
+                            j == i || !(k == suffix || k.ends_with(&format!(".{suffix}")))
+                        })
+                    })
+                    .unwrap_or_else(|| self.keys[i].clone())
+            })
+            .collect()
+    }
+
+    /// The mean of `metric` for `policy` at the point whose keys are `keys`.
+    pub fn mean(&self, keys: &[KeyValue], policy: &str, metric: &str) -> Option<&Estimate> {
+        self.rows
+            .iter()
+            .find(|r| r.policy == policy && r.metric == metric && r.keys == keys)
+            .map(|r| &r.estimate)
+    }
+
+    /// The points, in order of appearance.
+    pub fn points(&self) -> Vec<&[KeyValue]> {
+        let mut out: Vec<&[KeyValue]> = Vec::new();
+        for r in &self.rows {
+            if out.last().is_none_or(|k| *k != &r.keys[..]) && !out.contains(&&r.keys[..]) {
+                out.push(&r.keys);
+            }
+        }
+        out
+    }
+}
+
 /// Tabulates the summary of the point at `keys` into sweep rows.
-pub fn rows_of(keys: &[f64], summary: &Summary, metrics: &[String]) -> Vec<SweepRow> {
+pub fn rows_of(keys: &[KeyValue], summary: &Summary, metrics: &[String]) -> Vec<SweepRow> {
     let mut rows = Vec::new();
     for (pi, p) in summary.policies.iter().enumerate() {
         for m in metrics {
@@ -48,4 +150,74 @@ pub fn rows_of(keys: &[f64], summary: &Summary, metrics: &[String]) -> Vec<Sweep
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep(keys: &[&str], points: &[&[f64]]) -> Sweep {
+        Sweep {
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            rows: points
+                .iter()
+                .map(|p| SweepRow {
+                    keys: p.iter().map(|&x| KeyValue::Num(x)).collect(),
+                    policy: "p".into(),
+                    metric: "m".into(),
+                    estimate: Estimate {
+                        mean: 0.0,
+                        ci_low: 0.0,
+                        ci_high: 0.0,
+                        n: 1,
+                    },
+                })
+                .collect(),
+            ..Sweep::default()
+        }
+    }
+
+    #[test]
+    fn short_keys_are_the_shortest_distinct_suffixes() {
+        let s = sweep(
+            &[
+                "providers.claude.limits[0].limit",
+                "providers.copilot.limits[0].limit",
+                "workload.concurrency",
+            ],
+            &[],
+        );
+        assert_eq!(
+            s.short_keys(),
+            [
+                "claude.limits[0].limit",
+                "copilot.limits[0].limit",
+                "concurrency"
+            ]
+        );
+    }
+
+    #[test]
+    fn zipped_keys_come_back_as_one_axis() {
+        // a,b zipped; c a grid axis of its own.
+        let s = sweep(
+            &["a", "b", "c"],
+            &[
+                &[1., 10., 5.],
+                &[1., 10., 6.],
+                &[2., 20., 5.],
+                &[2., 20., 6.],
+            ],
+        );
+        assert_eq!(s.axes(), [vec![0, 1], vec![2]]);
+        // A grid: b takes every value beside each a.
+        let s = sweep(
+            &["a", "b"],
+            &[&[1., 10.], &[1., 20.], &[2., 10.], &[2., 20.]],
+        );
+        assert_eq!(s.axes(), [vec![0], vec![1]]);
+        // A key of one value is its own axis.
+        let s = sweep(&["a", "b"], &[&[1., 10.], &[2., 10.]]);
+        assert_eq!(s.axes(), [vec![0], vec![1]]);
+    }
 }

@@ -353,6 +353,179 @@ fn plot_of_a_folder_without_results_exits_2() {
         ));
 }
 
+/// Runs `ratesim sweep` of ci-300x10 with 2 replications and `args`, into `out`;
+/// returns standard output.
+fn sweep(out: &Path, args: &[&str]) -> String {
+    let o = ratesim()
+        .args(["sweep", "--replications", "2", "--out"])
+        .arg(out)
+        .arg(bundled("ci-300x10.toml"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The files of a folder, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut f: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    f.sort();
+    f
+}
+
+/// Duration ranges step in time (`30s..90s:30s`, and `1m..2m:30s` mixing units) and
+/// sweep.csv holds their seconds.
+#[test]
+fn a_sweep_takes_duration_ranges() {
+    let dir = TempDir::new().unwrap();
+    for (set, keys) in [
+        (
+            "providers.claude.limits[0].window=30s..90s:30s",
+            ["30", "60", "90"],
+        ),
+        (
+            "providers.claude.limits[0].window=1m..2m:30s",
+            ["60", "90", "120"],
+        ),
+    ] {
+        let out = dir.path().join("s");
+        sweep(&out, &["--set", set, "--metric", "makespan_s"]);
+        let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+        let got: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .filter(|l| l.contains(",failover-chain,"))
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
+        assert_eq!(got, keys, "{set}");
+    }
+}
+
+/// Zipped keys move together and are one axis: two points, one chart per metric with
+/// no suffix, both keys in sweep.csv; `plot` reads the zip back and redraws the same
+/// files.
+#[test]
+fn zipped_keys_are_one_axis_of_the_grid() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("s");
+    let table = sweep(
+        &out,
+        &[
+            "--set",
+            "providers.claude.limits[0].limit,providers.claude.limits[1].limit=4:12500,8:25000",
+            "--metric",
+            "makespan_s",
+        ],
+    );
+    assert!(table.contains("2 points x 5 policies"), "{table}");
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert!(csv
+        .starts_with("providers.claude.limits[0].limit,providers.claude.limits[1].limit,policy,"));
+    assert!(csv.contains("\n8,25000,failover-chain,"));
+    let written = files(&out);
+    assert!(
+        written.contains(&"sweep_makespan_s.png".to_string()),
+        "{written:?}"
+    );
+    assert_eq!(written.len(), 1 + 2 * 2, "{written:?}");
+    let svg = std::fs::read_to_string(out.join("sweep_makespan_s.svg")).unwrap();
+    assert!(svg.contains("with limits[1].limit"));
+    for f in &written {
+        if f.ends_with(".svg") || f.ends_with(".png") {
+            std::fs::remove_file(out.join(f)).unwrap();
+        }
+    }
+    ratesim().arg("plot").arg(&out).assert().success();
+    assert_eq!(files(&out), written);
+}
+
+/// A policy by name (`policies.NAME...`) sets that policy, like its index does.
+#[test]
+fn a_sweep_addresses_policies_by_name() {
+    let dir = TempDir::new().unwrap();
+    let by_name = dir.path().join("n");
+    let by_index = dir.path().join("i");
+    sweep(
+        &by_name,
+        &["--set", "policies.failover-chain.retry.max_attempts=1,2"],
+    );
+    sweep(&by_index, &["--set", "policies[4].retry.max_attempts=1,2"]);
+    let a = std::fs::read_to_string(by_name.join("sweep.csv")).unwrap();
+    let b = std::fs::read_to_string(by_index.join("sweep.csv")).unwrap();
+    assert_eq!(
+        a.lines().skip(1).collect::<Vec<_>>(),
+        b.lines().skip(1).collect::<Vec<_>>()
+    );
+    let rows: Vec<&str> = a
+        .lines()
+        .filter(|l| l.contains(",failover-chain,"))
+        .collect();
+    assert_ne!(
+        rows[0].split_once(',').unwrap().1,
+        rows[1].split_once(',').unwrap().1
+    );
+}
+
+/// String and boolean values sweep too, on a categorical x axis; sweep.csv holds them as
+/// written and `plot` redraws from it.
+#[test]
+fn a_sweep_takes_string_and_boolean_values() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("s");
+    let table = sweep(
+        &out,
+        &[
+            "--set",
+            "policies.predictive-guard.retry.jitter=none,full",
+            "--set",
+            "providers.local.local=true,false",
+            "--metric",
+            "makespan_s",
+        ],
+    );
+    assert!(table.contains("4 points x 5 policies"), "{table}");
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert!(csv.contains("\nnone,true,claude-naive-retry,"), "{csv}");
+    assert!(csv.contains("\nfull,false,failover-chain,"), "{csv}");
+    let svg = std::fs::read_to_string(out.join("sweep_makespan_s__providers.local.local=true.svg"))
+        .unwrap();
+    // The categories label the x axis.
+    assert!(
+        svg.contains("\nnone\n</text>") && svg.contains("\nfull\n</text>"),
+        "categorical ticks"
+    );
+    let written = files(&out);
+    std::fs::remove_file(out.join("sweep_makespan_s__providers.local.local=true.svg")).unwrap();
+    ratesim().arg("plot").arg(&out).assert().success();
+    assert_eq!(files(&out), written);
+}
+
+/// Sweep charts are for readers: axis titles in words with units, hollow points and
+/// "fails N jobs" for a policy that fails jobs, and a note naming lines hidden under
+/// others (the four single-provider policies' bills coincide at $150).
+#[test]
+fn sweep_charts_name_failures_hidden_lines_and_units() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("s");
+    sweep(&out, &["--set", "workload.concurrency=5,10"]);
+    let svg = std::fs::read_to_string(out.join("sweep_monthly_bill_usd.svg")).unwrap();
+    assert!(svg.contains("monthly bill (USD)"));
+    assert!(svg.contains("CI concurrency (jobs at once)"));
+    assert!(
+        svg.contains("fails up to 292 jobs (2 of 2 points, hollow)"),
+        "legend"
+    );
+    assert!(svg.contains("lines hidden under others"));
+    assert!(svg.contains("under client-token-bucket:"));
+    let makespan = std::fs::read_to_string(out.join("sweep_makespan_s.svg")).unwrap();
+    assert!(makespan.contains("makespan (s)"));
+    assert!(!makespan.contains("lines hidden under others"));
+}
+
 #[test]
 fn a_three_point_sweep_has_three_rows_per_policy() {
     let dir = TempDir::new().unwrap();
@@ -412,7 +585,25 @@ fn bad_sets_exit_2_and_write_nothing() {
     let out = dir.path().join("s");
     let cases = [
         ("workload.concurrency", "expected KEY=VALUES"),
-        ("workload.concurrency=1,lots", "`lots` is not a number"),
+        (
+            "workload.concurrency=1,lots",
+            "with --set workload.concurrency=lots: ",
+        ),
+        (
+            "policies.nope.retry.max_attempts=1",
+            "`policies` has no entry named `nope`; names: claude-naive-retry, claude-backoff-jitter",
+        ),
+        (
+            "policies[0].retry.jitter=none,sideways",
+            "with --set policies[0].retry.jitter=sideways: ",
+        ),
+        ("workload.concurrency=1,,2", "an empty value"),
+        ("workload.jobs=1..5", "has no step"),
+        ("providers.claude.reject_latency=1s..5:1s", "all numbers"),
+        (
+            "providers.claude.limits[0].limit,providers.claude.limits[1].limit=4:1,8",
+            "`8` has 1 values; zipped keys take one value per key",
+        ),
         (
             "providers.claud.limits[0].limit=8",
             "the scenario has no `providers.claud`",

@@ -14,6 +14,7 @@ mod latency_cdf;
 mod makespan_cost;
 mod sweep_lines;
 mod timeline;
+pub mod words;
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -26,7 +27,7 @@ pub use cost_vs_rejection::CostVsRejection;
 pub use data::{latency_cdf_rows, read_rows, CdfRow, ChartData};
 pub use latency_cdf::LatencyCdf;
 pub use makespan_cost::MakespanCost;
-pub use sweep_lines::SweepLines;
+pub use sweep_lines::{SweepLines, SweepPoint};
 pub use timeline::Timeline;
 
 use crate::output::write_atomic;
@@ -338,23 +339,52 @@ pub struct Drawing {
     pub skipped: Vec<String>,
 }
 
-/// Draws one sweep chart per metric (and per combination of the keys after the first)
-/// into `dir`: the metric against the first key, a line per policy.
+/// Draws one sweep chart per metric (and per combination of the other axes' values) into
+/// `dir`: the metric against the first axis (its first key when keys are zipped), a line
+/// per policy, hollow where the policy fails jobs (when the sweep has `jobs_failed`).
 pub fn draw_sweep(
     dir: &Path,
     sweep: &crate::stats::sweep::Sweep,
 ) -> Result<Drawing, Box<dyn Error>> {
+    use crate::stats::sweep::{KeyValue, SweepRow};
     let mut folder = Folder::new(dir);
-    let Some(x_key) = sweep.keys.first() else {
+    let axes = sweep.axes();
+    let Some(x_axis) = axes.first() else {
         return Ok(folder.into_drawing());
     };
+    let xk = x_axis[0];
+    let x_key = &sweep.keys[xk];
+    let rest_keys: Vec<usize> = (0..sweep.keys.len())
+        .filter(|k| !x_axis.contains(k))
+        .collect();
+    let rest_of =
+        |r: &SweepRow| -> Vec<KeyValue> { rest_keys.iter().map(|&k| r.keys[k].clone()).collect() };
+    // A categorical axis when some x value is not a number: categories in order.
+    let mut categories: Vec<KeyValue> = Vec::new();
+    for r in &sweep.rows {
+        if !categories.contains(&r.keys[xk]) {
+            categories.push(r.keys[xk].clone());
+        }
+    }
+    let categorical = categories.iter().any(|k| k.num().is_none());
+    let x_of = |k: &KeyValue| match k.num() {
+        Some(x) if !categorical => x,
+        _ => categories.iter().position(|c| c == k).unwrap_or(0) as f64,
+    };
+    let short = sweep.short_keys();
+    let partners: Vec<&str> = x_axis[1..].iter().map(|&k| short[k].as_str()).collect();
+    let mut x_title = words::key_title(x_key);
+    let mut vs = short[xk].clone();
+    if !partners.is_empty() {
+        x_title.push_str(&format!(", with {}", partners.join(", ")));
+        vs.push_str(&format!(" (with {})", partners.join(", ")));
+    }
     for metric in &sweep.metrics {
-        let rows: Vec<&crate::stats::sweep::SweepRow> =
-            sweep.rows.iter().filter(|r| &r.metric == metric).collect();
-        // Combinations of the other keys, in order of appearance.
-        let mut others: Vec<Vec<f64>> = Vec::new();
+        let rows: Vec<&SweepRow> = sweep.rows.iter().filter(|r| &r.metric == metric).collect();
+        // Combinations of the other axes' values, in order of appearance.
+        let mut others: Vec<Vec<KeyValue>> = Vec::new();
         for r in &rows {
-            let rest = r.keys[1..].to_vec();
+            let rest = rest_of(r);
             if !others.contains(&rest) {
                 others.push(rest);
             }
@@ -365,26 +395,44 @@ pub fn draw_sweep(
                 .iter()
                 .map(|p| {
                     rows.iter()
-                        .filter(|r| &r.policy == p && r.keys[1..] == rest[..])
-                        .map(|r| (r.keys[0], r.estimate))
+                        .filter(|r| &r.policy == p && rest_of(r) == rest)
+                        .map(|r| sweep_lines::SweepPoint {
+                            x: x_of(&r.keys[xk]),
+                            estimate: r.estimate,
+                            failed: sweep
+                                .mean(&r.keys, p, "jobs_failed")
+                                .map_or(0.0, |e| e.mean),
+                        })
                         .collect()
                 })
                 .collect();
-            let fixed: Vec<String> = sweep.keys[1..]
+            let (fixed, fixed_short): (Vec<String>, Vec<String>) = rest_keys
                 .iter()
                 .zip(&rest)
-                .map(|(k, v)| format!("{k}={}", tick(v)))
-                .collect();
+                .map(|(&k, v)| {
+                    let v = match v {
+                        KeyValue::Num(x) => tick(x),
+                        KeyValue::Text(t) => t.clone(),
+                    };
+                    (
+                        format!("{}={v}", sweep.keys[k]),
+                        format!("{}={v}", short[k]),
+                    )
+                })
+                .unzip();
             let mut stem = format!("sweep_{}", file_stem(metric));
-            let mut title = format!("{}: {metric} vs {x_key}", sweep.scenario);
+            let mut title = format!("{}: {metric} vs {vs}", sweep.scenario);
             if !fixed.is_empty() {
                 stem.push_str(&format!("__{}", file_stem(&fixed.join("_"))));
-                title.push_str(&format!(" ({})", fixed.join(", ")));
+                title.push_str(&format!(" ({})", fixed_short.join(", ")));
             }
             let chart = SweepLines {
                 title: title.clone(),
-                key: x_key,
-                metric,
+                x_key: x_key.clone(),
+                metric: metric.clone(),
+                x_title: x_title.clone(),
+                y_title: words::metric_title(metric),
+                categories: categorical.then(|| categories.iter().map(KeyValue::label).collect()),
                 policies: sweep.policies.clone(),
                 lines,
             };
