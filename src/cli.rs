@@ -99,6 +99,9 @@ pub struct SweepArgs {
     /// monthly_bill_usd, jobs_failed); jobs_failed is always added.
     #[arg(long = "metric", value_name = "METRIC")]
     pub metrics: Vec<String>,
+    /// What to print on standard output: the table, sweep.csv's rows or a Markdown table.
+    #[arg(long, default_value = "table", value_parser = ["table", "csv", "markdown"])]
+    pub format: String,
     /// Folder for sweep.csv and the charts (default: `sweep-<scenario name>`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -13,6 +13,7 @@ use crate::output::plot::{draw_all, latency_cdf_rows, ChartData};
 use crate::output::report;
 use crate::output::report_md::report_markdown;
 use crate::output::sweep_csv::{read_sweep_csv, sweep_csv};
+use crate::output::sweep_table::{sweep_table, Style, FAILED};
 use crate::output::write_atomic;
 use crate::runner::{replicate, replicate_with, Keep};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -410,9 +411,9 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     } else {
         args.metrics.clone()
     };
-    // The charts draw the points where a policy fails jobs hollow.
-    if !metrics.iter().any(|m| m == "jobs_failed") {
-        metrics.push("jobs_failed".into());
+    // The table and charts flag the points where a policy fails jobs.
+    if !metrics.iter().any(|m| m == FAILED) {
+        metrics.push(FAILED.into());
     }
     for m in &metrics {
         if catalog.index(m).is_none() {
@@ -440,6 +441,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         .expect("a valid template")
         .progress_chars("=> "),
     );
+    let (mut replications, mut seed) = (base.replications, base.seed);
     let mut result = Sweep {
         keys: grid::keys(&sets),
         metrics: metrics.clone(),
@@ -457,6 +459,7 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         if let Some(s) = args.seed {
             sc.seed = s;
         }
+        (replications, seed) = (sc.replications, sc.seed);
         let results = replicate(&sc, args.threads).map_err(|e| match AppError::from(e) {
             AppError::BadInput(m) => AppError::BadInput(format!("{label}: {m}")),
             other => other,
@@ -476,9 +479,20 @@ fn sweep(args: SweepArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     })
     .map_err(|e| unstaged(e, &out))?;
     warn_skipped(&drawing);
+    let shown = match args.format.as_str() {
+        "csv" => sweep_csv(&result),
+        "markdown" => sweep_table(&result, replications, seed, Style::Markdown),
+        _ => sweep_table(&result, replications, seed, Style::Text),
+    };
+    stdout
+        .write_all(&shown)
+        .context("cannot write to standard output")?;
+    if args.format == "csv" {
+        return Ok(());
+    }
     writeln!(
         stdout,
-        "{}: sweep.csv ({} points x {} policies) and {} charts",
+        "\n{}: sweep.csv ({} points x {} policies) and {} charts",
         out.display(),
         n_points,
         result.policies.len(),

@@ -8,7 +8,8 @@
 //! - [`plot`]: one file per chart, SVG and PNG, a run's charts registered in
 //!   [`plot::RUN_CHARTS`];
 //! - [`report_md`]: `report.md`, the comparison and every chart;
-//! - [`sweep_csv`]: `sweep.csv`, written and read back.
+//! - [`sweep_csv`]: `sweep.csv`, written and read back;
+//! - [`sweep_table`]: a sweep's table on standard output.
 //!
 //! [`write_atomic`] is the one place that puts bytes in a file (a temporary file, then a
 //! rename, so a reader never sees half a file), and [`write_folder`] writes a folder's
@@ -18,6 +19,7 @@ pub mod plot;
 pub mod report;
 pub mod report_md;
 pub mod sweep_csv;
+pub mod sweep_table;
 
 use std::io::{self, Write};
 use std::path::Path;

@@ -377,6 +377,66 @@ fn files(dir: &Path) -> Vec<String> {
     f
 }
 
+/// The sweep's table: a row per point and policy with its failed jobs beside the
+/// values, a policy that fails jobs flagged on every value, then the file-count line.
+#[test]
+fn a_sweep_prints_a_table_that_flags_policies_failing_jobs() {
+    let dir = TempDir::new().unwrap();
+    let out = sweep(
+        &dir.path().join("s"),
+        &[
+            "--set",
+            "workload.concurrency=5,10",
+            "--metric",
+            "makespan_s",
+        ],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ci-300x10: sweep of 2 points x 5 policies, 2 replications"));
+    assert!(
+        lines[1].starts_with("concurrency = workload.concurrency"),
+        "{out}"
+    );
+    let header: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["concurrency", "policy", "jobs_failed", "makespan_s"]
+    );
+    // claude-naive-retry gives up 292 of 300 jobs: flagged; failover-chain is not.
+    let naive = lines[3];
+    assert!(
+        naive.trim_start().starts_with("5  claude-naive-retry"),
+        "{out}"
+    );
+    assert!(naive.contains(" 292 ") && naive.ends_with(" !"), "{naive}");
+    let chain = lines.iter().find(|l| l.contains("failover-chain")).unwrap();
+    assert!(!chain.contains('!'), "{chain}");
+    assert_eq!(out.matches("claude-naive-retry").count(), 2);
+    assert!(out.contains("! the policy fails jobs at that point (jobs_failed > 0)"));
+    assert!(lines
+        .last()
+        .unwrap()
+        .ends_with("sweep.csv (2 points x 5 policies) and 2 charts"));
+}
+
+/// `--format csv` prints sweep.csv as written; `--format markdown` a Markdown table.
+#[test]
+fn a_sweep_prints_csv_or_markdown_on_request() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("s");
+    let csv = sweep(
+        &out,
+        &["--set", "workload.concurrency=5", "--format", "csv"],
+    );
+    assert_eq!(csv, std::fs::read_to_string(out.join("sweep.csv")).unwrap());
+    let md = sweep(
+        &out,
+        &["--set", "workload.concurrency=5", "--format", "markdown"],
+    );
+    assert!(md.contains("| concurrency | policy | jobs_failed | rejection_probability |"));
+    assert!(md.contains("| 5 | failover-chain | 0 |"), "{md}");
+}
+
 /// Duration ranges step in time (`30s..90s:30s`, and `1m..2m:30s` mixing units) and
 /// sweep.csv holds their seconds.
 #[test]
