@@ -205,10 +205,14 @@ impl Chart for SweepLines {
         let all = self.lines.iter().flatten();
         let (x0, x1) = match &self.categories {
             Some(c) => (-0.5, c.len() as f64 - 0.5),
-            None => span(
-                all.clone().map(|p| p.x),
-                all.clone().map(|p| p.x).fold(f64::INFINITY, f64::min),
-            ),
+            None => {
+                let (a, b) = span(
+                    all.clone().map(|p| p.x),
+                    all.clone().map(|p| p.x).fold(f64::INFINITY, f64::min),
+                );
+                // Room on the left too, so the first markers are not cut in half.
+                (a - (b - a) * 0.02, b)
+            }
         };
         let (y0, y1) = self.y_span();
         let (plot, legend) = root.split_horizontally(900);
