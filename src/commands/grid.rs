@@ -180,7 +180,7 @@ fn range(text: &str) -> Option<Result<Vec<SetValue>, String>> {
             if step == 0 || b < a {
                 return Some(Err(need()));
             }
-            let n = (b - a) / step + 1;
+            let n = ((b - a) / step).saturating_add(1);
             if n > MAX_GRID_POINTS {
                 return Some(Err(too_many(text, n)));
             }

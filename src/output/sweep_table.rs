@@ -40,9 +40,11 @@ pub fn sweep_table(sweep: &Sweep, replications: u32, seed: u64, style: Style) ->
     header.extend(others.iter().map(|m| m.to_string()));
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut any_failed = false;
-    for (pi, keys) in sweep.points().into_iter().enumerate() {
+    let lookup = sweep.lookup();
+    let points = sweep.points();
+    for (pi, &keys) in points.iter().enumerate() {
         for (i, p) in sweep.policies.iter().enumerate() {
-            let failed = sweep.mean(keys, p, FAILED);
+            let failed = lookup.get(keys, p, FAILED);
             let fails = failed.is_some_and(|e| e.mean > 0.0);
             any_failed |= fails;
             let flag = if fails { " !" } else { "" };
@@ -54,7 +56,7 @@ pub fn sweep_table(sweep: &Sweep, replications: u32, seed: u64, style: Style) ->
             row.push(p.clone());
             row.push(cell(failed));
             for m in &others {
-                row.push(format!("{}{flag}", cell(sweep.mean(keys, p, m))));
+                row.push(format!("{}{flag}", cell(lookup.get(keys, p, m))));
             }
             if i == 0 && pi > 0 && style == Style::Text {
                 rows.push(Vec::new());
@@ -69,7 +71,7 @@ pub fn sweep_table(sweep: &Sweep, replications: u32, seed: u64, style: Style) ->
     let mut out = format!(
         "{}: sweep of {} points x {} policies, {reps}, seed {seed}\n",
         sweep.scenario,
-        sweep.points().len(),
+        points.len(),
         sweep.policies.len(),
     );
     for (s, k) in short.iter().zip(&sweep.keys) {

@@ -1,6 +1,8 @@
 //! A sweep's results as data: a policy's estimate of a metric at each point of a grid of
 //! scenario settings.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::stats::summary::Summary;
 use crate::stats::Estimate;
 
@@ -70,17 +72,13 @@ impl Sweep {
         for k in 0..self.keys.len() {
             let joins = axes.last().is_some_and(|axis| {
                 let first = axis[0];
-                let mut pairs: Vec<(&KeyValue, &KeyValue)> = Vec::new();
-                let mut values: Vec<&KeyValue> = Vec::new();
+                let mut pairs: HashMap<String, String> = HashMap::new();
+                let mut values: HashSet<String> = HashSet::new();
                 for r in &self.rows {
-                    let (a, b) = (&r.keys[first], &r.keys[k]);
-                    if !values.contains(&b) {
-                        values.push(b);
-                    }
-                    match pairs.iter().find(|(x, _)| *x == a) {
-                        Some((_, y)) if *y != b => return false,
-                        Some(_) => {}
-                        None => pairs.push((a, b)),
+                    let (a, b) = (r.keys[first].label(), r.keys[k].label());
+                    values.insert(b.clone());
+                    if pairs.entry(a).or_insert_with(|| b.clone()) != &b {
+                        return false;
                     }
                 }
                 values.len() > 1
@@ -114,23 +112,59 @@ impl Sweep {
             .collect()
     }
 
-    /// The mean of `metric` for `policy` at the point whose keys are `keys`.
-    pub fn mean(&self, keys: &[KeyValue], policy: &str, metric: &str) -> Option<&Estimate> {
-        self.rows
-            .iter()
-            .find(|r| r.policy == policy && r.metric == metric && r.keys == keys)
-            .map(|r| &r.estimate)
-    }
-
     /// The points, in order of appearance.
     pub fn points(&self) -> Vec<&[KeyValue]> {
+        let mut seen: HashSet<&[KeyValue]> = HashSet::new();
         let mut out: Vec<&[KeyValue]> = Vec::new();
         for r in &self.rows {
-            if out.last().is_none_or(|k| *k != &r.keys[..]) && !out.contains(&&r.keys[..]) {
+            if out.last() != Some(&&r.keys[..]) && seen.insert(&r.keys) {
                 out.push(&r.keys);
             }
         }
         out
+    }
+
+    /// Every estimate by point, policy and metric, for lookups in constant time.
+    pub fn lookup(&self) -> Lookup<'_> {
+        Lookup(
+            self.rows
+                .iter()
+                .map(|r| {
+                    (
+                        (&r.keys[..], r.policy.as_str(), r.metric.as_str()),
+                        &r.estimate,
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A sweep's estimates by (point, policy, metric): [`Sweep::lookup`].
+pub struct Lookup<'a>(HashMap<(&'a [KeyValue], &'a str, &'a str), &'a Estimate>);
+
+impl<'a> Lookup<'a> {
+    /// The estimate of `metric` for `policy` at the point whose keys are `keys`.
+    pub fn get(
+        &self,
+        keys: &'a [KeyValue],
+        policy: &'a str,
+        metric: &'a str,
+    ) -> Option<&'a Estimate> {
+        self.0.get(&(keys, policy, metric)).copied()
+    }
+}
+
+impl Eq for KeyValue {}
+
+impl std::hash::Hash for KeyValue {
+    /// Numbers hash by their bits (the sweep never holds NaN keys: `sweep.csv` reads
+    /// non-numbers as text, and `--set` values are finite).
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            KeyValue::Num(x) => (0u8, (x + 0.0).to_bits()).hash(state),
+            KeyValue::Text(t) => (1u8, t).hash(state),
+        }
     }
 }
 

@@ -347,6 +347,7 @@ pub fn draw_sweep(
     sweep: &crate::stats::sweep::Sweep,
 ) -> Result<Drawing, Box<dyn Error>> {
     use crate::stats::sweep::{KeyValue, SweepRow};
+    use std::collections::HashMap;
     let mut folder = Folder::new(dir);
     let axes = sweep.axes();
     let Some(x_axis) = axes.first() else {
@@ -361,15 +362,17 @@ pub fn draw_sweep(
         |r: &SweepRow| -> Vec<KeyValue> { rest_keys.iter().map(|&k| r.keys[k].clone()).collect() };
     // A categorical axis when some x value is not a number: categories in order.
     let mut categories: Vec<KeyValue> = Vec::new();
+    let mut category: HashMap<&KeyValue, usize> = HashMap::new();
     for r in &sweep.rows {
-        if !categories.contains(&r.keys[xk]) {
+        category.entry(&r.keys[xk]).or_insert_with(|| {
             categories.push(r.keys[xk].clone());
-        }
+            categories.len() - 1
+        });
     }
     let categorical = categories.iter().any(|k| k.num().is_none());
     let x_of = |k: &KeyValue| match k.num() {
         Some(x) if !categorical => x,
-        _ => categories.iter().position(|c| c == k).unwrap_or(0) as f64,
+        _ => category.get(k).copied().unwrap_or(0) as f64,
     };
     let short = sweep.short_keys();
     let partners: Vec<&str> = x_axis[1..].iter().map(|&k| short[k].as_str()).collect();
@@ -379,33 +382,35 @@ pub fn draw_sweep(
         x_title.push_str(&format!(", with {}", partners.join(", ")));
         vs.push_str(&format!(" (with {})", partners.join(", ")));
     }
+    let lookup = sweep.lookup();
+    let policy_at: HashMap<&str, usize> = sweep
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_str(), i))
+        .collect();
     for metric in &sweep.metrics {
-        let rows: Vec<&SweepRow> = sweep.rows.iter().filter(|r| &r.metric == metric).collect();
-        // Combinations of the other axes' values, in order of appearance.
-        let mut others: Vec<Vec<KeyValue>> = Vec::new();
-        for r in &rows {
+        // Lines per combination of the other axes' values, in order of appearance.
+        let mut others: Vec<(Vec<KeyValue>, Vec<Vec<sweep_lines::SweepPoint>>)> = Vec::new();
+        let mut at: HashMap<Vec<KeyValue>, usize> = HashMap::new();
+        for r in sweep.rows.iter().filter(|r| &r.metric == metric) {
+            let Some(p) = policy_at.get(r.policy.as_str()) else {
+                continue;
+            };
             let rest = rest_of(r);
-            if !others.contains(&rest) {
-                others.push(rest);
-            }
+            let i = *at.entry(rest.clone()).or_insert_with(|| {
+                others.push((rest, vec![Vec::new(); sweep.policies.len()]));
+                others.len() - 1
+            });
+            others[i].1[*p].push(sweep_lines::SweepPoint {
+                x: x_of(&r.keys[xk]),
+                estimate: r.estimate,
+                failed: lookup
+                    .get(&r.keys, &r.policy, "jobs_failed")
+                    .map_or(0.0, |e| e.mean),
+            });
         }
-        for rest in others {
-            let lines = sweep
-                .policies
-                .iter()
-                .map(|p| {
-                    rows.iter()
-                        .filter(|r| &r.policy == p && rest_of(r) == rest)
-                        .map(|r| sweep_lines::SweepPoint {
-                            x: x_of(&r.keys[xk]),
-                            estimate: r.estimate,
-                            failed: sweep
-                                .mean(&r.keys, p, "jobs_failed")
-                                .map_or(0.0, |e| e.mean),
-                        })
-                        .collect()
-                })
-                .collect();
+        for (rest, lines) in others {
             let (fixed, fixed_short): (Vec<String>, Vec<String>) = rest_keys
                 .iter()
                 .zip(&rest)
