@@ -5,6 +5,7 @@
 //! fastest or cheapest. The same rows print as aligned text or as a Markdown table.
 
 use crate::output::human;
+use crate::output::plot::words::key_title;
 use crate::stats::sweep::Sweep;
 use crate::stats::Estimate;
 
@@ -34,7 +35,15 @@ pub const FAILED: &str = "jobs_failed";
 pub fn sweep_table(sweep: &Sweep, replications: u32, seed: u64, style: Style) -> Vec<u8> {
     let others: Vec<&String> = sweep.metrics.iter().filter(|m| *m != FAILED).collect();
     let short = sweep.short_keys();
-    let mut header: Vec<String> = short.clone();
+    // Durations are tabulated in seconds: say so where the key is a well-known one.
+    let mut header: Vec<String> = short
+        .iter()
+        .zip(&sweep.keys)
+        .map(|(s, k)| match key_title(k).ends_with(" (s)") {
+            true => format!("{s} (s)"),
+            false => s.clone(),
+        })
+        .collect();
     header.push("policy".into());
     header.push(FAILED.into());
     header.extend(others.iter().map(|m| m.to_string()));
@@ -76,7 +85,8 @@ pub fn sweep_table(sweep: &Sweep, replications: u32, seed: u64, style: Style) ->
     );
     for (s, k) in short.iter().zip(&sweep.keys) {
         if s != k {
-            out.push_str(&format!("{s} = {k}\n"));
+            let bullet = if style == Style::Markdown { "- " } else { "" };
+            out.push_str(&format!("{bullet}{s} = {k}\n"));
         }
     }
     if style == Style::Markdown {

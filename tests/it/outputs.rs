@@ -453,7 +453,8 @@ fn a_sweep_takes_duration_ranges() {
         ),
     ] {
         let out = dir.path().join("s");
-        sweep(&out, &["--set", set, "--metric", "makespan_s"]);
+        let table = sweep(&out, &["--set", set, "--metric", "makespan_s"]);
+        assert!(table.contains("\nwindow (s)  policy"), "{table}");
         let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
         let got: Vec<&str> = csv
             .lines()
