@@ -4,7 +4,6 @@
 //! after the policy, and `!` after each other value), so a policy that gives up never reads as the
 //! fastest or cheapest. The same rows print as aligned text or as a Markdown table.
 
-use crate::output::human;
 use crate::output::plot::words::key_title;
 use crate::stats::sweep::Sweep;
 use crate::stats::Estimate;
@@ -18,14 +17,11 @@ pub enum Style {
     Markdown,
 }
 
-/// `mean ±hw`, the mean alone when the interval is a point, `-` when undefined.
+/// As the run table writes an estimate ([`crate::output::report::table::cell`]): `mean
+/// ±hw`, `mean [low, high]` when the interval is not symmetric, the mean alone when it
+/// is a point, `-` when undefined.
 fn cell(e: Option<&Estimate>) -> String {
-    match e {
-        None => "-".into(),
-        Some(e) if e.n == 0 || !e.mean.is_finite() => "-".into(),
-        Some(e) if e.n == 1 || e.half_width() <= 1e-9 * e.mean.abs().max(1.0) => human(e.mean),
-        Some(e) => format!("{} ±{}", human(e.mean), human(e.half_width())),
-    }
+    e.map_or("-".into(), crate::output::report::table::cell)
 }
 
 /// The failure metric every sweep tabulates, and the flag of a row that fails jobs.
@@ -75,7 +71,7 @@ pub fn sweep_table(sweep: &Sweep, replications: u32, seed: u64, style: Style) ->
     }
     let reps = match replications {
         1 => "1 replication (no interval)".to_string(),
-        r => format!("{r} replications, mean ±95% CI half-width"),
+        r => format!("{r} replications, mean ±95% CI half-width (or [95% CI] when not symmetric)"),
     };
     let mut out = format!(
         "{}: sweep of {} points x {} policies, {reps}, seed {seed}\n",

@@ -11,7 +11,7 @@ mod csv_out;
 mod json;
 mod markdown;
 mod prometheus;
-mod table;
+pub mod table;
 pub mod verdict;
 
 pub use csv_out::{runs_csv, SummaryCsv};
