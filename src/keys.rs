@@ -152,9 +152,13 @@ pub(crate) fn status(v: i64, path: &KeyPath) -> R<u16> {
     }
 }
 
-/// How a duration is written.
+/// How a duration is written, for messages;
+/// a unit test checks it names every spelling of [`crate::time::DURATION_UNITS`].
 pub(crate) const DURATION_HELP: &str =
-    "a duration string with a unit: \"250ms\", \"1.5s\", \"60s\", \"5m\", \"2h\"";
+    "a duration string: a number and a unit, or several from the largest unit to the \
+     smallest (\"250ms\", \"1.5s\", \"5min\", \"1m30s\", \"1h 30m\"); units: d (day, days), \
+     h (hr, hrs, hour, hours), m (min, mins, minute, minutes), s (sec, secs, second, \
+     seconds), ms, us (µs), ns";
 
 /// A duration string, at most the longest a run may simulate ([`MAX_SIM_TIME`], 100
 /// years): a longer wait or period could never end within a run.
@@ -493,6 +497,28 @@ mod tests {
     fn error<T: std::fmt::Debug>(r: R<T>) -> (String, String) {
         let e = r.expect_err("should be refused");
         (e.path.to_string(), e.message)
+    }
+
+    #[test]
+    fn the_duration_message_lists_every_accepted_unit() {
+        let units = DURATION_HELP
+            .split("units:")
+            .nth(1)
+            .expect("a list of units");
+        let words: Vec<&str> = units
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .collect();
+        for (names, _) in crate::time::DURATION_UNITS {
+            for name in *names {
+                assert!(
+                    words.contains(name),
+                    "`{name}` missing from {DURATION_HELP}"
+                );
+            }
+        }
+        let (_, message) = error(duration(&Value::from("1 fortnight"), &KeyPath::default()));
+        assert!(message.contains("units: d (day, days)"), "{message}");
     }
 
     #[test]

@@ -67,7 +67,7 @@ fn nanos_ceil(s: f64) -> u64 {
 /// use ratesim::time::SimDuration;
 /// let d = SimDuration::from_secs(60) + SimDuration::from_millis(250);
 /// assert_eq!(d.as_secs_f64(), 60.25);
-/// assert_eq!(SimDuration::parse("1m0.25s"), None); // one unit per string
+/// assert_eq!(SimDuration::parse("1m0.25s"), Some(d)); // parts add up
 /// assert_eq!(SimDuration::parse("60.25s"), Some(d));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -137,38 +137,74 @@ impl SimDuration {
         SimDuration(self.0.saturating_mul(n))
     }
 
-    /// Parses a duration string with one unit: `"250ms"`, `"1.5s"`, `"60s"`, `"5m"`,
-    /// `"2h"`, also `"ns"`, `"us"` and `"d"`. Returns `None` for anything else,
-    /// including negative values and a missing unit; a well-formed duration longer than
-    /// the clock holds (584 years) is [`SimDuration::MAX`].
+    /// Parses a duration string: a number and a unit (`"250ms"`, `"1.5s"`, `"60 s"`,
+    /// `"5min"`, `"2hrs"`), or several such parts from the largest unit to the smallest
+    /// (`"1m30s"`, `"1h 30m"`), which add up. The units are those of [`DURATION_UNITS`].
+    /// Returns `None` for anything else, including negative values, a missing unit and
+    /// parts out of order or repeated (`"30s1m"`, `"1s1s"`); a well-formed duration
+    /// longer than the clock holds (584 years) is [`SimDuration::MAX`].
+    ///
+    /// ```
+    /// use ratesim::time::SimDuration;
+    /// assert_eq!(SimDuration::parse("1m30s"), Some(SimDuration::from_secs(90)));
+    /// assert_eq!(SimDuration::parse("1 hr 30 mins"), Some(SimDuration::from_secs(5400)));
+    /// assert_eq!(SimDuration::parse("30s1m"), None);
+    /// ```
     pub fn parse(text: &str) -> Option<SimDuration> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| c.is_ascii_alphabetic())
-            .filter(|&i| i > 0)?;
-        let (number, unit) = text.split_at(split);
-        let number = number.trim();
-        if number.starts_with('-') || number.starts_with('+') {
+        let mut rest = text.trim();
+        if rest.is_empty() {
             return None;
         }
-        let value: f64 = number.parse().ok()?;
-        if !value.is_finite() || value < 0.0 {
-            return None;
+        let mut total = SimDuration::ZERO;
+        // The scale of the previous part: each next part's unit must be smaller.
+        let mut previous = f64::INFINITY;
+        while !rest.is_empty() {
+            let digits = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            let (number, tail) = rest.split_at(digits);
+            let tail = tail.trim_start();
+            let letters = tail
+                .find(|c: char| !c.is_alphabetic())
+                .unwrap_or(tail.len());
+            let (unit, tail) = tail.split_at(letters);
+            let value: f64 = number.parse().ok()?;
+            let scale = unit_scale(unit)?;
+            if !value.is_finite() || scale >= previous {
+                return None;
+            }
+            previous = scale;
+            // Well formed but past 2^64 ns (584 years): the longest span, which a
+            // caller bounding durations then refuses by its length.
+            total = SimDuration(
+                total
+                    .0
+                    .saturating_add(SimDuration::from_secs_f64(value * scale).0),
+            );
+            rest = tail.trim_start();
         }
-        let scale = match unit.trim() {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            _ => return None,
-        };
-        // Well formed but past 2^64 ns (584 years): the longest span, which a caller
-        // bounding durations then refuses by its length.
-        Some(SimDuration::from_secs_f64(value * scale))
+        Some(total)
     }
+}
+
+/// The units a duration string takes: each spelling, and its length in seconds. The
+/// message for a bad duration lists them (`crate::keys`).
+pub const DURATION_UNITS: &[(&[&str], f64)] = &[
+    (&["d", "day", "days"], 86_400.0),
+    (&["h", "hr", "hrs", "hour", "hours"], 3_600.0),
+    (&["m", "min", "mins", "minute", "minutes"], 60.0),
+    (&["s", "sec", "secs", "second", "seconds"], 1.0),
+    (&["ms"], 1e-3),
+    (&["us", "µs"], 1e-6),
+    (&["ns"], 1e-9),
+];
+
+/// Seconds in one `unit`, if it is a spelling of [`DURATION_UNITS`].
+fn unit_scale(unit: &str) -> Option<f64> {
+    DURATION_UNITS
+        .iter()
+        .find(|(names, _)| names.contains(&unit))
+        .map(|&(_, scale)| scale)
 }
 
 impl SimTime {
@@ -451,9 +487,54 @@ mod tests {
     }
 
     #[test]
+    fn parses_compound_durations_and_unit_spellings() {
+        let secs = |s| Some(SimDuration::from_secs(s));
+        for (text, want) in [
+            ("1m30s", secs(90)),
+            ("1h30m", secs(5400)),
+            ("2m 30s", secs(150)),
+            ("1 hr 30 mins", secs(5400)),
+            ("1d2h3m4s", secs(93_784)),
+            ("60sec", secs(60)),
+            ("60 secs", secs(60)),
+            ("1 second", secs(1)),
+            ("2 seconds", secs(2)),
+            ("1mins", secs(60)),
+            ("2 minutes", secs(120)),
+            ("1hr", secs(3600)),
+            ("2hrs", secs(7200)),
+            ("1 hour", secs(3600)),
+            ("3 days", secs(3 * 86_400)),
+            ("1day", secs(86_400)),
+            ("1s500ms", Some(SimDuration::from_millis(1500))),
+            ("60 s", secs(60)),
+            ("1min", secs(60)),
+            (".5s", Some(SimDuration::from_millis(500))),
+        ] {
+            assert_eq!(SimDuration::parse(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
     fn rejects_malformed_durations() {
         for bad in [
-            "", "5", "s", "-1s", "1x", "1.5.2s", "inf s", "NaNs", "1e30h",
+            "",
+            "5",
+            "s",
+            "-1s",
+            "1x",
+            "1.5.2s",
+            "inf s",
+            "NaNs",
+            "1e30h",
+            "30s1m",
+            "1s1s",
+            "1m30",
+            "1m-30s",
+            "1 m, 30 s",
+            "1S",
+            "1 fortnight",
+            "m30s",
         ] {
             assert_eq!(SimDuration::parse(bad), None, "{bad:?} should not parse");
         }

@@ -403,7 +403,7 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
         ),
         (
             "bad duration",
-            replace("total = \"2s\"", "total = \"2 seconds\""),
+            replace("total = \"2s\"", "total = \"2 fortnights\""),
             vec![
                 "s.toml:12:",
                 "providers.claude.latency.total",
