@@ -5,6 +5,7 @@
 pub mod limiter;
 pub mod limits;
 mod onoff;
+pub mod shorthand;
 pub mod tape;
 
 use std::collections::VecDeque;

@@ -19,6 +19,7 @@ use crate::policy::route::{self, RouteContext, MAX_PROVIDERS};
 use crate::policy::{Backoff, HedgeDelay, HedgeSpec, Jitter, PolicySpec, RetrySpec, RouteSpec};
 use crate::provider::limiter;
 use crate::provider::limits::MAX_LIMITS;
+use crate::provider::shorthand::{self, ShorthandKind};
 use crate::provider::{
     ConcurrencySpec, LatencySpec, LimitSpec, OnFull, OnlineSpec, OutageSpec, ProviderSpec,
 };
@@ -649,6 +650,39 @@ fn concurrency(k: &Keys) -> R<ConcurrencySpec> {
     })
 }
 
+/// The limits of a provider's `rpm`, `tpm`, `itpm` and `otpm`, expanded as its
+/// `shorthand_kind` says (`provider::shorthand`).
+fn shorthands(p: &RawProvider, path: &KeyPath) -> R<Vec<LimitSpec>> {
+    let kind = match p.shorthand_kind.as_deref() {
+        None => ShorthandKind::default(),
+        Some(name) => match ShorthandKind::from_name(name) {
+            Some(k) => k,
+            None => {
+                let names: Vec<&str> = ShorthandKind::ALL.iter().map(|k| k.name()).collect();
+                return invalid(
+                    &path.key(shorthand::KIND_KEY),
+                    format!("unknown `{name}`; expected {}", one_of(&names)),
+                );
+            }
+        },
+    };
+    let values = [p.rpm, p.tpm, p.itpm, p.otpm];
+    if p.shorthand_kind.is_some() && values.iter().all(Option::is_none) {
+        return invalid(
+            &path.key(shorthand::KIND_KEY),
+            "only used with rpm, tpm, itpm or otpm",
+        );
+    }
+    let mut limits = Vec::new();
+    for ((key, unit), value) in shorthand::SHORTHANDS.into_iter().zip(values) {
+        if let Some(v) = value {
+            let n = bounded_int(v, &path.key(key), key, limiter::MAX_LIMIT)?;
+            limits.push(kind.expand(n, unit));
+        }
+    }
+    Ok(limits)
+}
+
 fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
     if name.is_empty()
         || !name
@@ -657,7 +691,7 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
     {
         return invalid(path, "provider names use letters, digits, `-` and `_` only");
     }
-    let mut limits = Vec::new();
+    let mut limits = shorthands(p, path)?;
     let mut concurrency: Option<ConcurrencySpec> = None;
     let mut kinds = limiter::KINDS.to_vec();
     kinds.push(CONCURRENCY);
@@ -684,7 +718,9 @@ fn provider(name: &str, p: &RawProvider, path: &KeyPath) -> R<ProviderSpec> {
     if limits.len() > MAX_LIMITS {
         return invalid(
             &path.key("limits"),
-            format!("at most {MAX_LIMITS} rate limits per provider"),
+            format!(
+                "at most {MAX_LIMITS} rate limits per provider (rpm, tpm, itpm and otpm included)"
+            ),
         );
     }
     let latency_path = path.key("latency");

@@ -58,6 +58,16 @@ pub struct RawProvider {
     /// cap in `build`).
     #[serde(default)]
     pub limits: Vec<Table>,
+    /// Requests per minute (a shorthand for a limit: `provider::shorthand`).
+    pub rpm: Option<i64>,
+    /// Tokens (input + output) per minute.
+    pub tpm: Option<i64>,
+    /// Input tokens per minute.
+    pub itpm: Option<i64>,
+    /// Output tokens per minute.
+    pub otpm: Option<i64>,
+    /// How the shorthands expand: `"token_bucket"` (default) or `"sliding_window"`.
+    pub shorthand_kind: Option<String>,
     pub reject_status: Option<i64>,
     pub reject_latency: Option<Value>,
     pub latency: Option<RawLatency>,

@@ -4,6 +4,7 @@
 mod common;
 
 mod architecture;
+mod authoring;
 mod cli;
 mod compare;
 mod engine;
