@@ -1,7 +1,7 @@
 //! Provider shorthands: the per-minute limits providers publish (`rpm`, `tpm`, `itpm`,
 //! `otpm`), expanded into rate limits. By default each is a token bucket of capacity N
-//! refilled at N/60 per second, as Anthropic documents its limits ("continuously
-//! replenished up to your maximum limit"); `shorthand_kind = "sliding_window"` makes each
+//! refilled at N/60 per second, as Anthropic documents its limits (a bucket replenished
+//! continuously up to the maximum); `shorthand_kind = "sliding_window"` makes each
 //! a 60 s sliding window of N instead.
 
 use super::limiter::{
