@@ -70,6 +70,14 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
                 s.replications
             )
             .map_err(anyhow::Error::from)?;
+            let found = scenario::inspect::inspect(&s);
+            writeln!(stdout, "{}", found.size).map_err(anyhow::Error::from)?;
+            for n in &found.notes {
+                eprintln!("note: {n}");
+            }
+            for w in &found.warnings {
+                eprintln!("warning: {w}");
+            }
             Ok(())
         }
         Command::Run(args) => run(args, stdout),

@@ -25,7 +25,8 @@ use crate::provider::{
 };
 use crate::time::{SimDuration, MAX_SIM_TIME};
 use crate::workload::{
-    parse_trace, Arrivals, WorkloadSpec, MAX_JOBS, MAX_REQUESTS, MAX_TOKENS, MAX_TRACE_BYTES,
+    parse_trace, Arrivals, TraceColumns, WorkloadSpec, MAX_JOBS, MAX_REQUESTS, MAX_TOKENS,
+    MAX_TRACE_BYTES, TRACE_FIELDS,
 };
 
 /// Errors if a key that does not belong to `kind` is set, for a table read into a raw
@@ -422,6 +423,7 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
         ("duration", w.duration.is_some()),
         ("path", w.path.is_some()),
         ("time_scale", w.time_scale.is_some()),
+        ("columns", w.columns.is_some()),
     ];
     let synthetic = [
         "jobs",
@@ -549,8 +551,14 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                 path,
                 "trace",
                 &present,
-                &["path", "time_scale", "concurrency"],
+                &["path", "time_scale", "concurrency", "columns"],
             )?;
+            let columns = w
+                .columns
+                .as_ref()
+                .map(|t| trace_columns(t, &path.key("columns")))
+                .transpose()?
+                .unwrap_or_default();
             let rel = require(w.path.as_ref(), &path.key("path"), "the trace CSV file")?;
             let file = base.join(rel);
             if let Ok(m) = std::fs::metadata(&file) {
@@ -569,10 +577,14 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                 path: path.key("path"),
                 message: format!("cannot read trace `{}`: {e}", file.display()),
             })?;
-            let rows = parse_trace(&text).map_err(|e| Invalid {
+            let trace = parse_trace(&text, &columns).map_err(|e| Invalid {
                 path: path.key("path"),
-                message: format!("{}:{}: {}", file.display(), e.line, e.message),
+                message: match e.column {
+                    Some(c) => format!("{}:{}:{c}: {}", file.display(), e.line, e.message),
+                    None => format!("{}:{}: {}", file.display(), e.line, e.message),
+                },
             })?;
+            let rows = trace.rows;
             let time_scale = w
                 .time_scale
                 .map(|s| positive(s, &path.key("time_scale"), "time_scale"))
@@ -597,7 +609,13 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                 }
             }
             return Ok(WorkloadSpec {
-                arrivals: Arrivals::Trace { rows, time_scale },
+                arrivals: Arrivals::Trace {
+                    rows,
+                    time_scale,
+                    path: std::fs::canonicalize(&file).unwrap_or(file),
+                    columns,
+                    ignored: trace.ignored,
+                },
                 concurrency,
                 requests_per_job: 1,
                 input_tokens: Random::Constant(0.0),
@@ -620,6 +638,52 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
         input_tokens: tokens("input_tokens", &w.input_tokens)?,
         output_tokens: tokens("output_tokens", &w.output_tokens)?,
     })
+}
+
+/// `columns = { start_s = "ts", ... }`: the header name of each trace field that is not
+/// under its own name; two fields cannot share a column.
+fn trace_columns(t: &Table, path: &KeyPath) -> R<TraceColumns> {
+    let mut columns = TraceColumns::default();
+    for (key, value) in t {
+        let at = path.key(key);
+        let Some(i) = TRACE_FIELDS.iter().position(|f| f == key) else {
+            return invalid(
+                &at,
+                format!(
+                    "not a trace field; columns maps {} to a header name",
+                    TRACE_FIELDS.join(", ")
+                ),
+            );
+        };
+        let Some(name) = value.as_str() else {
+            return invalid(
+                &at,
+                format!(
+                    "expected the header name of the column holding {key}, found {}",
+                    value.type_str()
+                ),
+            );
+        };
+        if name.trim().is_empty() || name.trim() != name {
+            return invalid(
+                &at,
+                "a header name, not empty and without surrounding spaces",
+            );
+        }
+        columns.names[i] = name.to_string();
+    }
+    for (i, name) in columns.names.iter().enumerate() {
+        if let Some(j) = (0..i).find(|&j| columns.names[j] == *name) {
+            return invalid(
+                &path.key(TRACE_FIELDS[i]),
+                format!(
+                    "column `{name}` already holds {}; each field needs its own column",
+                    TRACE_FIELDS[j]
+                ),
+            );
+        }
+    }
+    Ok(columns)
 }
 
 /// The `kind` of a provider's concurrency cap, which sits in its `limits` list.

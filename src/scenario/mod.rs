@@ -4,6 +4,7 @@
 
 mod build;
 mod decision;
+pub mod inspect;
 mod locate;
 pub mod raw;
 

@@ -47,6 +47,8 @@ pub struct RawWorkload {
     pub duration: Option<Value>,
     pub path: Option<String>,
     pub time_scale: Option<f64>,
+    /// A trace's column names by field, e.g. `{ start_s = "ts" }`.
+    pub columns: Option<Table>,
 }
 
 /// `[providers.NAME]`.

@@ -1,5 +1,6 @@
-//! Trace replay: a CSV with header `start_s,input_tokens,output_tokens` and an optional
-//! `job_id` column. Rows sharing a `job_id` are one job whose requests run in file order;
+//! Trace replay: a CSV with columns `start_s`, `input_tokens`, `output_tokens` and an
+//! optional `job_id` (under other names when `workload.columns` maps them); other columns
+//! are ignored. Rows sharing a `job_id` are one job whose requests run in file order;
 //! the job arrives at its first row's `start_s`.
 
 use std::collections::BTreeMap;
@@ -19,12 +20,15 @@ pub struct TraceRow {
     pub requests: Vec<RequestSize>,
 }
 
-/// A malformed trace: the 1-based line and what is wrong.
+/// A malformed trace: the 1-based line, the 1-based column when one cell is at fault,
+/// and what is wrong.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct TraceError {
     /// 1-based line number in the CSV file.
     pub line: u64,
+    /// 1-based column of the bad cell, when one is at fault.
+    pub column: Option<usize>,
     /// What is wrong and what would be valid.
     pub message: String,
 }
@@ -32,12 +36,58 @@ pub struct TraceError {
 fn err(line: u64, message: impl Into<String>) -> TraceError {
     TraceError {
         line,
+        column: None,
         message: message.into(),
     }
 }
 
-/// Parses a trace CSV into jobs sorted by arrival (stable for equal starts).
-pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
+/// The fields a trace row has, in the order messages list them; `job_id` is optional.
+pub const TRACE_FIELDS: [&str; 4] = ["start_s", "input_tokens", "output_tokens", "job_id"];
+
+/// The header name of each trace field in a file (`workload.columns` maps them); by
+/// default each field's own name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceColumns {
+    /// The column of each of [`TRACE_FIELDS`], in that order.
+    pub names: [String; 4],
+}
+
+impl Default for TraceColumns {
+    fn default() -> Self {
+        TraceColumns {
+            names: TRACE_FIELDS.map(String::from),
+        }
+    }
+}
+
+impl TraceColumns {
+    /// The column that holds `field` (one of [`TRACE_FIELDS`]).
+    pub fn of(&self, field: &str) -> &str {
+        let i = TRACE_FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .expect("a trace field");
+        &self.names[i]
+    }
+
+    /// Whether every field is read from the column of its own name.
+    pub fn is_default(&self) -> bool {
+        *self == TraceColumns::default()
+    }
+}
+
+/// A parsed trace: its jobs, and the columns of the file that no field reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trace {
+    /// The jobs, sorted by arrival (stable for equal starts).
+    pub rows: Vec<TraceRow>,
+    /// Header names of the columns ignored, in file order.
+    pub ignored: Vec<String>,
+}
+
+/// Parses a trace CSV into jobs sorted by arrival (stable for equal starts), reading
+/// each field from its column in `columns`; other columns are ignored (and listed).
+pub fn parse_trace(text: &str, columns: &TraceColumns) -> Result<Trace, TraceError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -45,28 +95,60 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
         .headers()
         .map_err(|e| err(1, format!("cannot read the header: {e}")))?
         .clone();
-    let column = |name: &str| headers.iter().position(|h| h == name);
-    let required = ["start_s", "input_tokens", "output_tokens"];
+    let column = |field: &str| headers.iter().position(|h| h == columns.of(field));
+    let expected = || {
+        let named = |f: &str| {
+            let c = columns.of(f);
+            if c == f {
+                format!("`{f}`")
+            } else {
+                format!("`{c}` (for {f})")
+            }
+        };
+        format!(
+            "expected {}, {} and {} (and optionally {})",
+            named("start_s"),
+            named("input_tokens"),
+            named("output_tokens"),
+            named("job_id")
+        )
+    };
     let mut idx = [0usize; 3];
-    for (i, name) in required.iter().enumerate() {
-        idx[i] = column(name).ok_or_else(|| {
+    for (i, field) in TRACE_FIELDS[..3].iter().enumerate() {
+        idx[i] = column(field).ok_or_else(|| {
+            let c = columns.of(field);
+            let what = if c == *field {
+                format!("`{c}`")
+            } else {
+                format!("`{c}` (for {field})")
+            };
             err(
                 1,
                 format!(
-                    "header has no `{name}` column; expected `start_s,input_tokens,output_tokens` (and optionally `job_id`), found `{}`",
-                    headers.iter().collect::<Vec<_>>().join(",")
+                    "header has no {what} column; {}, found `{}`{}",
+                    expected(),
+                    headers.iter().collect::<Vec<_>>().join(","),
+                    if columns.is_default() {
+                        "; map other names with workload.columns = { start_s = \"...\", ... }"
+                    } else {
+                        ""
+                    }
                 ),
             )
         })?;
     }
+    let mut seen: Vec<&str> = Vec::new();
     for h in headers.iter() {
-        if !matches!(h, "start_s" | "input_tokens" | "output_tokens" | "job_id") {
-            return Err(err(
-                1,
-                format!("unknown column `{h}`; valid columns are start_s, input_tokens, output_tokens, job_id"),
-            ));
+        if seen.contains(&h) && TRACE_FIELDS.iter().any(|f| columns.of(f) == h) {
+            return Err(err(1, format!("column `{h}` appears twice in the header")));
         }
+        seen.push(h);
     }
+    let ignored: Vec<String> = headers
+        .iter()
+        .filter(|h| !TRACE_FIELDS.iter().any(|f| columns.of(f) == *h))
+        .map(String::from)
+        .collect();
     let job_col = column("job_id");
     let mut jobs: Vec<TraceRow> = Vec::new();
     let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
@@ -78,13 +160,18 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
         })?;
         let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(i).unwrap_or("");
+        let at = |i: usize, message: String| TraceError {
+            line,
+            column: Some(i + 1),
+            message,
+        };
         let start_s: f64 = field(idx[0])
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite() && *v >= 0.0)
             .ok_or_else(|| {
-                err(
-                    line,
+                at(
+                    idx[0],
                     format!(
                         "start_s `{}` is not a non-negative number of seconds",
                         field(idx[0])
@@ -93,8 +180,8 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
             })?;
         let longest = MAX_SIM_TIME.as_secs_f64();
         if start_s >= longest {
-            return Err(err(
-                line,
+            return Err(at(
+                idx[0],
                 format!(
                     "start_s `{}` is past the longest a run may simulate, {} years ({longest} s)",
                     field(idx[0]),
@@ -104,14 +191,14 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
         }
         let count = |i: usize, name: &str| -> Result<u64, TraceError> {
             let n: u64 = field(i).parse().map_err(|_| {
-                err(
-                    line,
+                at(
+                    i,
                     format!("{name} `{}` is not a non-negative whole number", field(i)),
                 )
             })?;
             if n > MAX_TOKENS {
-                return Err(err(
-                    line,
+                return Err(at(
+                    i,
                     format!("{name} `{n}` is more than {MAX_TOKENS}, the most a request may have"),
                 ));
             }
@@ -155,19 +242,25 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRow>, TraceError> {
         }
     }
     jobs.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
-    Ok(jobs)
+    Ok(Trace {
+        rows: jobs,
+        ignored,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Result<Vec<TraceRow>, TraceError> {
+        parse_trace(text, &TraceColumns::default()).map(|t| t.rows)
+    }
+
     #[test]
     fn groups_rows_by_job_id_and_sorts_by_start() {
-        let jobs = parse_trace(
-            "job_id,start_s,input_tokens,output_tokens\na,5,10,1\nb,1,20,2\na,9,30,3\n",
-        )
-        .unwrap();
+        let jobs =
+            parse("job_id,start_s,input_tokens,output_tokens\na,5,10,1\nb,1,20,2\na,9,30,3\n")
+                .unwrap();
         assert_eq!(jobs.len(), 2);
         assert_eq!(jobs[0].start_s, 1.0);
         assert_eq!(jobs[1].requests.len(), 2);
@@ -175,30 +268,70 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_row_names_its_line() {
-        let e = parse_trace("start_s,input_tokens,output_tokens\n0,10,1\n1,ten,1\n").unwrap_err();
-        assert_eq!(e.line, 3);
+    fn a_bad_row_names_its_line_and_column() {
+        let e = parse("start_s,input_tokens,output_tokens\n0,10,1\n1,ten,1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, Some(2)));
         assert!(e.message.contains("input_tokens `ten`"), "{e}");
-        let e = parse_trace("start_s,input_tokens,output_tokens\n-1,10,1\n").unwrap_err();
-        assert_eq!(e.line, 2);
+        let e = parse("start_s,input_tokens,output_tokens\n-1,10,1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, Some(1)));
         // Guards: a start past the longest simulated time used to saturate the clock.
-        let e = parse_trace("start_s,input_tokens,output_tokens\n0,1,1\n1e19,1,1\n").unwrap_err();
+        let e = parse("start_s,input_tokens,output_tokens\n0,1,1\n1e19,1,1\n").unwrap_err();
         assert_eq!(e.line, 3);
         assert!(
             e.message.contains("start_s `1e19` is past the longest"),
             "{e}"
         );
         // Guards: a row of u64::MAX tokens wrapped every token sum.
-        let e =
-            parse_trace("start_s,input_tokens,output_tokens\n0,1,1\n1,18446744073709551615,1\n")
-                .unwrap_err();
+        let e = parse("start_s,input_tokens,output_tokens\n0,1,1\n1,18446744073709551615,1\n")
+            .unwrap_err();
         assert_eq!(e.line, 3);
         assert!(
             e.message
                 .contains("input_tokens `18446744073709551615` is more than 1000000000"),
             "{e}"
         );
-        let e = parse_trace("start,input_tokens,output_tokens\n").unwrap_err();
+        let e = parse("start,input_tokens,output_tokens\n").unwrap_err();
         assert!(e.message.contains("no `start_s` column"), "{e}");
+        assert!(e.message.contains("workload.columns"), "{e}");
+    }
+
+    #[test]
+    fn extra_columns_are_ignored_and_listed() {
+        let t = parse_trace(
+            "model,start_s,input_tokens,output_tokens,cost\nopus,0,10,1,0.5\n",
+            &TraceColumns::default(),
+        )
+        .unwrap();
+        assert_eq!(t.ignored, ["model", "cost"]);
+        assert_eq!(
+            t.rows[0].requests[0],
+            RequestSize {
+                input: 10,
+                output: 1
+            }
+        );
+    }
+
+    #[test]
+    fn mapped_columns_are_read_and_named_in_errors() {
+        let mut columns = TraceColumns::default();
+        columns.names[0] = "ts".into();
+        columns.names[1] = "prompt_tokens".into();
+        let t = parse_trace(
+            "ts,prompt_tokens,output_tokens,start_s\n2,10,1,99\n",
+            &columns,
+        )
+        .unwrap();
+        assert_eq!(t.rows[0].start_s, 2.0);
+        // A column named like a field but not mapped to it is just another column.
+        assert_eq!(t.ignored, ["start_s"]);
+        let e = parse_trace("ts,input_tokens,output_tokens\n0,1,1\n", &columns).unwrap_err();
+        assert!(
+            e.message
+                .contains("no `prompt_tokens` (for input_tokens) column"),
+            "{e}"
+        );
+        let e = parse_trace("ts,prompt_tokens,output_tokens,ts\n0,1,1,1\n", &columns).unwrap_err();
+        assert!(e.message.contains("column `ts` appears twice"), "{e}");
     }
 }

@@ -9,7 +9,9 @@ use rand_distr::{Distribution, Exp};
 use crate::dist::Random;
 use crate::rng::{stream, Source};
 use crate::time::{SimDuration, SimTime};
-pub use csv_trace::{parse_trace, TraceRow, MAX_TRACE_BYTES};
+pub use csv_trace::{
+    parse_trace, Trace, TraceColumns, TraceError, TraceRow, MAX_TRACE_BYTES, TRACE_FIELDS,
+};
 
 /// The most jobs one replication holds. Every job of a replication is built in memory
 /// (on each worker thread): about 50 bytes a job behind a concurrency cap, up to about
@@ -50,6 +52,13 @@ pub enum Arrivals {
         rows: Vec<TraceRow>,
         /// Multiplies every start time.
         time_scale: f64,
+        /// The file read (absolute when it could be resolved), for messages and for
+        /// printing the scenario back.
+        path: std::path::PathBuf,
+        /// The column each field was read from.
+        columns: TraceColumns,
+        /// Columns of the file that were ignored, in file order.
+        ignored: Vec<String>,
     },
 }
 
@@ -188,7 +197,9 @@ impl WorkloadSpec {
                     synthetic(&mut jobs, at);
                 }
             }
-            Arrivals::Trace { rows, time_scale } => {
+            Arrivals::Trace {
+                rows, time_scale, ..
+            } => {
                 for row in rows {
                     jobs.arrivals
                         .push(SimTime::from_secs_f64(row.start_s * time_scale));

@@ -3,10 +3,15 @@
 
 use std::path::Path;
 
+use predicates::prelude::*;
 use ratesim::provider::limiter::{LimitKind, Unit};
 use ratesim::scenario::parse_str;
+use tempfile::TempDir;
 
-use crate::common::{bundled_text, edit, minimal, scenario};
+use crate::common::{
+    batch, bundled_text, chain, edit, minimal, poisson, policy, provider, ratesim, scenario,
+    single, text, write,
+};
 
 const LATENCY: &str = r#"latency = { total = "1s" }"#;
 
@@ -100,4 +105,197 @@ fn bad_shorthands_name_their_key_and_what_is_valid() {
     let e = error(&provider_keys("rpm = 1.5"));
     assert!(e.to_string().contains("rpm"), "{e}");
     assert!(e.message.contains("whole number"), "{e}");
+}
+
+/// A scenario reading the trace `trace.csv` (beside it) with `extra` workload keys, one
+/// provider `api` and one policy.
+fn trace_scenario(extra: &str) -> String {
+    format!(
+        "replications = 2\n[workload]\nkind = \"trace\"\npath = \"trace.csv\"\n{extra}\n{}{}",
+        provider("api"),
+        policy("p", &single("api"))
+    )
+}
+
+/// `validate` and `run --format csv` of scenario text, with `trace` as `trace.csv`.
+fn in_dir(trace: &str, text: &str) -> (TempDir, std::path::PathBuf) {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "trace.csv", trace);
+    let f = write(dir.path(), "s.toml", text);
+    (dir, f)
+}
+
+#[test]
+fn extra_trace_columns_are_ignored_and_named_by_validate() {
+    let (_dir, f) = in_dir(
+        "model,start_s,input_tokens,output_tokens,cost\nopus,0,100,10,0.1\nopus,1,200,10,0.2\n",
+        &trace_scenario(""),
+    );
+    ratesim()
+        .arg("validate")
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "workload: 2 jobs, 2 requests, 300 input and 20 output tokens (trace)",
+        ))
+        .stderr(predicate::str::contains("note: trace `"))
+        .stderr(predicate::str::contains(
+            "trace.csv`: columns `model`, `cost` ignored",
+        ))
+        .stderr(predicate::str::contains("warning").not());
+}
+
+#[test]
+fn trace_columns_can_be_mapped() {
+    let standard = "start_s,input_tokens,output_tokens\n0,100,10\n1,200,10\n0.5,5,5\n";
+    let (_a, plain) = in_dir(standard, &trace_scenario(""));
+    let (_b, mapped) = in_dir(
+        "ts,prompt_tokens,completion_tokens,start_s\n0,100,10,7\n1,200,10,7\n0.5,5,5,7\n",
+        &trace_scenario(
+            "columns = { start_s = \"ts\", input_tokens = \"prompt_tokens\", output_tokens = \"completion_tokens\" }",
+        ),
+    );
+    let csv = |f: &std::path::Path| {
+        ratesim()
+            .args(["run", "--format", "csv"])
+            .arg(f)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    assert_eq!(csv(&plain), csv(&mapped));
+    // A bad cell of a mapped column: the file, line and column.
+    let (_c, bad) = in_dir(
+        "ts,prompt_tokens,output_tokens\n0,100,10\n1,many,10\n",
+        &trace_scenario("columns = { start_s = \"ts\", input_tokens = \"prompt_tokens\" }"),
+    );
+    ratesim()
+        .arg("validate")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("workload.path"))
+        .stderr(predicate::str::contains(
+            "trace.csv:3:2: input_tokens `many`",
+        ));
+}
+
+#[test]
+fn bad_column_maps_name_their_key() {
+    for (columns, key, message) in [
+        (
+            "columns = { start = \"ts\" }",
+            "workload.columns.start",
+            "not a trace field; columns maps start_s, input_tokens, output_tokens, job_id",
+        ),
+        (
+            "columns = { start_s = 3 }",
+            "workload.columns.start_s",
+            "expected the header name",
+        ),
+        (
+            "columns = { job_id = \"input_tokens\" }",
+            "workload.columns.job_id",
+            "column `input_tokens` already holds input_tokens",
+        ),
+    ] {
+        let (_d, f) = in_dir(
+            "start_s,input_tokens,output_tokens\n",
+            &trace_scenario(columns),
+        );
+        ratesim()
+            .arg("validate")
+            .arg(&f)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("s.toml:5:"))
+            .stderr(predicate::str::contains(key))
+            .stderr(predicate::str::contains(message));
+    }
+}
+
+#[test]
+fn validate_warns_about_an_empty_trace() {
+    let (_d, f) = in_dir("start_s,input_tokens,output_tokens\n", &trace_scenario(""));
+    ratesim()
+        .arg("validate")
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("workload: 0 jobs, 0 requests"))
+        .stderr(predicate::str::contains("warning: trace `"))
+        .stderr(predicate::str::contains("has no rows"));
+}
+
+/// Runs `validate` on scenario text; returns its standard output and error.
+fn validate(text: &str) -> (String, String) {
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", text);
+    let out = ratesim().arg("validate").arg(&f).assert().success();
+    let out = out.get_output();
+    (
+        String::from_utf8(out.stdout.clone()).unwrap(),
+        String::from_utf8(out.stderr.clone()).unwrap(),
+    )
+}
+
+#[test]
+fn validate_warns_about_requests_no_provider_of_a_route_can_admit() {
+    // 3 requests of 2,000 tokens, one of 50: `small` holds at most 1,000 a minute.
+    let w = batch(4, 2).tokens("{ dist = \"empirical\", values = [1990, 40] }", 10);
+    let small = provider("small").set("tpm", 1000);
+    let big = provider("big");
+    let stuck = policy("stuck", &single("small"));
+    let chained = policy("chained", &chain(&["small", "big"]));
+    let (_, err) = validate(&text(&[&w, &small, &big, &stuck, &chained]));
+    assert!(err.contains("warning: policy `stuck`: "), "{err}");
+    assert!(
+        err.contains("of the 4 requests drawn for replication 0 can never be admitted by any provider of its route"),
+        "{err}"
+    );
+    assert!(
+        err.contains("more than `small`'s limit `bucket 1000+"),
+        "{err}"
+    );
+    // The chain can send them to `big`.
+    assert!(!err.contains("policy `chained`"), "{err}");
+    // Small requests: no warning.
+    let w = batch(4, 2).tokens(500, 10);
+    let (out, err) = validate(&text(&[&w, &small, &stuck]));
+    assert_eq!(err, "", "{err}");
+    assert!(
+        out.contains("workload: 4 jobs (batch), 4 requests (1 per job); tokens per request 500 input and 10 output expected"),
+        "{out}"
+    );
+}
+
+#[test]
+fn validate_warns_about_providers_no_policy_reaches() {
+    let w = batch(4, 2);
+    let (_, err) = validate(&text(&[
+        &w,
+        &provider("used"),
+        &provider("spare"),
+        &provider("hedge"),
+        &policy("p", &single("used")).set("hedge", "{ after = \"5s\", to = [\"hedge\"] }"),
+    ]));
+    assert_eq!(
+        err,
+        "warning: provider `spare` is reached by no policy (no route, quality gate or hedge names it)\n"
+    );
+}
+
+#[test]
+fn validate_states_a_poisson_workloads_expected_size() {
+    let w = poisson(2.0)
+        .set("duration", "\"1m\"")
+        .set("requests_per_job", 3);
+    let (out, _) = validate(&text(&[&w, &provider("api"), &policy("p", &single("api"))]));
+    assert!(
+        out.contains("workload: about 120 jobs and 360 requests expected (Poisson, rate_per_s × duration, 3 per job); tokens per request 100 input and 10 output expected (the distributions' means); replication 0 draws "),
+        "{out}"
+    );
 }

@@ -554,7 +554,9 @@ fn a_malformed_trace_names_its_line() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("workload.path"))
-        .stderr(predicate::str::contains("trace.csv:3: input_tokens `lots`"));
+        .stderr(predicate::str::contains(
+            "trace.csv:3:2: input_tokens `lots`",
+        ));
     // And a good trace runs.
     write(
         dir.path(),
@@ -792,7 +794,7 @@ fn a_run_past_the_longest_simulated_time_exits_2_and_writes_nothing() {
             true,
             vec![
                 "workload.path",
-                "far.csv:3: start_s `1e19` is past the longest",
+                "far.csv:3:1: start_s `1e19` is past the longest",
             ],
         ),
         (

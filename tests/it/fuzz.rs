@@ -610,7 +610,10 @@ fn check(limiter: &Limiter, dir: &Path, text: &str, plot: bool) -> Result<Outcom
     let valid = validate.status.success();
     if valid {
         let stdout = String::from_utf8_lossy(&validate.stdout);
-        if !stdout.contains(": ok") || stdout.lines().count() != 1 {
+        if !stdout.contains(": ok")
+            || stdout.lines().count() != 2
+            || !stdout.contains("\nworkload: ")
+        {
             return Err(format!("validate: exit 0 without its summary: {stdout:?}"));
         }
     } else {
