@@ -65,8 +65,35 @@ pub fn key_at(text: &str, at: usize) -> Option<KeyPath> {
 /// The key path of a duplicated key whose second occurrence starts at byte offset `at`
 /// (text with a duplicate key does not parse, so [`key_at`] cannot see it): the
 /// duplicate is renamed to a placeholder, the text parsed, and the placeholder's path
-/// taken. `None` when that does not work out (a duplicated table header, another error).
+/// taken; other duplicates later found in the text are renamed too, so that it parses.
+/// `None` when that does not work out (a duplicated table header, another error).
 pub fn duplicate_key_at(text: &str, at: usize) -> Option<KeyPath> {
+    let (mut patched, key, placeholder) = rename(text, at, 0)?;
+    // Other duplicates would keep the text from parsing: rename them as well.
+    for n in 1..=64 {
+        match DeTable::parse(&patched) {
+            Ok(_) => break,
+            Err(e) if e.message().starts_with("duplicate key") => {
+                let other = e.span()?.start;
+                if other <= at {
+                    return None;
+                }
+                patched = rename(&patched, other, n)?.0;
+            }
+            Err(_) => return None,
+        }
+    }
+    let mut path = key_at(&patched, at)?;
+    match path.0.last_mut() {
+        Some(Seg::Key(k)) if *k == placeholder => *k = key,
+        _ => return None,
+    }
+    Some(path)
+}
+
+/// `text` with the key written at `at` renamed to a placeholder (numbered `n`), the
+/// key, and the placeholder.
+fn rename(text: &str, at: usize, n: usize) -> Option<(String, String, String)> {
     let rest = text.get(at..)?;
     // A bare key, or a quoted one without escapes ("a b", 'a b'): its text, and the
     // length of the key as written.
@@ -89,14 +116,9 @@ pub fn duplicate_key_at(text: &str, at: usize) -> Option<KeyPath> {
     if key.is_empty() {
         return None;
     }
-    let placeholder = format!("{key}__ratesim_duplicate");
+    let placeholder = format!("{key}__ratesim_duplicate{n}");
     let patched = format!("{}{quote}{placeholder}{quote}{}", &text[..at], &rest[len..]);
-    let mut path = key_at(&patched, at)?;
-    match path.0.last_mut() {
-        Some(Seg::Key(k)) if *k == placeholder => *k = key.to_string(),
-        _ => return None,
-    }
-    Some(path)
+    Some((patched, key.to_string(), placeholder))
 }
 
 fn walk_table(t: &DeTable, at: usize, path: &mut KeyPath, found: &mut bool) {
@@ -184,6 +206,19 @@ mod tests {
         assert_eq!(
             duplicate_key_at(text, at).unwrap().to_string(),
             "providers.my api.price"
+        );
+        // Guards: a second duplicate later in the file kept the first from being named.
+        let text = "[[policies]]\nretry_by_provider.api = { max_attempts = 2 }\nretry_by_provider.api = {}\n[[policies]]\nname = \"q\"\nname = \"r\"\n";
+        let at = text.rfind("api").unwrap();
+        assert_eq!(
+            duplicate_key_at(text, at).unwrap().to_string(),
+            "policies[0].retry_by_provider.api"
+        );
+        let text = "[workload]\nx = { min = 1, min = 2 }\ny = [{ 'limit' = 3, limit = 4 }]\n";
+        let at = text.find("min = 2").unwrap();
+        assert_eq!(
+            duplicate_key_at(text, at).unwrap().to_string(),
+            "workload.x.min"
         );
         let text = "[workload]\n'jobs' = 1\n'jobs' = 2\n";
         let at = text.rfind("'jobs'").unwrap();
