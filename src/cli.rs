@@ -25,6 +25,10 @@ pub enum Command {
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,
+        /// Print the scenario as TOML with every default, preset and shorthand filled in
+        /// (it reads back to the same scenario) instead of the summary.
+        #[arg(long)]
+        resolved: bool,
     },
     /// Run a scenario at every point of a grid of settings and chart metrics against them.
     Sweep(SweepArgs),

@@ -58,7 +58,26 @@ impl AppError {
 /// Runs a parsed command line, writing results to `stdout`.
 pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
     match cli.command {
-        Command::Validate { scenario } => {
+        Command::Validate {
+            scenario,
+            resolved: true,
+        } => {
+            let s = scenario::load(&scenario)?;
+            let text = resolved(&scenario, &s)?;
+            let found = scenario::inspect::inspect(&s);
+            write!(stdout, "{text}").map_err(anyhow::Error::from)?;
+            for n in &found.notes {
+                eprintln!("note: {n}");
+            }
+            for w in &found.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(())
+        }
+        Command::Validate {
+            scenario,
+            resolved: false,
+        } => {
             let s = scenario::load(&scenario)?;
             check_decision(&s, &scenario)?;
             writeln!(
@@ -84,6 +103,22 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
         Command::Sweep(args) => sweep(args, stdout),
         Command::Plot { dir } => plot(&dir, stdout),
     }
+}
+
+/// The resolved TOML of `s` (read from `file`), checked to read back to `s` itself.
+fn resolved(file: &Path, s: &Scenario) -> Result<String, AppError> {
+    let text = scenario::resolved::to_toml(s).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let back = scenario::parse_str(&text, file, base, &s.name).map_err(|e| {
+        anyhow::anyhow!("the resolved scenario does not read back (a bug): {e}\n{text}")
+    })?;
+    if back != *s {
+        return Err(anyhow::anyhow!(
+            "the resolved scenario reads back to a different scenario (a bug); not printed"
+        )
+        .into());
+    }
+    Ok(text)
 }
 
 /// Timeline samples per policy (evenly spaced over replication 0's makespan).

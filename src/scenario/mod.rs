@@ -7,6 +7,7 @@ mod decision;
 pub mod inspect;
 mod locate;
 pub mod raw;
+pub mod resolved;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
