@@ -1,8 +1,8 @@
 //! Prints a checked [`Scenario`] back as TOML with every default, preset and shorthand
 //! filled in (`ratesim validate --resolved`): each setting the engine uses, written out.
 //! The text reads back to an equal `Scenario` (the caller checks that before printing),
-//! so it runs to byte-identical results. Parts not printable yet (nested Portkey routes
-//! and most guard kinds) are listed in the error instead of being left out.
+//! so it runs to byte-identical results. A part that cannot be printed exactly (a
+//! duration no string holds exactly) is listed in the error instead of being left out.
 
 use std::fmt::Write as _;
 
@@ -10,7 +10,8 @@ use toml::Value;
 
 use super::Scenario;
 use crate::dist::Random;
-use crate::policy::guard::GuardSpec;
+use crate::policy::guard::{GuardSpec, Setting};
+use crate::policy::route::{Field, Node, Op, Query};
 use crate::policy::{Backoff, HedgeDelay, Jitter, PolicySpec, RetrySpec, RouteSpec};
 use crate::provider::limiter::LimitKind;
 use crate::provider::{LatencySpec, LimitSpec, OnFull, ProviderSpec};
@@ -71,10 +72,12 @@ fn inline(pairs: &[(&str, String)]) -> String {
 /// A duration string that reads back to exactly `d`.
 fn duration(d: SimDuration) -> Option<String> {
     let ns = d.as_nanos();
+    // Whole seconds and the nanoseconds left add up exactly: the last form always fits.
+    let (whole, rest) = (ns / 1_000_000_000, ns % 1_000_000_000);
     let candidates = [
         format!("{}s", d.as_secs_f64()),
-        format!("{}ms", ns as f64 / 1e6),
         format!("{ns}ns"),
+        format!("{whole}s {rest}ns"),
     ];
     candidates
         .into_iter()
@@ -400,12 +403,13 @@ impl Writer {
                 pairs.extend(fallbacks);
                 inline(&pairs)
             }
-            RouteSpec::Tree { .. } => {
-                self.missing(
-                    format!("{at}.route"),
-                    "a nested fallback / loadbalance / conditional route",
-                );
-                String::new()
+            RouteSpec::Tree { root, gates } => {
+                let mut pairs = node(s, root, gates);
+                if matches!(root, Node::Provider(_)) {
+                    self.missing(format!("{at}.route"), "a nested route of one provider");
+                }
+                pairs.extend(fallbacks);
+                inline(&pairs)
             }
         };
         self.line("route", route);
@@ -459,39 +463,127 @@ impl Writer {
         }
     }
 
+    /// A guard: its kind and every setting of it ([`GuardSpec::settings`]).
     fn guard(&mut self, s: &Scenario, g: &GuardSpec, at: &str) -> String {
         let name = |p: usize| string(&s.providers[p].name);
-        match g {
-            GuardSpec::Predictive(p) => inline(&[
-                ("kind", string("predictive")),
-                ("provider", name(p.provider)),
-                ("limit", p.limit.to_string()),
-                ("ttl", string(&self.dur(p.ttl, at))),
-            ]),
-            GuardSpec::ClientBucket(p) => {
-                let tick = p.bucket.fill_interval().expect("a client bucket ticks");
-                let rate = p.bucket.refill_per_s() * tick.as_secs_f64();
-                if rate / tick.as_secs_f64() != p.bucket.refill_per_s() {
-                    self.missing(at.to_string(), "a rate per tick with no exact form");
+        let mut pairs = vec![("kind", string(g.name()))];
+        for (key, value) in g.settings() {
+            let text = match value {
+                Setting::Int(n) => n.to_string(),
+                Setting::Float(x) => float(x),
+                Setting::Bool(b) => b.to_string(),
+                Setting::Str(v) => string(v),
+                Setting::Duration(d) => string(&self.dur(d, &format!("{at}.{key}"))),
+                Setting::Provider(p) => name(p),
+                Setting::Providers(ps) => strings(ps.iter().map(|&p| s.providers[p].name.as_str())),
+                Setting::Statuses(v) => {
+                    let v: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+                    format!("[{}]", v.join(", "))
                 }
-                let mut pairs = vec![("kind", string("token_bucket"))];
-                if let Some(pr) = p.provider {
-                    pairs.push(("provider", name(pr)));
-                }
-                pairs.extend([
-                    ("rate", float(rate)),
-                    ("capacity", float(p.bucket.capacity())),
-                    ("tick", string(&self.dur(tick, at))),
-                    ("cost", p.cost.to_string()),
-                ]);
-                inline(&pairs)
+            };
+            pairs.push((key, text));
+        }
+        inline(&pairs)
+    }
+}
+
+/// The keys of a nested route's node: a provider target, or a kind with its targets
+/// (a conditional's named `t0`, `t1`, ...). Fallback gates are numbered in reading order, so writing
+/// the nodes in order numbers them again the same.
+fn node(s: &Scenario, n: &Node, gates: &[Vec<u16>]) -> Vec<(&'static str, String)> {
+    let list = |targets: Vec<Vec<(&'static str, String)>>| {
+        let items: Vec<String> = targets.iter().map(|t| inline(t)).collect();
+        format!("[{}]", items.join(", "))
+    };
+    match n {
+        Node::Provider(p) => vec![("provider", string(&s.providers[*p].name))],
+        Node::Fallback(f) => {
+            let mut pairs = vec![("kind", string("fallback"))];
+            if f.gate > 0 {
+                let codes: Vec<String> = gates[f.gate as usize - 1]
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect();
+                pairs.push(("on_status_codes", format!("[{}]", codes.join(", "))));
             }
-            other => {
-                self.missing(at.to_string(), &format!("guard kind `{}`", other.name()));
-                String::new()
-            }
+            let targets = f.targets.iter().map(|t| node(s, t, gates)).collect();
+            pairs.push(("targets", list(targets)));
+            pairs
+        }
+        Node::Loadbalance(l) => {
+            let targets = l
+                .targets
+                .iter()
+                .zip(&l.weights)
+                .map(|(t, w)| {
+                    let mut pairs = node(s, t, gates);
+                    pairs.push(("weight", float(*w)));
+                    pairs
+                })
+                .collect();
+            vec![("kind", string("loadbalance")), ("targets", list(targets))]
+        }
+        Node::Conditional(c) => {
+            let targets = c
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let mut pairs = vec![("name", string(&format!("t{i}")))];
+                    pairs.extend(node(s, t, gates));
+                    pairs
+                })
+                .collect();
+            let conditions: Vec<String> = c
+                .rules
+                .iter()
+                .map(|(q, then)| {
+                    inline(&[("query", query(q)), ("then", string(&format!("t{then}")))])
+                })
+                .collect();
+            vec![
+                ("kind", string("conditional")),
+                ("targets", list(targets)),
+                ("conditions", format!("[{}]", conditions.join(", "))),
+                ("default", string(&format!("t{}", c.default))),
+            ]
         }
     }
+}
+
+/// A conditional's query: each field's comparisons, fields in order of first mention.
+fn query(q: &Query) -> String {
+    let mut fields: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for (field, op) in q {
+        let name = match field {
+            Field::InputTokens => "input_tokens",
+            Field::OutputTokens => "output_tokens",
+            Field::Tokens => "tokens",
+        };
+        let numbers = |v: &[f64]| {
+            let v: Vec<String> = v.iter().map(|x| float(*x)).collect();
+            format!("[{}]", v.join(", "))
+        };
+        let cmp = match op {
+            Op::Eq(x) => format!("\"$eq\" = {}", float(*x)),
+            Op::Ne(x) => format!("\"$ne\" = {}", float(*x)),
+            Op::Gt(x) => format!("\"$gt\" = {}", float(*x)),
+            Op::Gte(x) => format!("\"$gte\" = {}", float(*x)),
+            Op::Lt(x) => format!("\"$lt\" = {}", float(*x)),
+            Op::Lte(x) => format!("\"$lte\" = {}", float(*x)),
+            Op::In(v) => format!("\"$in\" = {}", numbers(v)),
+            Op::Nin(v) => format!("\"$nin\" = {}", numbers(v)),
+        };
+        match fields.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, cmps)) => cmps.push(cmp),
+            None => fields.push((name, vec![cmp])),
+        }
+    }
+    let items: Vec<String> = fields
+        .iter()
+        .map(|(n, cmps)| format!("{n} = {{ {} }}", cmps.join(", ")))
+        .collect();
+    format!("{{ {} }}", items.join(", "))
 }
 
 #[cfg(test)]
@@ -508,6 +600,8 @@ mod tests {
             1_500_000_000,
             60_000_000_000,
             123_456_789_012_345,
+            crate::time::MAX_SIM_TIME.as_nanos() - 1,
+            crate::time::MAX_SIM_TIME.as_nanos() - 987_654_321,
         ] {
             let d = SimDuration::from_nanos(ns);
             let text = duration(d).expect("a form");

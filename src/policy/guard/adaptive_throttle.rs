@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use rand::Rng;
 
-use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, Setting};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
 use crate::time::{SimDuration, SimTime};
@@ -48,6 +48,14 @@ impl GuardParams for AdaptiveThrottleParams {
             self.window,
             rng(),
         ))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        let mut out = Vec::new();
+        out.extend(self.provider.map(|p| ("provider", Setting::Provider(p))));
+        out.push(("k", Setting::Float(self.k)));
+        out.push(("window", Setting::Duration(self.window)));
+        out
     }
 }
 

@@ -4,7 +4,7 @@
 //! at least half the limit is in use (`inflight * 2 >= L`) adds one. A request that
 //! finds the limit full waits for the next response.
 
-use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, Setting};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
 use crate::time::SimTime;
@@ -65,6 +65,15 @@ impl GuardParams for AimdParams {
             self.max,
             self.backoff_ratio,
         ))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![
+            ("initial", Setting::Float(self.initial)),
+            ("min", Setting::Float(self.min)),
+            ("max", Setting::Float(self.max)),
+            ("backoff_ratio", Setting::Float(self.backoff_ratio)),
+        ]
     }
 }
 

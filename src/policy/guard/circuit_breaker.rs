@@ -6,7 +6,7 @@
 //! with fresh counts.
 
 use super::{
-    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, WhileOut,
+    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, Setting, WhileOut,
 };
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
@@ -84,6 +84,36 @@ impl GuardParams for CircuitBreakerParams {
             )
             .bypassed_when_all_open(self.bypass_when_all_open),
         )
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![
+            (
+                "failure_threshold",
+                Setting::Int(self.failure_threshold as u64),
+            ),
+            (
+                "failure_threshold_percentage",
+                Setting::Float(self.failure_threshold_percentage),
+            ),
+            (
+                "minimum_requests",
+                Setting::Int(self.minimum_requests as u64),
+            ),
+            (
+                "cooldown_interval",
+                Setting::Duration(self.cooldown_interval),
+            ),
+            (
+                "on_status_codes",
+                Setting::Statuses(self.on_status_codes.clone()),
+            ),
+            ("while_out", Setting::Str(self.while_out.name())),
+            (
+                "bypass_when_all_open",
+                Setting::Bool(self.bypass_when_all_open),
+            ),
+        ]
     }
 }
 

@@ -2,7 +2,7 @@
 //! a background thread adding `rate` tokens once per tick (capped at capacity), and a
 //! non-blocking `consume(n)`. A request that finds it empty waits for the next tick.
 
-use super::{Attempt, Guard, GuardContext, GuardParams, GuardVerdict};
+use super::{Attempt, Guard, GuardContext, GuardParams, GuardVerdict, Setting};
 use crate::keys::{Keys, R};
 use crate::provider::limiter::{LimitParams, Limiter, TokenBucket, TokenBucketParams, Verdict};
 use crate::rng::SimRng;
@@ -49,6 +49,22 @@ impl GuardParams for ClientBucketParams {
 
     fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
         Box::new(ClientBucket::new(self.provider, &self.bucket, self.cost))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        let tick = self.bucket.fill_interval().expect("a client bucket ticks");
+        let mut out = Vec::new();
+        out.extend(self.provider.map(|p| ("provider", Setting::Provider(p))));
+        out.extend([
+            (
+                "rate",
+                Setting::Float(self.bucket.refill_per_s() * tick.as_secs_f64()),
+            ),
+            ("capacity", Setting::Float(self.bucket.capacity())),
+            ("tick", Setting::Duration(tick)),
+            ("cost", Setting::Int(self.cost)),
+        ]);
+        out
     }
 }
 

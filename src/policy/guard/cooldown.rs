@@ -6,7 +6,7 @@
 //! `while_out = "wait"`, waited for.
 
 use super::{
-    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, WhileOut,
+    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, Setting, WhileOut,
 };
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
@@ -76,6 +76,17 @@ impl GuardParams for CooldownParams {
             self.min_requests,
             self.while_out,
         ))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![
+            ("allowed_fails", Setting::Int(self.allowed_fails as u64)),
+            ("cooldown_time", Setting::Duration(self.cooldown_time)),
+            ("immediate_on_429", Setting::Bool(self.immediate_on_429)),
+            ("failure_rate", Setting::Float(self.failure_rate)),
+            ("min_requests", Setting::Int(self.min_requests as u64)),
+            ("while_out", Setting::Str(self.while_out.name())),
+        ]
     }
 }
 

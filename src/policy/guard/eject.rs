@@ -2,7 +2,7 @@
 //! retry-after hint (30 s when the response carries none).
 
 use super::{
-    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, WhileOut,
+    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, Setting, WhileOut,
 };
 use crate::keys::{Keys, R};
 use crate::provider::Hint;
@@ -36,6 +36,13 @@ impl GuardParams for EjectParams {
 
     fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
         Box::new(Eject::new(self.default, self.while_out))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![
+            ("default", Setting::Duration(self.default)),
+            ("while_out", Setting::Str(self.while_out.name())),
+        ]
     }
 }
 

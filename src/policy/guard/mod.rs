@@ -189,6 +189,40 @@ pub trait GuardParams: Clone + std::fmt::Debug + PartialEq {
     const KEYS: &'static [&'static str];
     /// The guard in its initial state; `rng` gives its random stream, if it draws.
     fn build(&self, rng: &dyn Fn() -> SimRng) -> Box<dyn Guard>;
+    /// Every setting as a scenario file would give it, defaults included, so that
+    /// reading them back builds these parameters again (`validate --resolved`).
+    fn settings(&self) -> Vec<(&'static str, Setting)>;
+}
+
+/// A guard setting's value, as a scenario file gives it (for `validate --resolved`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Setting {
+    /// A whole number.
+    Int(u64),
+    /// A number.
+    Float(f64),
+    /// true or false.
+    Bool(bool),
+    /// A string.
+    Str(&'static str),
+    /// A duration.
+    Duration(SimDuration),
+    /// A provider, by index.
+    Provider(usize),
+    /// Providers, by index.
+    Providers(Vec<usize>),
+    /// HTTP statuses.
+    Statuses(Vec<u16>),
+}
+
+impl WhileOut {
+    /// The name a scenario file gives.
+    pub fn name(self) -> &'static str {
+        match self {
+            WhileOut::Skip => "skip",
+            WhileOut::Wait => "wait",
+        }
+    }
 }
 
 /// The registry: one line per guard kind, `Variant(Params)`.
@@ -223,6 +257,13 @@ macro_rules! registry {
                 let rng = || stream(seed, replication, Source::Guard(policy, index));
                 match self {
                     $(GuardSpec::$variant(p) => p.build(&rng),)*
+                }
+            }
+
+            /// Every setting, defaults included, as a scenario file gives it.
+            pub fn settings(&self) -> Vec<(&'static str, Setting)> {
+                match self {
+                    $(GuardSpec::$variant(p) => p.settings(),)*
                 }
             }
 

@@ -12,7 +12,7 @@
 //! alike, so the engine wakes them as a queue, as many as can pass, instead of each
 //! asking again whenever the copied limits free up.
 
-use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, Setting};
 use crate::keys::{Keys, R};
 use crate::provider::limiter::Verdict;
 use crate::provider::limits::Limits;
@@ -45,6 +45,13 @@ impl GuardParams for PacerParams {
 
     fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
         Box::new(Pacer::new(self.provider, &self.limits))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        self.provider
+            .map(|p| ("provider", Setting::Provider(p)))
+            .into_iter()
+            .collect()
     }
 }
 

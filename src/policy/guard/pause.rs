@@ -2,7 +2,7 @@
 //! Sends that fall in `[k * every, k * every + length)` for k >= 1 wait until the end
 //! of the pause.
 
-use super::{Attempt, Guard, GuardContext, GuardParams, GuardVerdict};
+use super::{Attempt, Guard, GuardContext, GuardParams, GuardVerdict, Setting};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
 use crate::time::{SimDuration, SimTime};
@@ -44,6 +44,13 @@ impl GuardParams for PauseParams {
             every: self.every,
             length: self.length,
         })
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![
+            ("every", Setting::Duration(self.every)),
+            ("length", Setting::Duration(self.length)),
+        ]
     }
 }
 

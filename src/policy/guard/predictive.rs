@@ -12,7 +12,7 @@
 //! increment at response time, so workers that check together all pass (a
 //! check-then-act race). Tokens are ignored, and every response counts, 429s included.
 
-use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, Setting};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
 use crate::time::{SimDuration, SimTime};
@@ -49,6 +49,14 @@ impl GuardParams for PredictiveParams {
 
     fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
         Box::new(PredictiveGuard::new(self.provider, self.limit, self.ttl))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![
+            ("provider", Setting::Provider(self.provider)),
+            ("limit", Setting::Int(self.limit as u64)),
+            ("ttl", Setting::Duration(self.ttl)),
+        ]
     }
 }
 

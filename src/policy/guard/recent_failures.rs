@@ -2,7 +2,7 @@
 //! skipped, the rest stay in order (OpenRouter then falls back down the list).
 
 use super::{
-    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, WhileOut,
+    Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, OutUntil, Setting, WhileOut,
 };
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
@@ -32,6 +32,10 @@ impl GuardParams for RecentFailuresParams {
 
     fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
         Box::new(RecentFailures::new(self.window))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![("window", Setting::Duration(self.window))]
     }
 }
 

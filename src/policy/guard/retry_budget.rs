@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, Setting};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
 use crate::time::{SimDuration, SimTime};
@@ -62,6 +62,19 @@ impl GuardParams for RetryBudgetParams {
 
     fn build(&self, _rng: &dyn Fn() -> SimRng) -> Box<dyn Guard> {
         Box::new(RetryBudget::new(self.style, self.ratio, self.min, self.ttl))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        let style = match self.style {
+            RetryBudgetStyle::Finagle => "finagle",
+            RetryBudgetStyle::Envoy => "envoy",
+        };
+        vec![
+            ("style", Setting::Str(style)),
+            ("ratio", Setting::Float(self.ratio)),
+            ("min", Setting::Float(self.min)),
+            ("ttl", Setting::Duration(self.ttl)),
+        ]
     }
 }
 

@@ -2,7 +2,7 @@
 //! `threshold` (80 %) of the budget, stop sending to every provider but `providers`
 //! (the cheap ones): a chain then moves on to them.
 
-use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict};
+use super::{Attempt, Feedback, Guard, GuardContext, GuardParams, GuardVerdict, Setting};
 use crate::keys::{Keys, R};
 use crate::rng::SimRng;
 use crate::time::SimTime;
@@ -48,6 +48,14 @@ impl GuardParams for SpendBudgetParams {
             self.threshold,
             self.providers.clone(),
         ))
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![
+            ("budget_usd", Setting::Float(self.budget_usd)),
+            ("threshold", Setting::Float(self.threshold)),
+            ("providers", Setting::Providers(self.providers.clone())),
+        ]
     }
 }
 
