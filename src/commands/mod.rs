@@ -113,8 +113,22 @@ fn resolved(file: &Path, s: &Scenario) -> Result<String, AppError> {
         anyhow::anyhow!("the resolved scenario does not read back (a bug): {e}\n{text}")
     })?;
     if back != *s {
+        // Name the first part that differs, for the bug report.
+        let part = if back.workload != s.workload {
+            "workload".to_string()
+        } else if let Some(i) =
+            (0..s.providers.len()).find(|&i| back.providers.get(i) != s.providers.get(i))
+        {
+            format!("providers.{}", s.providers[i].name)
+        } else if let Some(i) =
+            (0..s.policies.len()).find(|&i| back.policies.get(i) != s.policies.get(i))
+        {
+            format!("policies[{i}]")
+        } else {
+            "the top level".to_string()
+        };
         return Err(anyhow::anyhow!(
-            "the resolved scenario reads back to a different scenario (a bug); not printed"
+            "the resolved scenario reads back differently at `{part}` (a bug); not printed"
         )
         .into());
     }

@@ -336,6 +336,11 @@ impl Writer {
         }
         self.line("pass_rate", float(p.pass_rate));
         self.line("local", p.local.to_string());
+        let r = self.dur(
+            p.retry_after_resolution,
+            &format!("{at}.retry_after_resolution"),
+        );
+        self.line("retry_after_resolution", string(&r));
     }
 
     fn retry(&mut self, r: &RetrySpec, at: &str) -> String {
@@ -413,10 +418,14 @@ impl Writer {
             }
         };
         self.line("route", route);
-        // The most common rule is `retry`; the others are written out in full.
+        // The most common rule is `retry`; the others are written out in full. A rule
+        // without `retry_after_budget` cannot say so over a default that has one (an
+        // unset key comes from `retry`), so the default is one without, if any is.
+        let unbudgeted = p.retry.iter().any(|r| r.retry_after_budget.is_none());
         let default = p
             .retry
             .iter()
+            .filter(|r| !unbudgeted || r.retry_after_budget.is_none())
             .max_by_key(|r| p.retry.iter().filter(|q| q == r).count())
             .expect("a rule per provider")
             .clone();

@@ -403,3 +403,58 @@ fn resolved_shows_shorthands_and_trace_columns_expanded() {
     let copy = write(elsewhere.path(), "r.toml", &text);
     assert_eq!(summary_csv(&copy), summary_csv(&f));
 }
+
+/// A provider and a policy setting every key to something other than its default read
+/// back the same from `validate --resolved` (the command checks it before printing).
+#[test]
+fn resolved_keeps_every_provider_and_policy_setting() {
+    let w = poisson(0.5)
+        .set("duration", "\"1h 30m\"")
+        .set("concurrency", 3)
+        .set("requests_per_job", 2)
+        .tokens(
+            "{ dist = \"normal\", mean = 300, sd = 50 }",
+            "{ dist = \"uniform\", min = 1, max = 9 }",
+        );
+    let api = provider("api")
+        .set("tpm", 90000)
+        .set("itpm", 60000)
+        .limit(r#"{ kind = "gcra", limit = 10, period = "1s", burst = 3, unit = "requests", count_rejected = true }"#)
+        .limit(r#"{ kind = "fixed_window", window = "1m30s", limit = 100, unit = "output_tokens" }"#)
+        .limit(r#"{ kind = "token_bucket", capacity = 5, refill_per_s = 0.3, fill_interval = "250ms", unit = "requests" }"#)
+        .limit(r#"{ kind = "concurrency", limit = 4, on_full = "reject" }"#)
+        .rejects(503, "75ms")
+        .set("latency", "{ ttft = { dist = \"exponential\", mean = \"300ms\" }, tokens_per_s = { dist = \"empirical\", values = [40, 80] } }")
+        .set("outages", "{ up = \"2h\", down = \"90s\", status = 529 }")
+        .set("online", "{ offline_every = \"10m\", offline_for = \"20s\", reset_after = \"15s\", status = 502 }")
+        .set("pass_rate", 0.5)
+        .set("local", true)
+        .set("flat_monthly", 20)
+        .set("retry_after_resolution", "\"250ms\"")
+        .price(0.01);
+    let b = provider("b");
+    let p = policy("p", &chain(&["api", "b"]))
+        .set("preset", "\"litellm\"")
+        .set(
+            "retry_by_provider.b",
+            "{ preset = \"portkey\", retry_after_budget = \"30s\" }",
+        )
+        .set("quality_gate", "{ escalate_to = [\"b\"] }")
+        .set(
+            "hedge",
+            "{ quantile = 0.9, window = 50, initial = \"2s\", to = [\"b\"] }",
+        );
+    let dir = TempDir::new().unwrap();
+    let f = write(dir.path(), "s.toml", &text(&[&w, &api, &b, &p]));
+    let text = resolve(&f).unwrap();
+    assert!(
+        text.contains("retry_after_resolution = \"0.25s\""),
+        "{text}"
+    );
+    assert!(text.contains("duration = \"5400s\""), "{text}");
+    let copy = write(dir.path(), "r.toml", &text);
+    assert_eq!(
+        ratesim::scenario::load(&copy).unwrap(),
+        ratesim::scenario::load(&f).unwrap()
+    );
+}
