@@ -616,6 +616,19 @@ fn check(limiter: &Limiter, dir: &Path, text: &str, plot: bool) -> Result<Outcom
         {
             return Err(format!("validate: exit 0 without its summary: {stdout:?}"));
         }
+        // The resolved scenario prints (ratesim checks it reads back to the same one).
+        let resolved = run(
+            limiter,
+            "validate --resolved",
+            &[os("validate"), os("--resolved"), file.as_os_str()],
+        )?;
+        if !resolved.status.success() {
+            return Err(format!(
+                "validate --resolved: exit {:?} on a valid scenario\n{}",
+                resolved.status.code(),
+                String::from_utf8_lossy(&resolved.stderr)
+            ));
+        }
     } else {
         check_rejection("validate", &validate)?;
         if std::env::var_os("RATESIM_FUZZ_VERBOSE").is_some() {
