@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::Scenario;
+use crate::dist::Random;
 use crate::provider::limiter::{Limiter, Verdict};
 use crate::provider::ProviderSpec;
 use crate::time::SimTime;
@@ -103,7 +104,7 @@ pub fn inspect(s: &Scenario) -> Inspection {
             if let Some(jobs) = &drawn {
                 let _ = write!(size, "; replication 0 draws {}", tokens(jobs));
             }
-            (drawn.map(Requests::Drawn), size)
+            (drawn.map(Requests::Drawn).or_else(|| constant(w)), size)
         }
         Arrivals::Poisson {
             rate_per_s,
@@ -128,7 +129,7 @@ pub fn inspect(s: &Scenario) -> Inspection {
                     tokens(jobs)
                 );
             }
-            (drawn.map(Requests::Drawn), size)
+            (drawn.map(Requests::Drawn).or_else(|| constant(w)), size)
         }
     };
     out.size = size;
@@ -143,6 +144,8 @@ pub fn inspect(s: &Scenario) -> Inspection {
 enum Requests<'a> {
     Trace(&'a [crate::workload::TraceRow]),
     Drawn(Jobs),
+    /// Every request of a workload too large to draw, all of one constant size.
+    Constant(RequestSize),
 }
 
 impl Requests<'_> {
@@ -159,7 +162,19 @@ impl Requests<'_> {
                     jobs.requests_of(j).iter().for_each(|r| f(j, r));
                 }
             }
+            Requests::Constant(r) => f(0, r),
         }
+    }
+}
+
+/// The one size of every request, when both token counts are constants.
+fn constant(w: &crate::workload::WorkloadSpec) -> Option<Requests<'static>> {
+    match (&w.input_tokens, &w.output_tokens) {
+        (Random::Constant(i), Random::Constant(o)) => Some(Requests::Constant(RequestSize {
+            input: crate::time::round_u64(*i).min(MAX_TOKENS),
+            output: crate::time::round_u64(*o).min(MAX_TOKENS),
+        })),
+        _ => None,
     }
 }
 
@@ -232,12 +247,25 @@ fn unadmittable(s: &Scenario, requests: &Requests, warnings: &mut Vec<String>) {
     });
     let source = match requests {
         Requests::Trace(_) => "of the trace",
-        Requests::Drawn(_) => "drawn for replication 0",
+        Requests::Drawn(_) | Requests::Constant(_) => "drawn for replication 0",
     };
     for ((policy, route), (count, example)) in s.policies.iter().zip(&routes).zip(found) {
         let Some((j, r)) = example else { continue };
         let p = route[0];
         let l = refused(p, &r).expect("refused by every provider of the route");
+        if let Requests::Constant(_) = requests {
+            warnings.push(format!(
+                "policy `{}`: no request can ever be admitted by any provider of its route, \
+                 so every job fails (jobs_failed_unadmittable): each has {} input and {} \
+                 output tokens, more than `{}`'s limit `{}` can ever hold",
+                policy.name,
+                r.input,
+                r.output,
+                s.providers[p].name,
+                s.providers[p].limits[l].label()
+            ));
+            continue;
+        }
         warnings.push(format!(
             "policy `{}`: {} of the {} requests {source} can never be admitted by any \
              provider of its route, so their jobs fail (jobs_failed_unadmittable); e.g. job \

@@ -262,6 +262,17 @@ fn validate_warns_about_requests_no_provider_of_a_route_can_admit() {
     );
     // The chain can send them to `big`.
     assert!(!err.contains("policy `chained`"), "{err}");
+    // Too many requests to draw, all of one size: still warned about.
+    let w = batch(2_000_000, 2).tokens(2000, 10);
+    let (out, err) = validate(&text(&[&w, &small, &stuck]));
+    assert!(
+        out.contains("(replication 0 not drawn: more than 1000000 requests)"),
+        "{out}"
+    );
+    assert!(
+        err.contains("warning: policy `stuck`: no request can ever be admitted by any provider of its route, so every job fails (jobs_failed_unadmittable): each has 2000 input and 10 output tokens"),
+        "{err}"
+    );
     // Small requests: no warning.
     let w = batch(4, 2).tokens(500, 10);
     let (out, err) = validate(&text(&[&w, &small, &stuck]));
