@@ -114,7 +114,9 @@ fn resolved(file: &Path, s: &Scenario) -> Result<String, AppError> {
     })?;
     if back != *s {
         // Name the first part that differs, for the bug report.
-        let part = if back.workload != s.workload {
+        let part = if back.decision != s.decision {
+            "decision".to_string()
+        } else if back.workload != s.workload {
             "workload".to_string()
         } else if let Some(i) =
             (0..s.providers.len()).find(|&i| back.providers.get(i) != s.providers.get(i))

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use toml::Value;
 
-use super::Scenario;
+use super::{Direction, Scenario};
 use crate::dist::Random;
 use crate::policy::guard::{GuardSpec, Setting};
 use crate::policy::route::{Field, Node, Op, Query};
@@ -27,6 +27,7 @@ pub struct Unprintable(pub Vec<String>);
 pub fn to_toml(s: &Scenario) -> Result<String, Unprintable> {
     let mut w = Writer::default();
     w.top(s);
+    w.decision(s);
     w.workload(s);
     for p in &s.providers {
         w.provider(p);
@@ -162,6 +163,19 @@ impl Writer {
         if let Some(m) = s.monthly_tokens {
             self.line("monthly_tokens", float(m));
         }
+    }
+
+    /// `[decision]`: the objective and every requirement (the defaults written out).
+    fn decision(&mut self, s: &Scenario) {
+        let d = &s.decision;
+        self.out.push_str("\n[decision]\n");
+        let key = match d.direction {
+            Direction::Minimize => "minimize",
+            Direction::Maximize => "maximize",
+        };
+        self.line(key, string(&d.objective));
+        let require: Vec<String> = d.require.iter().map(|r| r.to_string()).collect();
+        self.line("require", strings(require.iter().map(String::as_str)));
     }
 
     fn workload(&mut self, s: &Scenario) {

@@ -456,13 +456,22 @@ fn resolved_keeps_every_provider_and_policy_setting() {
             "{ quantile = 0.9, window = 50, initial = \"2s\", to = [\"b\"] }",
         );
     let dir = TempDir::new().unwrap();
-    let f = write(dir.path(), "s.toml", &text(&[&w, &api, &b, &p]));
+    let decision = "[decision]\nmaximize = \"pass_share\"\nrequire = [\"makespan_s <= 600.5\", \"jobs_failed > 0.25\"]\n";
+    let f = write(
+        dir.path(),
+        "s.toml",
+        &format!("{}{decision}", text(&[&w, &api, &b, &p])),
+    );
     let text = resolve(&f).unwrap();
     assert!(
         text.contains("retry_after_resolution = \"0.25s\""),
         "{text}"
     );
     assert!(text.contains("duration = \"5400s\""), "{text}");
+    assert!(
+        text.contains("[decision]\nmaximize = \"pass_share\"\nrequire = [\"makespan_s <= 600.5\", \"jobs_failed > 0.25\"]"),
+        "{text}"
+    );
     let copy = write(dir.path(), "r.toml", &text);
     assert_eq!(
         ratesim::scenario::load(&copy).unwrap(),
