@@ -334,7 +334,13 @@ fn decide(
         }
     }
     if !args.require.is_empty() {
-        decision.require = if args.require.iter().any(|r| r.trim() == "none") {
+        let none = args.require.iter().any(|r| r.trim() == "none");
+        decision.require = if none && args.require.len() > 1 {
+            return Err(bad(
+                "--require",
+                "`none` drops every requirement: give it alone, or give only requirements".into(),
+            ));
+        } else if none {
             Vec::new()
         } else {
             args.require
@@ -366,12 +372,14 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     if let Some(s) = args.seed {
         scenario.seed = s;
     }
-    check_decision(&scenario, &args.scenario)?;
     let catalog = crate::metrics::Catalog::new(&scenario.providers);
     let options = report::Options {
         view: view(args.metrics.as_deref(), &catalog)?,
     };
+    // The command line first (its values are checked there): what it leaves of the
+    // scenario's [decision] is checked after, named by its key.
     decide(&mut scenario.decision, &args, &catalog)?;
+    check_decision(&scenario, &args.scenario)?;
     if let Some(dir) = &args.out {
         check_out(dir)?;
     }

@@ -201,14 +201,24 @@ impl<'a> TimelineRecorder<'a> {
                 let provider = s.gauge.provider.map_or("client".to_string(), |p| {
                     self.scenario.providers[p].name.clone()
                 });
+                // Two guards of one kind are told apart by their place in the list.
+                let twin = self
+                    .gauges
+                    .iter()
+                    .any(|o| o.kind == s.kind && o.guard != s.guard);
+                let kind = if twin {
+                    format!("{} #{}", s.kind, s.guard + 1)
+                } else {
+                    s.kind.to_string()
+                };
                 let series = match (s.kind, s.gauge.part, s.gauge.provider) {
                     ("rotation", _, _) => s.gauge.name.to_string(),
-                    (kind, Some(i), Some(p)) => format!(
+                    (_, Some(i), Some(p)) => format!(
                         "{kind} guard: {} {}",
                         s.gauge.name,
                         self.scenario.providers[p].limits[i].label()
                     ),
-                    (kind, _, _) => format!("{kind} guard: {}", s.gauge.name),
+                    _ => format!("{kind} guard: {}", s.gauge.name),
                 };
                 let mut k = 0;
                 let mut t = SimTime::ZERO;
@@ -299,8 +309,9 @@ impl Observer for TimelineRecorder<'_> {
                     if s.points.len() >= GAUGE_POINTS {
                         // Keep every other point (the later of each pair), twice as far
                         // apart from now on.
-                        let kept: Vec<(SimTime, f64)> =
-                            s.points.chunks(2).map(|c| c[c.len() - 1]).collect();
+                        // The first point stays: it starts the series.
+                        let mut kept = vec![s.points[0]];
+                        kept.extend(s.points[1..].chunks(2).map(|c| c[c.len() - 1]));
                         s.points = kept;
                         let span = s.points[s.points.len() - 1]
                             .0

@@ -15,8 +15,10 @@
 //!
 //! # Ranking rule
 //!
-//! Failures come first. `jobs_failed` is ranked by the rule below on its own; its ranks
-//! are the *failure tiers*. Every other key metric ranks the policies of the first tier
+//! Failures come first. `jobs_failed` is ranked by the rule below on its own (except
+//! that where fewer than 2 replications define a difference, different means are
+//! different ranks: one run's failures are what happened); its ranks are the *failure
+//! tiers*. Every other key metric ranks the policies of the first tier
 //! (those that fail the fewest jobs, or are indistinguishable from it) before any of the
 //! second, and so on: a policy that fails more jobs, by its paired interval, never ranks
 //! above one that fails fewer, however fast or cheap giving up made it. Within a tier, for
@@ -82,6 +84,24 @@ impl MetricComparison {
     /// first; every policy in one of them): the ranks of one tier come before the next
     /// tier's. `None` ranks all policies together.
     pub fn within(metric: &str, values: &[Vec<f64>], tiers: Option<&[Vec<usize>]>) -> Self {
+        Self::build(metric, values, tiers, true)
+    }
+
+    /// The failure tiers' comparison of `jobs_failed`: as [`MetricComparison::new`],
+    /// except that two policies whose difference fewer than 2 replications define are
+    /// apart when their means differ (a single run's failures are what happened, not
+    /// noise: with one replication, a policy that gave up on 292 jobs is not tied with
+    /// one that completed them all).
+    pub fn failures(values: &[Vec<f64>]) -> Self {
+        Self::build("jobs_failed", values, None, false)
+    }
+
+    fn build(
+        metric: &str,
+        values: &[Vec<f64>],
+        tiers: Option<&[Vec<usize>]>,
+        few_tie: bool,
+    ) -> Self {
         let n = values.len();
         let mut differences = vec![Vec::with_capacity(n); n];
         for a in 0..n {
@@ -107,7 +127,7 @@ impl MetricComparison {
         let mut ranking = Vec::new();
         let mut unranked = Vec::new();
         for tier in tiers.unwrap_or(&all) {
-            let (r, u) = rank_among(tier, &means, &differences);
+            let (r, u) = rank_among(tier, &means, &differences, few_tie);
             ranking.extend(r);
             unranked.extend(u);
         }
@@ -164,8 +184,7 @@ impl Comparison {
         let index = |name: &str| metrics.iter().position(|m| m == name);
         // The failure tiers: the ranks of `jobs_failed` (the unranked, with no defined
         // value, last).
-        let failures =
-            index("jobs_failed").map(|m| MetricComparison::new("jobs_failed", &column(m)));
+        let failures = index("jobs_failed").map(|m| MetricComparison::failures(&column(m)));
         let tiers: Option<Vec<Vec<usize>>> = failures.as_ref().map(|f| {
             let mut t = f.ranking.clone();
             if !f.unranked.is_empty() {
@@ -253,14 +272,22 @@ pub fn indistinguishable(d: &Estimate) -> bool {
 /// differences `differences[a][b]` (a - b); returns the ranks, best first, and the
 /// policies with an undefined mean.
 pub fn rank(means: &[f64], differences: &[Vec<Estimate>]) -> (Vec<Vec<usize>>, Vec<usize>) {
-    rank_among(&(0..means.len()).collect::<Vec<_>>(), means, differences)
+    rank_among(
+        &(0..means.len()).collect::<Vec<_>>(),
+        means,
+        differences,
+        true,
+    )
 }
 
 /// [`rank`] of the policies `among` alone.
+/// `few_tie`: whether a difference fewer than 2 replications define ties (else the means
+/// decide).
 fn rank_among(
     among: &[usize],
     means: &[f64],
     differences: &[Vec<Estimate>],
+    few_tie: bool,
 ) -> (Vec<Vec<usize>>, Vec<usize>) {
     let (mut order, unranked): (Vec<usize>, Vec<usize>) =
         among.iter().partition(|&&p| means[p].is_finite());
@@ -268,7 +295,14 @@ fn rank_among(
     let mut ranking: Vec<Vec<usize>> = Vec::new();
     for p in order {
         match ranking.last_mut() {
-            Some(group) if indistinguishable(&differences[p][group[0]]) => group.push(p),
+            Some(group)
+                if match &differences[p][group[0]] {
+                    d if d.n < 2 && !few_tie => means[p] == means[group[0]],
+                    d => indistinguishable(d),
+                } =>
+            {
+                group.push(p)
+            }
             _ => ranking.push(vec![p]),
         }
     }

@@ -175,6 +175,7 @@ fn verdict_from_json(
             e => Some(estimate(e)),
         },
         closest: policy(&doc["closest"], "closest")?,
+        fewer_failures: doc["fewer_failures"].as_bool().unwrap_or(false),
     })
 }
 

@@ -34,6 +34,9 @@ pub struct Verdict {
     pub lead: Option<Estimate>,
     /// When no policy meets the requirements: the one that misses them by the least.
     pub closest: Option<usize>,
+    /// Whether the recommendation fails fewer jobs than the runner-up (it is in a better
+    /// failure tier): then it is ahead whatever the objective says.
+    pub fewer_failures: bool,
 }
 
 impl Verdict {
@@ -87,6 +90,7 @@ impl Verdict {
         let closest = if recommended.is_some() || n == 0 {
             None
         } else {
+            // Failures first here too, then the shortfall, then the objective.
             let missed = |p: usize| -> f64 {
                 decision
                     .require
@@ -94,10 +98,17 @@ impl Verdict {
                     .map(|r| r.shortfall(mean(&r.metric, p)))
                     .sum()
             };
-            let mut all: Vec<usize> = (0..n).collect();
-            order(&mut all);
-            all.into_iter()
-                .min_by(|&a, &b| missed(a).total_cmp(&missed(b)))
+            (0..n).min_by(|&a, &b| {
+                tier(a)
+                    .cmp(&tier(b))
+                    .then(missed(a).total_cmp(&missed(b)))
+                    .then(score(a).total_cmp(&score(b)))
+                    .then(a.cmp(&b))
+            })
+        };
+        let fewer_failures = match (recommended, runner_up) {
+            (Some(a), Some(b)) => tier(a) < tier(b),
+            _ => false,
         };
         Verdict {
             decision: decision.clone(),
@@ -106,12 +117,18 @@ impl Verdict {
             runner_up,
             lead,
             closest,
+            fewer_failures,
         }
     }
 
-    /// Whether the recommendation is ahead of the runner-up on the objective (the paired
-    /// interval lies wholly on its side of 0); `None` without a runner-up or an interval.
+    /// Whether the recommendation is ahead of the runner-up: it fails fewer jobs
+    /// ([`Verdict::fewer_failures`]), or the objective's paired interval lies wholly on
+    /// its side of 0; `None` without a runner-up.
     pub fn ahead(&self) -> Option<bool> {
+        self.runner_up?;
+        if self.fewer_failures {
+            return Some(true);
+        }
         let d = self.lead?;
         if d.n < 2 {
             return Some(false);

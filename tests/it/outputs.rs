@@ -258,7 +258,7 @@ fn prometheus_snapshot_parses_and_keeps_the_article_names() {
         .samples
         .iter()
         .find(|s| {
-            s.metric == "ratesim_rejections_total"
+            s.metric == "ratesim_rejections"
                 && s.labels.get("provider") == Some("claude")
                 && s.labels.get("status") == Some("429")
                 && s.labels.get("policy") == Some("claude-backoff-jitter")
@@ -826,4 +826,49 @@ guards = [
         svg.contains("client · token_bucket guard: tokens taken"),
         "no bucket panel"
     );
+}
+
+/// Two guards of one kind get a series each, told apart by their place in the list;
+/// a long run's guard series still start at time 0 (thinning keeps the first point).
+#[test]
+fn guard_series_are_one_per_guard_and_start_at_zero() {
+    let text = r#"
+replications = 1
+[workload]
+kind = "batch"
+jobs = 6000
+concurrency = 6000
+input_tokens = 10
+output_tokens = 10
+[providers.api]
+limits = [{ kind = "token_bucket", capacity = 20, refill_per_s = 20.0, unit = "requests" }]
+latency = { total = { dist = "exponential", mean = "1s" } }
+[[policies]]
+name = "p"
+route = { kind = "single", provider = "api" }
+retry = { max_attempts = 2000, honor_retry_after = true }
+guards = [
+  { kind = "token_bucket", rate = 50, capacity = 50 },
+  { kind = "token_bucket", rate = 30, capacity = 12 },
+  { kind = "predictive", provider = "api", limit = 100000, ttl = "10h" },
+]
+"#;
+    let s = crate::common::scenario(text);
+    let catalog = ratesim::metrics::Catalog::new(&s.providers);
+    let jobs = s.workload.generate(s.seed, 0);
+    let mut rec = ratesim::engine::timeline::TimelineRecorder::new(&s, 0);
+    let out = ratesim::engine::simulate_observed(&s, &catalog, 0, &jobs, 0, &mut rec).unwrap();
+    let makespan = out.metrics[catalog.index("makespan_s").unwrap()];
+    let rows = rec.finish(600, makespan).unwrap().rows;
+    // The counter rises with every response: 6,000 changes, thinned past 4,096.
+    for (name, cap) in [
+        ("token_bucket #1 guard: tokens taken", 50.0),
+        ("token_bucket #2 guard: tokens taken", 12.0),
+        ("predictive guard: counter", 100000.0),
+    ] {
+        let series: Vec<_> = rows.iter().filter(|r| r.series == name).collect();
+        assert!(series.len() > 500, "{name}: {} rows", series.len());
+        assert!(series.iter().all(|r| r.capacity == Some(cap)), "{name}");
+        assert_eq!(series[0].t_s, 0.0, "{name} starts late");
+    }
 }

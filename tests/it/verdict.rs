@@ -115,6 +115,49 @@ fn giving_up_never_wins_and_the_lead_says_whether_it_is_clear() {
     };
     let v = verdict(&r, &free);
     assert_eq!(v.meets, [2, 1, 0]);
+    // Maximising makespan without requirements: the one that gives up would win on the
+    // objective, but fails more: "slow" is recommended over "fast", and over "gives-up"
+    // it would be ahead by failures, whatever the objective says.
+    let longest = Decision {
+        direction: Direction::Maximize,
+        ..free.clone()
+    };
+    let v = verdict(&r, &longest);
+    assert_eq!(v.meets, [1, 2, 0]);
+    assert!(!v.fewer_failures);
+    let two = results(&[
+        (
+            "gives-up",
+            &[
+                ("jobs_failed", &[290.0, 291.0, 290.0, 289.0]),
+                ("makespan_s", &[2000.0, 2100.0, 1900.0, 2000.0]),
+            ],
+        ),
+        (
+            "slow",
+            &[
+                ("jobs_failed", NONE),
+                ("makespan_s", &[400.0, 420.0, 380.0, 410.0]),
+            ],
+        ),
+    ]);
+    let v = verdict(&two, &longest);
+    assert_eq!((v.recommended, v.runner_up), (Some(1), Some(0)));
+    assert!(v.fewer_failures);
+    assert_eq!(
+        v.ahead(),
+        Some(true),
+        "ahead by failures, though lower on the objective"
+    );
+    // When none meets the requirements, the closest comes from the best failure tier.
+    let v = verdict(
+        &two,
+        &Decision {
+            require: vec![Requirement::parse("makespan_s <= 10").unwrap()],
+            ..Decision::default()
+        },
+    );
+    assert_eq!((v.recommended, v.closest), (None, Some(1)));
     // Two policies whose difference changes sign are tied.
     let r = results(&[
         ("a", &[("makespan_s", &[100.0, 90.0, 110.0, 95.0])]),
@@ -280,4 +323,29 @@ fn decisions_come_from_the_scenario_or_the_command_line() {
         .assert()
         .success()
         .stdout(predicate::str::contains("criteria: highest pass_share\n"));
+    ratesim()
+        .arg("run")
+        .arg(&plain)
+        .args(["--require", "makespan_s <= 1", "--require", "none"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--require: `none` drops every requirement",
+        ));
+    // The command line replaces a [decision] the scenario got wrong.
+    ratesim()
+        .arg("run")
+        .arg(&g)
+        .args(["--require", "jobs_failed <= 0"])
+        .assert()
+        .success();
+    // One replication: giving up on 292 jobs is no tie with completing them all.
+    ratesim()
+        .arg("run")
+        .arg(&plain)
+        .args(["--replications", "1", "--require", "none"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Recommendation: failover-chain\n"))
+        .stdout(predicate::str::contains("1 replication, seed"));
 }

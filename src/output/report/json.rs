@@ -77,6 +77,7 @@ fn verdict(v: &Verdict) -> Value {
     doc.insert("recommended".into(), json!(v.recommended));
     doc.insert("runner_up".into(), json!(v.runner_up));
     doc.insert("ahead".into(), json!(v.ahead()));
+    doc.insert("fewer_failures".into(), json!(v.fewer_failures));
     doc.insert("lead".into(), v.lead.as_ref().map_or(Value::Null, estimate));
     doc.insert("closest".into(), json!(v.closest));
     doc.insert("meets".into(), json!(v.meets));

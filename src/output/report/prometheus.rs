@@ -1,10 +1,11 @@
 //! Prometheus text exposition (format 0.0.4) of every policy's run: the mean over
 //! replications of each metric, labelled by scenario and policy. A mean over
-//! replications is not a count that only grows, so every series is a gauge, those named
-//! `_total` (kept for the article's dashboards) included. The
-//! article's metric names are kept, generalised to every provider and status:
-//! `claude_429_total`, `copilot_503_total` (`<provider>_<status>_total`) and
-//! `local_hit_ratio`, beside `ratesim_rejections_total{policy,provider,status}`.
+//! replications is not a count that only grows, so every series is a gauge, and
+//! ratesim's own families carry no `_total` suffix (`ratesim_attempts`,
+//! `ratesim_rejections{policy,provider,status}`, ...). The article's metric names are
+//! kept as it writes them, generalised to every provider and status: `claude_429_total`,
+//! `copilot_503_total` (`<provider>_<status>_total`) and `local_hit_ratio` (a linter
+//! such as `promtool check metrics` notes the `_total` of those gauges).
 
 use std::fmt::Write;
 
@@ -84,28 +85,28 @@ impl Exporter for Prometheus {
                 let pl = format!("{base},provider=\"{}\"", label(provider));
                 match stem {
                     "attempts" => add(
-                        "ratesim_attempts_total",
+                        "ratesim_attempts",
                         "gauge",
                         "Requests sent to a provider (mean over replications).",
                         pl,
                         v,
                     ),
                     "served" => add(
-                        "ratesim_served_total",
+                        "ratesim_served",
                         "gauge",
                         "Requests a provider served (mean over replications).",
                         pl,
                         v,
                     ),
                     "tokens" => add(
-                        "ratesim_tokens_total",
+                        "ratesim_tokens",
                         "gauge",
                         "Input plus output tokens served (mean over replications).",
                         pl,
                         v,
                     ),
                     "cost_usd" => add(
-                        "ratesim_cost_usd_total",
+                        "ratesim_cost_usd",
                         "gauge",
                         "Spend in USD (mean over replications).",
                         pl,
@@ -114,7 +115,7 @@ impl Exporter for Prometheus {
                     _ => {
                         if let Some(status) = stem.strip_prefix("rejections_") {
                             add(
-                                "ratesim_rejections_total",
+                                "ratesim_rejections",
                                 "gauge",
                                 "Rejected requests by provider and HTTP status (mean over replications).",
                                 format!("{pl},status=\"{status}\""),
@@ -147,7 +148,7 @@ impl Exporter for Prometheus {
             );
             for (outcome, m) in [("completed", "jobs_completed"), ("failed", "jobs_failed")] {
                 add(
-                    "ratesim_jobs_total",
+                    "ratesim_jobs",
                     "gauge",
                     "Jobs by outcome (mean over replications).",
                     format!("{base},outcome=\"{outcome}\""),

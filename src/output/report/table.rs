@@ -101,12 +101,17 @@ pub fn cell(e: &crate::stats::Estimate) -> String {
     }
 }
 
-/// Policy `p`'s cell of `metric` in the compact tables: [`cell`], and for a share of
-/// replications ([`crate::metrics::is_indicator`]) how many of how many.
+/// Policy `p`'s cell of `metric` in the compact tables: [`cell`], for a share of
+/// replications ([`crate::metrics::is_indicator`]) how many of how many, and for a
+/// metric that some replications leave undefined (`makespan_over_bound` where the
+/// policy failed jobs, a latency where it completed none) how many runs it rests on.
 pub fn key_cell(summary: &Summary, p: usize, metric: &str) -> String {
     match summary.get(p, metric) {
         Some(e) if crate::metrics::is_indicator(metric) && e.n > 0 => {
             format!("{}/{}", (e.mean * e.n as f64).round() as u64, e.n)
+        }
+        Some(e) if e.n > 0 && e.n < u64::from(summary.replications) => {
+            format!("{} ({}/{} runs)", cell(e), e.n, summary.replications)
         }
         Some(e) => cell(e),
         None => "-".into(),

@@ -102,21 +102,12 @@ fn lead(summary: &Summary, v: &Verdict, r: usize) -> String {
         return "the only policy that meets the requirements".into();
     };
     let name = &summary.policies[u].name;
-    let tier = |p: usize| {
-        summary
-            .comparison
-            .as_ref()
-            .and_then(|c| c.metric("jobs_failed"))
-            .and_then(|m| m.rank_of(p))
-    };
-    if let (Some(a), Some(b)) = (tier(r), tier(u)) {
-        if b > a {
-            return format!(
-                "ahead of the runner-up {name}, which fails more jobs ({} a run against {})",
-                human(summary.get(u, "jobs_failed").map_or(f64::NAN, |e| e.mean)),
-                human(summary.get(r, "jobs_failed").map_or(f64::NAN, |e| e.mean)),
-            );
-        }
+    if v.fewer_failures {
+        return format!(
+            "ahead of the runner-up {name}, which fails more jobs ({} a run against {})",
+            human(summary.get(u, "jobs_failed").map_or(f64::NAN, |e| e.mean)),
+            human(summary.get(r, "jobs_failed").map_or(f64::NAN, |e| e.mean)),
+        );
     }
     let objective = &v.decision.objective;
     let Some(d) = v.lead.filter(|d| d.n >= 2) else {
