@@ -584,7 +584,6 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                     None => format!("{}:{}: {}", file.display(), e.line, e.message),
                 },
             })?;
-            let rows = trace.rows;
             let time_scale = w
                 .time_scale
                 .map(|s| positive(s, &path.key("time_scale"), "time_scale"))
@@ -592,15 +591,15 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                 .unwrap_or(1.0);
             // Rows are sorted by start: the last starts latest. Each start is within
             // the limit (the parser checks), so only a scale can take it past.
-            if let Some(last) = rows.last() {
-                let at = last.start_s * time_scale;
+            if let Some(&last) = trace.starts.last() {
+                let at = last * time_scale;
                 if at >= MAX_SIM_TIME.as_secs_f64() {
                     return invalid(
                         &path.key("time_scale"),
                         format!(
                             "the trace's last start, {} s, times {} is {} s, past the \
                              longest a run may simulate, {}",
-                            num(last.start_s),
+                            num(last),
                             num(time_scale),
                             num(at),
                             longest()
@@ -608,9 +607,18 @@ fn workload(w: &RawWorkload, path: &KeyPath, base: &Path) -> R<WorkloadSpec> {
                     );
                 }
             }
+            let jobs = crate::workload::Jobs {
+                arrivals: trace
+                    .starts
+                    .iter()
+                    .map(|s| crate::time::SimTime::from_secs_f64(s * time_scale))
+                    .collect(),
+                offsets: trace.offsets,
+                requests: trace.requests,
+            };
             return Ok(WorkloadSpec {
                 arrivals: Arrivals::Trace {
-                    rows,
+                    jobs,
                     time_scale,
                     path: std::fs::canonicalize(&file).unwrap_or(file),
                     columns,

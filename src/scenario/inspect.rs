@@ -51,7 +51,7 @@ pub fn inspect(s: &Scenario) -> Inspection {
     };
     let (jobs, size) = match &w.arrivals {
         Arrivals::Trace {
-            rows,
+            jobs: rows,
             path,
             ignored,
             ..
@@ -142,7 +142,7 @@ pub fn inspect(s: &Scenario) -> Inspection {
 
 /// The requests `validate` looks at: a trace's rows, or replication 0's draw.
 enum Requests<'a> {
-    Trace(&'a [crate::workload::TraceRow]),
+    Trace(&'a Jobs),
     Drawn(Jobs),
     /// Every request of a workload too large to draw, all of one constant size.
     Constant(RequestSize),
@@ -152,9 +152,9 @@ impl Requests<'_> {
     /// Calls `f` with each request and the index of its job.
     fn each(&self, mut f: impl FnMut(usize, &RequestSize)) {
         match self {
-            Requests::Trace(rows) => {
-                for (j, row) in rows.iter().enumerate() {
-                    row.requests.iter().for_each(|r| f(j, r));
+            Requests::Trace(jobs) => {
+                for j in 0..jobs.len() {
+                    jobs.requests_of(j).iter().for_each(|r| f(j, r));
                 }
             }
             Requests::Drawn(jobs) => {
@@ -187,7 +187,7 @@ fn draw(s: &Scenario, requests: f64, size: &mut String) -> Option<Jobs> {
         );
         return None;
     }
-    Some(s.workload.generate(s.seed, 0))
+    Some(s.workload.generate(s.seed, 0).into_owned())
 }
 
 /// The largest amount each rate limit of `p` can ever admit (`u64::MAX`: any request

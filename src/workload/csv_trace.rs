@@ -11,15 +11,6 @@ use crate::time::MAX_SIM_TIME;
 /// The largest trace file read, in bytes (4 GiB): room for [`MAX_REQUESTS`] rows.
 pub const MAX_TRACE_BYTES: u64 = 4 << 30;
 
-/// One job of a trace.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TraceRow {
-    /// Arrival, seconds from the start.
-    pub start_s: f64,
-    /// Its requests, in order.
-    pub requests: Vec<RequestSize>,
-}
-
 /// A malformed trace: the 1-based line, the 1-based column when one cell is at fault,
 /// and what is wrong.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -76,13 +67,36 @@ impl TraceColumns {
     }
 }
 
-/// A parsed trace: its jobs, and the columns of the file that no field reads.
+/// A parsed trace: its jobs, sorted by arrival (stable for equal starts), and the
+/// columns of the file that no field reads. Jobs are kept as flat arrays (a million
+/// rows are a million jobs: one allocation each would double the memory).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trace {
-    /// The jobs, sorted by arrival (stable for equal starts).
-    pub rows: Vec<TraceRow>,
+    /// Each job's arrival, seconds from the start, non-decreasing.
+    pub starts: Vec<f64>,
+    /// Index into `requests` of each job's first request; one extra entry at the end.
+    pub offsets: Vec<u32>,
+    /// Every request, job by job, each job's in file order.
+    pub requests: Vec<RequestSize>,
     /// Header names of the columns ignored, in file order.
     pub ignored: Vec<String>,
+}
+
+impl Trace {
+    /// Number of jobs.
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Whether the trace has no job.
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// The requests of job `j`.
+    pub fn requests_of(&self, j: usize) -> &[RequestSize] {
+        &self.requests[self.offsets[j] as usize..self.offsets[j + 1] as usize]
+    }
 }
 
 /// Parses a trace CSV into jobs sorted by arrival (stable for equal starts), reading
@@ -150,7 +164,10 @@ pub fn parse_trace(text: &str, columns: &TraceColumns) -> Result<Trace, TraceErr
         .map(String::from)
         .collect();
     let job_col = column("job_id");
-    let mut jobs: Vec<TraceRow> = Vec::new();
+    // Per job its start; per row its size and (with job ids) its job.
+    let mut starts: Vec<f64> = Vec::new();
+    let mut sizes: Vec<RequestSize> = Vec::new();
+    let mut job_of: Vec<u32> = Vec::new();
     let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
     let mut rows: u64 = 0;
     for record in reader.records() {
@@ -217,43 +234,93 @@ pub fn parse_trace(text: &str, columns: &TraceColumns) -> Result<Trace, TraceErr
             input: count(idx[1], "input_tokens")?,
             output: count(idx[2], "output_tokens")?,
         };
-        match job_col.map(|c| field(c).to_string()) {
-            Some(id) if !id.is_empty() => {
-                if let Some(&j) = by_id.get(&id) {
-                    jobs[j].requests.push(size);
-                } else {
-                    by_id.insert(id, jobs.len());
-                    jobs.push(TraceRow {
-                        start_s,
-                        requests: vec![size],
-                    });
+        let job = match job_col.map(field) {
+            Some(id) if !id.is_empty() => match by_id.get(id) {
+                Some(&j) => j,
+                None => {
+                    by_id.insert(id.to_string(), starts.len());
+                    starts.push(start_s);
+                    starts.len() - 1
                 }
+            },
+            _ => {
+                starts.push(start_s);
+                starts.len() - 1
             }
-            _ => jobs.push(TraceRow {
-                start_s,
-                requests: vec![size],
-            }),
+        };
+        sizes.push(size);
+        if job_col.is_some() {
+            job_of.push(job as u32);
         }
-        if jobs.len() as u64 > MAX_JOBS {
+        if starts.len() as u64 > MAX_JOBS {
             return Err(err(
                 line,
                 format!("more than {MAX_JOBS} jobs; a trace holds at most {MAX_JOBS} jobs"),
             ));
         }
     }
-    jobs.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
-    Ok(Trace {
-        rows: jobs,
+    // Each job's requests together, in file order (a counting sort by job; without job
+    // ids every row is its own job, already in place).
+    let n = starts.len();
+    let (offsets, requests) = if job_of.is_empty() {
+        ((0..=n as u32).collect::<Vec<u32>>(), sizes)
+    } else {
+        let mut offsets = vec![0u32; n + 1];
+        for &j in &job_of {
+            offsets[j as usize + 1] += 1;
+        }
+        for j in 0..n {
+            offsets[j + 1] += offsets[j];
+        }
+        let mut next = offsets.clone();
+        let mut requests = vec![
+            RequestSize {
+                input: 0,
+                output: 0
+            };
+            sizes.len()
+        ];
+        for (&j, &size) in job_of.iter().zip(&sizes) {
+            requests[next[j as usize] as usize] = size;
+            next[j as usize] += 1;
+        }
+        (offsets, requests)
+    };
+    // Jobs by arrival, stable for equal starts (a trace is most often sorted already).
+    if starts.windows(2).all(|w| w[0] <= w[1]) {
+        return Ok(Trace {
+            starts,
+            offsets,
+            requests,
+            ignored,
+        });
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|&a, &b| starts[a as usize].total_cmp(&starts[b as usize]));
+    let mut sorted = Trace {
+        starts: Vec::with_capacity(n),
+        offsets: Vec::with_capacity(n + 1),
+        requests: Vec::with_capacity(requests.len()),
         ignored,
-    })
+    };
+    sorted.offsets.push(0);
+    for &j in &order {
+        let j = j as usize;
+        sorted.starts.push(starts[j]);
+        sorted
+            .requests
+            .extend_from_slice(&requests[offsets[j] as usize..offsets[j + 1] as usize]);
+        sorted.offsets.push(sorted.requests.len() as u32);
+    }
+    Ok(sorted)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Vec<TraceRow>, TraceError> {
-        parse_trace(text, &TraceColumns::default()).map(|t| t.rows)
+    fn parse(text: &str) -> Result<Trace, TraceError> {
+        parse_trace(text, &TraceColumns::default())
     }
 
     #[test]
@@ -262,9 +329,25 @@ mod tests {
             parse("job_id,start_s,input_tokens,output_tokens\na,5,10,1\nb,1,20,2\na,9,30,3\n")
                 .unwrap();
         assert_eq!(jobs.len(), 2);
-        assert_eq!(jobs[0].start_s, 1.0);
-        assert_eq!(jobs[1].requests.len(), 2);
-        assert_eq!(jobs[1].requests[1].input, 30);
+        assert_eq!(jobs.starts, [1.0, 5.0]);
+        assert_eq!(jobs.requests_of(0)[0].input, 20);
+        assert_eq!(jobs.requests_of(1).len(), 2);
+        assert_eq!(jobs.requests_of(1)[0].input, 10);
+        assert_eq!(jobs.requests_of(1)[1].input, 30);
+        // Equal starts keep the file's order; rows without an id are their own jobs.
+        let t = parse(
+            "job_id,start_s,input_tokens,output_tokens
+,3,1,1
+x,3,2,1
+,2,3,1
+x,0,4,1
+",
+        )
+        .unwrap();
+        let firsts: Vec<u64> = (0..t.len()).map(|j| t.requests_of(j)[0].input).collect();
+        assert_eq!(t.starts, [2.0, 3.0, 3.0]);
+        assert_eq!(firsts, [3, 1, 2]);
+        assert_eq!(t.requests_of(2).len(), 2);
     }
 
     #[test]
@@ -304,7 +387,7 @@ mod tests {
         .unwrap();
         assert_eq!(t.ignored, ["model", "cost"]);
         assert_eq!(
-            t.rows[0].requests[0],
+            t.requests_of(0)[0],
             RequestSize {
                 input: 10,
                 output: 1
@@ -322,7 +405,7 @@ mod tests {
             &columns,
         )
         .unwrap();
-        assert_eq!(t.rows[0].start_s, 2.0);
+        assert_eq!(t.starts[0], 2.0);
         // A column named like a field but not mapped to it is just another column.
         assert_eq!(t.ignored, ["start_s"]);
         let e = parse_trace("ts,input_tokens,output_tokens\n0,1,1\n", &columns).unwrap_err();

@@ -9,9 +9,7 @@ use rand_distr::{Distribution, Exp};
 use crate::dist::Random;
 use crate::rng::{stream, Source};
 use crate::time::{SimDuration, SimTime};
-pub use csv_trace::{
-    parse_trace, Trace, TraceColumns, TraceError, TraceRow, MAX_TRACE_BYTES, TRACE_FIELDS,
-};
+pub use csv_trace::{parse_trace, Trace, TraceColumns, TraceError, MAX_TRACE_BYTES, TRACE_FIELDS};
 
 /// The most jobs one replication holds. Every job of a replication is built in memory
 /// (on each worker thread): about 50 bytes a job behind a concurrency cap, up to about
@@ -48,8 +46,9 @@ pub enum Arrivals {
     },
     /// Recorded jobs, in arrival order.
     Trace {
-        /// The rows, already parsed and grouped.
-        rows: Vec<TraceRow>,
+        /// The jobs, parsed, grouped and scaled by `time_scale`: the same in every
+        /// replication.
+        jobs: Jobs,
         /// Multiplies every start time.
         time_scale: f64,
         /// The file read (absolute when it could be resolved), for messages and for
@@ -87,7 +86,7 @@ pub struct RequestSize {
 }
 
 /// The jobs of one replication: arrival times and request sizes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Jobs {
     /// Arrival time of each job, non-decreasing.
     pub arrivals: Vec<SimTime>,
@@ -129,8 +128,12 @@ fn tokens(x: f64) -> u64 {
 }
 
 impl WorkloadSpec {
-    /// Generates the jobs of replication `replication`.
-    pub fn generate(&self, seed: u64, replication: u64) -> Jobs {
+    /// Generates the jobs of replication `replication` (a trace's, the same in every
+    /// replication, are lent rather than copied).
+    pub fn generate(&self, seed: u64, replication: u64) -> std::borrow::Cow<'_, Jobs> {
+        if let Arrivals::Trace { jobs, .. } = &self.arrivals {
+            return std::borrow::Cow::Borrowed(jobs);
+        }
         let mut jobs = Jobs::default();
         // Room for the jobs when their number is known (bounded; a Poisson stream that
         // a duration may cut short reserves nothing).
@@ -141,8 +144,7 @@ impl WorkloadSpec {
                 duration: None,
                 ..
             } => *n as usize,
-            Arrivals::Poisson { .. } => 0,
-            Arrivals::Trace { rows, .. } => rows.len(),
+            Arrivals::Poisson { .. } | Arrivals::Trace { .. } => 0,
         }
         .min(1 << 20);
         jobs.arrivals.reserve(known);
@@ -197,17 +199,8 @@ impl WorkloadSpec {
                     synthetic(&mut jobs, at);
                 }
             }
-            Arrivals::Trace {
-                rows, time_scale, ..
-            } => {
-                for row in rows {
-                    jobs.arrivals
-                        .push(SimTime::from_secs_f64(row.start_s * time_scale));
-                    jobs.requests.extend(row.requests.iter().copied());
-                    jobs.offsets.push(jobs.requests.len() as u32);
-                }
-            }
+            Arrivals::Trace { .. } => unreachable!("lent above"),
         }
-        jobs
+        std::borrow::Cow::Owned(jobs)
     }
 }
