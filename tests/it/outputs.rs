@@ -872,3 +872,49 @@ guards = [
         assert_eq!(series[0].t_s, 0.0, "{name} starts late");
     }
 }
+
+/// The pause, the spend budget and the adaptive throttle have their series too.
+#[test]
+fn timelines_show_pauses_spend_and_throttling() {
+    let text = r#"
+replications = 1
+[workload]
+kind = "batch"
+jobs = 40
+concurrency = 2
+input_tokens = 100
+output_tokens = 100
+[providers.api]
+limits = [{ kind = "sliding_window", window = "10s", limit = 8, unit = "requests" }]
+latency = { total = { dist = "exponential", mean = "700ms" } }
+price_per_1k_input = 1.0
+[providers.cheap]
+latency = { total = "2s" }
+[[policies]]
+name = "p"
+route = { kind = "chain", providers = ["api", "cheap"] }
+retry = { max_attempts = 10, backoff = "constant", base = "300ms" }
+guards = [
+  { kind = "pause", every = "5s", length = "1s" },
+  { kind = "spend_budget", budget_usd = 1.0, providers = ["cheap"] },
+  { kind = "adaptive_throttle" },
+]
+"#;
+    let s = crate::common::scenario(text);
+    let catalog = ratesim::metrics::Catalog::new(&s.providers);
+    let jobs = s.workload.generate(s.seed, 0);
+    let mut rec = ratesim::engine::timeline::TimelineRecorder::new(&s, 0);
+    let out = ratesim::engine::simulate_observed(&s, &catalog, 0, &jobs, 0, &mut rec).unwrap();
+    let makespan = out.metrics[catalog.index("makespan_s").unwrap()];
+    let rows = rec.finish(600, makespan).unwrap().rows;
+    let max = |name: &str| {
+        rows.iter()
+            .filter(|r| r.series == name)
+            .map(|r| r.value)
+            .fold(f64::NAN, f64::max)
+    };
+    assert_eq!(max("pause guard: paused"), 1.0);
+    assert!(max("spend_budget guard: spent (USD)") > 0.5);
+    let p = max("adaptive_throttle guard: refusal probability");
+    assert!((0.0..=1.0).contains(&p), "{p}");
+}

@@ -100,6 +100,23 @@ impl AdaptiveThrottle {
 }
 
 impl Guard for AdaptiveThrottle {
+    /// The chance it refuses a request now (read without expiring old entries).
+    fn gauges(&self, now: SimTime, out: &mut Vec<super::Gauge>) {
+        let recent = |q: &VecDeque<SimTime>| {
+            q.iter()
+                .filter(|&&t| now.saturating_since(t) < self.window)
+                .count() as f64
+        };
+        let (requests, accepts) = (recent(&self.requests), recent(&self.accepts));
+        out.push(super::Gauge {
+            name: "refusal probability",
+            provider: self.provider,
+            part: None,
+            value: ((requests - self.k * accepts) / (requests + 1.0)).max(0.0),
+            limit: Some(1.0),
+        });
+    }
+
     fn check(&mut self, now: SimTime, a: &Attempt) -> GuardVerdict {
         if self.provider.is_some_and(|p| p != a.provider) {
             return GuardVerdict::Pass;

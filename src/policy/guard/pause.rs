@@ -72,6 +72,20 @@ impl Guard for Pause {
             GuardVerdict::Pass
         }
     }
+
+    /// Whether it is pausing (1) or not (0).
+    fn gauges(&self, now: SimTime, out: &mut Vec<super::Gauge>) {
+        let k = now.as_nanos() / self.every.as_nanos();
+        let start = SimTime::ZERO + self.every.saturating_mul(k);
+        let paused = k >= 1 && now < start + self.length;
+        out.push(super::Gauge {
+            name: "paused",
+            provider: None,
+            part: None,
+            value: if paused { 1.0 } else { 0.0 },
+            limit: Some(1.0),
+        });
+    }
 }
 
 #[cfg(test)]

@@ -80,6 +80,17 @@ impl SpendBudget {
 }
 
 impl Guard for SpendBudget {
+    /// What was spent, against the spend past which only the cheap providers are used.
+    fn gauges(&self, _now: SimTime, out: &mut Vec<super::Gauge>) {
+        out.push(super::Gauge {
+            name: "spent (USD)",
+            provider: None,
+            part: None,
+            value: self.spent,
+            limit: Some(self.threshold * self.budget),
+        });
+    }
+
     fn check(&mut self, _now: SimTime, a: &Attempt) -> GuardVerdict {
         if self.spent >= self.threshold * self.budget && !self.allowed.contains(&a.provider) {
             GuardVerdict::Refuse
