@@ -89,7 +89,7 @@ pub fn replicate_with(
             message: e.to_string(),
         })?;
     let makespan = catalog.index("makespan_s").expect("a catalog metric");
-    type Rep = (Vec<(Vec<f64>, Vec<f64>, Option<Timeline>)>, u64);
+    type Rep = (Vec<(Vec<f64>, Vec<f64>, Option<Timeline>)>, u64, u64);
     let per_rep: Vec<Result<Rep, TimeLimit>> = pool.install(|| {
         (0..scenario.replications as u64)
             .into_par_iter()
@@ -137,7 +137,7 @@ pub fn replicate_with(
                         Ok((out.metrics, c, timeline))
                     })
                     .collect::<Result<_, TimeLimit>>()?;
-                Ok((metrics, events))
+                Ok((metrics, events, jobs.fingerprint()))
             })
             .collect()
     });
@@ -150,8 +150,10 @@ pub fn replicate_with(
     let mut latency_curves = vec![Vec::new(); if curves { n } else { 0 }];
     let mut timeline = keep.timeline_points.map(|_| Timeline::default());
     let mut events = 0;
-    for (metrics, e) in per_rep {
+    let mut fingerprints = Vec::with_capacity(per_rep.len());
+    for (metrics, e, fingerprint) in per_rep {
         events += e;
+        fingerprints.push(fingerprint);
         for (p, (m, c, t)) in metrics.into_iter().enumerate() {
             runs[p].push(m);
             if curves {
@@ -170,5 +172,6 @@ pub fn replicate_with(
         latency_curves,
         timeline,
         events,
+        fingerprints,
     })
 }

@@ -234,6 +234,21 @@ fn write_outputs_into(
             &(format.export)(summary, results, &report::Options::default()),
         )?;
     }
+    // What a later `ratesim diff` needs: the resolved scenario and the run's identity.
+    let resolved = match scenario::resolved::to_toml(scenario) {
+        Ok(text) => {
+            write_file(&dir.join("scenario.toml"), text.as_bytes())?;
+            Some(text)
+        }
+        Err(e) => {
+            eprintln!("warning: scenario.toml not written: {e}");
+            None
+        }
+    };
+    write_file(
+        &dir.join("run.json"),
+        &crate::output::run_json(scenario, results, resolved.as_deref()),
+    )?;
     write_file(&dir.join("latency_cdf.csv"), &write_rows(&cdf))?;
     write_file(&dir.join("timeline.csv"), &write_rows(&timeline.rows))?;
     write_file(&dir.join("events.csv"), &write_rows(&timeline.events))?;

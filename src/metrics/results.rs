@@ -20,6 +20,8 @@ pub struct Results {
     pub timeline: Option<Timeline>,
     /// Events processed over the whole run.
     pub events: u64,
+    /// Each replication's jobs' fingerprint ([`crate::workload::Jobs::fingerprint`]).
+    pub fingerprints: Vec<u64>,
 }
 
 /// Intervals of the latency quantile curves (100: percentiles).

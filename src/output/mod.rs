@@ -83,6 +83,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// FNV-1a of `bytes`: stable across versions and platforms, unlike std's hasher.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// `run.json`, what a later `ratesim diff` needs of a run folder (schema
+/// `ratesim.run/1`): the ratesim version, the scenario's name, the hash of its resolved
+/// TOML (`scenario.toml` beside it, when it could be printed), the seed, the
+/// replications, the policies, and each replication's jobs' fingerprint (two runs
+/// whose fingerprints agree saw the same jobs, so their replications can be paired).
+pub fn run_json(
+    scenario: &crate::scenario::Scenario,
+    results: &crate::metrics::Results,
+    resolved: Option<&str>,
+) -> Vec<u8> {
+    let hex = |x: u64| format!("{x:016x}");
+    let doc = serde_json::json!({
+        "schema": "ratesim.run/1",
+        "ratesim_version": env!("CARGO_PKG_VERSION"),
+        "scenario": scenario.name,
+        "scenario_hash": resolved.map(|t| hex(fnv1a(t.as_bytes()))),
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "policies": results.policies,
+        "job_fingerprints": results.fingerprints.iter().map(|&f| hex(f)).collect::<Vec<_>>(),
+    });
+    let mut out = serde_json::to_vec_pretty(&doc).expect("JSON of plain values");
+    out.push(b'\n');
+    out
+}
+
 /// The longest stem [`safe_stem`] makes, in bytes.
 pub const MAX_STEM: usize = 96;
 
@@ -103,10 +136,7 @@ pub fn safe_stem(name: &str) -> String {
         .map(|(i, c)| if kept((i, c)) { c } else { '_' })
         .take(MAX_STEM - 9)
         .collect();
-    // FNV-1a: stable across versions and platforms, unlike std's hasher.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+    let hash = fnv1a(name.as_bytes());
     stem.push_str(&format!("-{:08x}", hash as u32 ^ (hash >> 32) as u32));
     stem
 }

@@ -112,6 +112,26 @@ impl Jobs {
         &self.requests[self.offsets[j] as usize..self.offsets[j + 1] as usize]
     }
 
+    /// A fingerprint of every arrival and request (FNV-1a over their values): two runs
+    /// whose replication has the same fingerprint saw the same jobs.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut eat = |x: u64| {
+            for b in x.to_le_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        eat(self.arrivals.len() as u64);
+        for (j, at) in self.arrivals.iter().enumerate() {
+            eat(at.as_nanos());
+            for r in self.requests_of(j) {
+                eat(r.input);
+                eat(r.output);
+            }
+        }
+        h
+    }
+
     /// Total tokens over every request (saturating, though the limits keep it far
     /// below `u64::MAX`: at most [`MAX_REQUESTS`] × 2 × [`MAX_TOKENS`]).
     pub fn total_tokens(&self) -> u64 {
@@ -202,5 +222,35 @@ impl WorkloadSpec {
             Arrivals::Trace { .. } => unreachable!("lent above"),
         }
         std::borrow::Cow::Owned(jobs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jobs(sizes: &[(u64, u64)], at_ms: u64) -> Jobs {
+        let mut j = Jobs::default();
+        j.offsets.push(0);
+        for &(input, output) in sizes {
+            j.arrivals.push(SimTime::from_millis(at_ms));
+            j.requests.push(RequestSize { input, output });
+            j.offsets.push(j.requests.len() as u32);
+        }
+        j
+    }
+
+    #[test]
+    fn fingerprints_tell_jobs_apart() {
+        let a = jobs(&[(10, 1), (20, 2)], 0);
+        assert_eq!(a.fingerprint(), jobs(&[(10, 1), (20, 2)], 0).fingerprint());
+        for other in [
+            jobs(&[(10, 1), (20, 3)], 0),
+            jobs(&[(20, 2), (10, 1)], 0),
+            jobs(&[(10, 1), (20, 2)], 1),
+            jobs(&[(10, 1)], 0),
+        ] {
+            assert_ne!(a.fingerprint(), other.fingerprint(), "{other:?}");
+        }
     }
 }

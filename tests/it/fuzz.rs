@@ -720,9 +720,21 @@ fn check_folder(dir: &Path) -> Result<(), String> {
             Some("json") => {
                 let json: serde_json::Value =
                     serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))?;
-                if json["schema"] != "ratesim.summary/1" || !json["policies"].is_array() {
-                    return Err(fail("no schema or policies".into()));
+                let known = match json["schema"].as_str() {
+                    Some("ratesim.summary/1") => json["policies"].is_array(),
+                    Some("ratesim.run/1") => {
+                        json["policies"].is_array() && json["job_fingerprints"].is_array()
+                    }
+                    _ => false,
+                };
+                if !known {
+                    return Err(fail("no known schema, or no policies".into()));
                 }
+            }
+            Some("toml") => {
+                let text = String::from_utf8(bytes).map_err(|e| fail(e.to_string()))?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| fail(e.to_string()))?;
             }
             Some("csv") => check_csv(name, &bytes).map_err(fail)?,
             Some("prom") => {

@@ -918,3 +918,58 @@ guards = [
     let p = max("adaptive_throttle guard: refusal probability");
     assert!((0.0..=1.0).contains(&p), "{p}");
 }
+
+/// `run --out` writes what a later diff needs: `run.json` (version, scenario, hash of
+/// the resolved scenario, seed, replications, policies, each replication's job
+/// fingerprint) and `scenario.toml`, which runs to the same summary.
+#[test]
+fn run_folders_say_what_ran_on_which_jobs() {
+    let dir = TempDir::new().unwrap();
+    let run = |name: &str, seed: &str| {
+        let out = dir.path().join(name);
+        ratesim()
+            .args(["run", "--replications", "3", "--seed", seed, "--out"])
+            .arg(&out)
+            .arg(bundled("anthropic-tier1.toml"))
+            .assert()
+            .success();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        (out, doc)
+    };
+    let (a, da) = run("a", "7");
+    let (_, db) = run("b", "7");
+    let (_, dc) = run("c", "8");
+    assert_eq!(da["schema"], "ratesim.run/1");
+    assert_eq!(da["ratesim_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        (da["seed"].as_u64(), da["replications"].as_u64()),
+        (Some(7), Some(3))
+    );
+    assert_eq!(da["policies"].as_array().unwrap().len(), 3);
+    let prints = |d: &serde_json::Value| d["job_fingerprints"].as_array().unwrap().clone();
+    assert_eq!(prints(&da).len(), 3);
+    assert_eq!(prints(&da), prints(&db), "same seed, same jobs");
+    assert_eq!(da["scenario_hash"], db["scenario_hash"]);
+    assert_ne!(
+        prints(&da)[0],
+        prints(&dc)[0],
+        "another seed draws other jobs"
+    );
+    assert_ne!(
+        da["scenario_hash"], dc["scenario_hash"],
+        "the seed is part of the scenario"
+    );
+    // The resolved scenario runs to the same summary.
+    let again = dir.path().join("again");
+    ratesim()
+        .args(["run", "--out"])
+        .arg(&again)
+        .arg(a.join("scenario.toml"))
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(again.join("summary.csv")).unwrap(),
+        std::fs::read(a.join("summary.csv")).unwrap()
+    );
+}

@@ -59,6 +59,7 @@ fn results(policies: &[Policy]) -> Results {
         latency_curves: Vec::new(),
         timeline: None,
         events: 0,
+        fingerprints: Vec::new(),
     }
 }
 
