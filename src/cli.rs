@@ -38,6 +38,32 @@ pub enum Command {
         /// The results folder.
         dir: PathBuf,
     },
+    /// Compare two run folders (`run --out`), base against head: what improved, what
+    /// regressed, how sure; exit 1 on a regression.
+    Diff(DiffArgs),
+}
+
+/// `ratesim diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The base run folder (e.g. the merge-base's `run --out`).
+    pub base: PathBuf,
+    /// The head run folder (the change's).
+    pub head: PathBuf,
+    /// Metrics to compare (default: failures, runs with a failure, rejection
+    /// probability, rejections by status, makespan, p95 latency, monthly bill).
+    #[arg(long = "metric", value_name = "METRIC")]
+    pub metrics: Vec<String>,
+    /// A metric's noise threshold: `METRIC:+2%` (of the base mean) or `METRIC:+5`
+    /// (absolute); default 1% for every metric.
+    #[arg(long = "fail-on", value_name = "METRIC:THRESHOLD")]
+    pub fail_on: Vec<String>,
+    /// Compare only these policies.
+    #[arg(long = "policy", value_name = "NAME")]
+    pub policies: Vec<String>,
+    /// `table` (default) or `json` (schema ratesim.diff/1).
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
 }
 
 /// `ratesim run`.

@@ -1,6 +1,7 @@
 //! The commands behind the CLI, as library functions returning errors by kind so the
 //! binary can map them to exit codes (2 for bad input).
 
+mod diff;
 pub mod grid;
 
 use std::io::Write;
@@ -32,6 +33,9 @@ pub enum AppError {
     /// Something else went wrong (writing output, threads): exit code 1.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+    /// `diff` found a regression: exit code 1.
+    #[error("{0}")]
+    Regressed(String),
 }
 
 impl From<crate::runner::RunError> for AppError {
@@ -50,7 +54,7 @@ impl AppError {
     pub fn exit_code(&self) -> u8 {
         match self {
             AppError::Scenario(_) | AppError::BadInput(_) => 2,
-            AppError::Other(_) => 1,
+            AppError::Other(_) | AppError::Regressed(_) => 1,
         }
     }
 }
@@ -102,6 +106,7 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
         Command::Run(args) => run(args, stdout),
         Command::Sweep(args) => sweep(args, stdout),
         Command::Plot { dir } => plot(&dir, stdout),
+        Command::Diff(args) => diff::diff(&args, stdout),
     }
 }
 

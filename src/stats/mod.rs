@@ -3,6 +3,7 @@
 //! every output reads ([`summary`]) and a sweep's results ([`sweep`]).
 
 pub mod compare;
+pub mod diff;
 pub mod summary;
 pub mod sweep;
 pub mod verdict;

@@ -7,6 +7,7 @@ mod architecture;
 mod authoring;
 mod cli;
 mod compare;
+mod diff;
 mod engine;
 mod fuzz;
 mod invariants;

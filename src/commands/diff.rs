@@ -1,0 +1,425 @@
+//! `ratesim diff BASE HEAD`: two run folders compared, policy by policy and metric by
+//! metric ([`crate::stats::diff`]), paired per replication when they ran on the same
+//! jobs. Exit 0 without a regression, 1 with one, 2 for a folder it cannot read.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::AppError;
+use crate::cli::DiffArgs;
+use crate::output::human;
+use crate::stats::diff::{compare, Change, Pair, Threshold, Verdict};
+
+/// What `diff` reads of a run folder.
+struct RunFolder {
+    scenario: String,
+    seed: Option<u64>,
+    replications: Option<u64>,
+    fingerprints: Vec<String>,
+    /// Metric names (the columns of `runs.csv` after replication and policy).
+    metrics: Vec<String>,
+    /// Policy names in order, and each policy's rows: `values[p][rep][metric]`.
+    policies: Vec<String>,
+    values: Vec<Vec<Vec<f64>>>,
+    /// The recommended policy, from `summary.json`'s verdict.
+    recommended: Option<String>,
+}
+
+fn bad(path: &Path, why: impl std::fmt::Display) -> AppError {
+    AppError::BadInput(format!(
+        "{}: {why}; diff reads folders written by `ratesim run --out DIR`",
+        path.display()
+    ))
+}
+
+fn read_folder(dir: &Path) -> Result<RunFolder, AppError> {
+    let run_path = dir.join("run.json");
+    let bytes = std::fs::read(&run_path).map_err(|e| bad(&run_path, e))?;
+    let run: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(&run_path, e))?;
+    if run["schema"] != "ratesim.run/1" {
+        return Err(bad(
+            &run_path,
+            format!("schema {} is not ratesim.run/1", run["schema"]),
+        ));
+    }
+    let runs_path = dir.join("runs.csv");
+    let mut reader = csv::Reader::from_path(&runs_path).map_err(|e| bad(&runs_path, e))?;
+    let header = reader.headers().map_err(|e| bad(&runs_path, e))?.clone();
+    if header.get(0) != Some("replication") || header.get(1) != Some("policy") {
+        return Err(bad(
+            &runs_path,
+            "the header is not replication,policy,<metrics>",
+        ));
+    }
+    let metrics: Vec<String> = header.iter().skip(2).map(String::from).collect();
+    let mut policies: Vec<String> = Vec::new();
+    let mut values: Vec<Vec<Vec<f64>>> = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| bad(&runs_path, e))?;
+        let line = i + 2;
+        let name = record.get(1).unwrap_or_default().to_string();
+        let row: Vec<f64> = record
+            .iter()
+            .skip(2)
+            .map(|c| {
+                if c.is_empty() {
+                    Ok(f64::NAN)
+                } else {
+                    c.parse::<f64>()
+                        .map_err(|_| bad(&runs_path, format!("line {line}: `{c}` is not a number")))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        if row.len() != metrics.len() {
+            return Err(bad(
+                &runs_path,
+                format!(
+                    "line {line} has {} values for {} metrics",
+                    row.len(),
+                    metrics.len()
+                ),
+            ));
+        }
+        let p = match policies.iter().position(|n| *n == name) {
+            Some(p) => p,
+            None => {
+                policies.push(name);
+                values.push(Vec::new());
+                policies.len() - 1
+            }
+        };
+        values[p].push(row);
+    }
+    // The recommendation, when the summary has one (older folders do not).
+    let recommended = std::fs::read(dir.join("summary.json"))
+        .ok()
+        .and_then(|b| crate::stats::summary::Summary::from_json(&b).ok())
+        .and_then(|s| {
+            let r = s.verdict.as_ref()?.recommended?;
+            Some(s.policies[r].name.clone())
+        });
+    Ok(RunFolder {
+        scenario: run["scenario"].as_str().unwrap_or_default().to_string(),
+        seed: run["seed"].as_u64(),
+        replications: run["replications"].as_u64(),
+        fingerprints: run["job_fingerprints"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        metrics,
+        policies,
+        values,
+        recommended,
+    })
+}
+
+/// The metrics compared by default: the compact table's, less the ratio to the bound.
+fn default_metrics(base: &RunFolder, head: &RunFolder) -> Vec<String> {
+    let mut out = vec![
+        "jobs_failed".to_string(),
+        "runs_with_failure_share".to_string(),
+        "rejection_probability".to_string(),
+    ];
+    for m in &base.metrics {
+        if m.starts_with("rejections_") && !m.contains('.') && head.metrics.contains(m) {
+            out.push(m.clone());
+        }
+    }
+    out.extend(["makespan_s", "job_latency_p95_s", "monthly_bill_usd"].map(String::from));
+    out.retain(|m| base.metrics.contains(m) && head.metrics.contains(m));
+    out
+}
+
+/// Runs `ratesim diff`.
+pub fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
+    let base = read_folder(&args.base)?;
+    let head = read_folder(&args.head)?;
+    if base.scenario != head.scenario {
+        eprintln!(
+            "warning: comparing scenario `{}` (base) with `{}` (head)",
+            base.scenario, head.scenario
+        );
+    }
+    let metrics = if args.metrics.is_empty() {
+        default_metrics(&base, &head)
+    } else {
+        for m in &args.metrics {
+            if !base.metrics.contains(m) || !head.metrics.contains(m) {
+                return Err(AppError::BadInput(format!(
+                    "--metric {m}: not a metric of both runs; they have {}",
+                    base.metrics.join(", ")
+                )));
+            }
+        }
+        args.metrics.clone()
+    };
+    let mut thresholds: Vec<(String, Threshold)> = Vec::new();
+    for f in &args.fail_on {
+        let Some((m, t)) = f.rsplit_once(':') else {
+            return Err(AppError::BadInput(format!(
+                "--fail-on {f}: expected METRIC:THRESHOLD, e.g. rejection_probability:+2% or monthly_bill_usd:+5"
+            )));
+        };
+        if !base.metrics.iter().any(|x| x == m) {
+            return Err(AppError::BadInput(format!(
+                "--fail-on {f}: unknown metric `{m}`; the runs have {}",
+                base.metrics.join(", ")
+            )));
+        }
+        let t =
+            Threshold::parse(t).map_err(|e| AppError::BadInput(format!("--fail-on {f}: {e}")))?;
+        thresholds.push((m.to_string(), t));
+    }
+    for p in &args.policies {
+        if !base.policies.contains(p) && !head.policies.contains(p) {
+            return Err(AppError::BadInput(format!(
+                "--policy {p}: in neither run; they have {}",
+                base.policies.join(", ")
+            )));
+        }
+    }
+    // Paired when both ran the same replications on the same jobs.
+    let paired = base.seed == head.seed
+        && base.replications == head.replications
+        && !base.fingerprints.is_empty()
+        && base.fingerprints == head.fingerprints;
+    let why = if paired {
+        "paired per replication: same seed, replications and jobs".to_string()
+    } else if base.seed != head.seed {
+        "unpaired (Welch): the seeds differ".to_string()
+    } else if base.replications != head.replications {
+        "unpaired (Welch): the replications differ".to_string()
+    } else {
+        "unpaired (Welch): the replications saw different jobs".to_string()
+    };
+    let wanted = |p: &String| args.policies.is_empty() || args.policies.contains(p);
+    let added: Vec<&String> = head
+        .policies
+        .iter()
+        .filter(|p| !base.policies.contains(p) && wanted(p))
+        .collect();
+    let removed: Vec<&String> = base
+        .policies
+        .iter()
+        .filter(|p| !head.policies.contains(p) && wanted(p))
+        .collect();
+    let column = |run: &RunFolder, p: usize, m: &str| -> Vec<f64> {
+        let i = run
+            .metrics
+            .iter()
+            .position(|x| x == m)
+            .expect("a metric of the run");
+        run.values[p].iter().map(|r| r[i]).collect()
+    };
+    let mut pairs = Vec::new();
+    for (bp, name) in base.policies.iter().enumerate() {
+        let Some(hp) = head.policies.iter().position(|n| n == name) else {
+            continue;
+        };
+        if !wanted(name) {
+            continue;
+        }
+        for m in &metrics {
+            pairs.push(Pair {
+                policy: name,
+                metric: m,
+                base: column(&base, bp, m),
+                head: column(&head, hp, m),
+                threshold: thresholds
+                    .iter()
+                    .rev()
+                    .find(|(x, _)| x == m)
+                    .map_or(Threshold::default(), |(_, t)| *t),
+            });
+        }
+    }
+    let changes = compare(&pairs, paired);
+    let count = |v: Verdict| changes.iter().filter(|c| c.verdict == v).count();
+    let (regressed, improved) = (count(Verdict::Regressed), count(Verdict::Improved));
+    let headline = format!(
+        "{regressed} regressed, {improved} improved, {} unchanged ({why})",
+        changes.len() - regressed - improved
+    );
+    let out = match args.format.as_str() {
+        "json" => json(
+            &changes, &headline, paired, &why, &added, &removed, &base, &head,
+        ),
+        _ => table(&changes, &headline, &added, &removed, &base, &head),
+    };
+    stdout
+        .write_all(out.as_bytes())
+        .map_err(|e| AppError::Other(e.into()))?;
+    if regressed > 0 {
+        return Err(AppError::Regressed(format!(
+            "{regressed} regression{} (base {}, head {})",
+            if regressed == 1 { "" } else { "s" },
+            args.base.display(),
+            args.head.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The relative change in percent, when the base mean is not 0.
+fn relative(c: &Change) -> Option<(f64, f64, f64)> {
+    let b = c.base.mean.abs();
+    (b > 0.0 && b.is_finite()).then(|| {
+        (
+            100.0 * c.change.mean / b,
+            100.0 * c.change.ci_low / b,
+            100.0 * c.change.ci_high / b,
+        )
+    })
+}
+
+fn signed(x: f64) -> String {
+    // Rounding noise of equal sums is no change.
+    let x = if x.abs() < 1e-12 { 0.0 } else { x };
+    if x > 0.0 {
+        format!("+{}", human(x))
+    } else {
+        human(x)
+    }
+}
+
+fn recommendation(base: &RunFolder, head: &RunFolder) -> String {
+    match (&base.recommended, &head.recommended) {
+        (Some(b), Some(h)) if b == h => format!("recommendation unchanged: {h}"),
+        (b, h) => format!(
+            "recommendation changed: {} -> {}",
+            b.as_deref().unwrap_or("none"),
+            h.as_deref().unwrap_or("none")
+        ),
+    }
+}
+
+fn table(
+    changes: &[Change],
+    headline: &str,
+    added: &[&String],
+    removed: &[&String],
+    base: &RunFolder,
+    head: &RunFolder,
+) -> String {
+    let mut rows = vec![[
+        "policy".to_string(),
+        "metric".into(),
+        "base".into(),
+        "head".into(),
+        "change [95% CI]".into(),
+        "relative".into(),
+        "verdict".into(),
+    ]];
+    for c in changes {
+        let interval = if c.change.ci_low.is_finite() {
+            format!(
+                "{} [{}, {}]",
+                signed(c.change.mean),
+                signed(c.change.ci_low),
+                signed(c.change.ci_high)
+            )
+        } else {
+            signed(c.change.mean)
+        };
+        rows.push([
+            c.policy.clone(),
+            c.metric.clone(),
+            human(c.base.mean),
+            human(c.head.mean),
+            interval,
+            relative(c).map_or("-".into(), |(m, _, _)| format!("{}%", signed(m))),
+            c.verdict.name().into(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = format!("{headline}\n{}\n\n", recommendation(base, head));
+    for (k, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, w))| {
+                if i < 2 {
+                    format!("{cell:<w$}")
+                } else {
+                    format!("{cell:>w$}")
+                }
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+        if k == 0 {
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 12));
+            out.push('\n');
+        }
+    }
+    for (what, list) in [("added in head", added), ("removed in head", removed)] {
+        if !list.is_empty() {
+            let names: Vec<&str> = list.iter().map(|s| s.as_str()).collect();
+            out.push_str(&format!("\npolicies {what}: {}\n", names.join(", ")));
+        }
+    }
+    out.push_str(
+        "\nRegressed: the 95% interval of the change lies wholly beyond the threshold (default \
+         1% of the base mean) in the worse direction and survives a Benjamini-Hochberg \
+         correction (q = 0.05) over every row; Improved likewise in the better direction.\n",
+    );
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn json(
+    changes: &[Change],
+    headline: &str,
+    paired: bool,
+    why: &str,
+    added: &[&String],
+    removed: &[&String],
+    base: &RunFolder,
+    head: &RunFolder,
+) -> String {
+    let num = |x: f64| {
+        if x.is_finite() {
+            serde_json::json!(x)
+        } else {
+            serde_json::Value::Null
+        }
+    };
+    let est = |e: &crate::stats::Estimate| serde_json::json!({"mean": num(e.mean), "ci_low": num(e.ci_low), "ci_high": num(e.ci_high), "n": e.n});
+    let rows: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "policy": c.policy,
+                "metric": c.metric,
+                "base": est(&c.base),
+                "head": est(&c.head),
+                "change": est(&c.change),
+                "relative_percent": relative(c).map(|(m, l, h)| serde_json::json!({"mean": num(m), "ci_low": num(l), "ci_high": num(h)})),
+                "threshold": num(c.threshold),
+                "p": num(c.p),
+                "verdict": c.verdict.name(),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "schema": "ratesim.diff/1",
+        "summary": headline,
+        "paired": paired,
+        "pairing": why,
+        "base": {"scenario": base.scenario, "recommended": base.recommended},
+        "head": {"scenario": head.scenario, "recommended": head.recommended},
+        "added": added,
+        "removed": removed,
+        "changes": rows,
+    });
+    let mut s = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
+    s.push('\n');
+    s
+}
