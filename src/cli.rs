@@ -61,8 +61,8 @@ pub struct DiffArgs {
     /// Compare only these policies.
     #[arg(long = "policy", value_name = "NAME")]
     pub policies: Vec<String>,
-    /// `table` (default) or `json` (schema ratesim.diff/1).
-    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    /// `table` (default), `markdown` (a PR comment) or `json` (schema ratesim.diff/1).
+    #[arg(long, default_value = "table", value_parser = ["table", "markdown", "json"])]
     pub format: String,
 }
 

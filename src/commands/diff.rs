@@ -23,6 +23,74 @@ struct RunFolder {
     values: Vec<Vec<Vec<f64>>>,
     /// The recommended policy, from `summary.json`'s verdict.
     recommended: Option<String>,
+    /// Every setting of the resolved scenario (`scenario.toml`), by key path.
+    settings: std::collections::BTreeMap<String, String>,
+}
+
+/// Every leaf of a TOML value by key path: `providers.claude.limits[0].limit`; arrays of
+/// tables that all have a `name` (policies) by that name: `policies.failover-chain.route`.
+fn flatten(v: &toml::Value, at: &str, out: &mut std::collections::BTreeMap<String, String>) {
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                flatten(v, &join(k), out);
+            }
+        }
+        toml::Value::Array(items) if !items.is_empty() && items.iter().all(|i| i.is_table()) => {
+            let named = items
+                .iter()
+                .all(|i| i.get("name").and_then(|n| n.as_str()).is_some());
+            for (i, item) in items.iter().enumerate() {
+                let key = match item.get("name").and_then(|n| n.as_str()) {
+                    Some(name) if named => join(name),
+                    _ => format!("{at}[{i}]"),
+                };
+                flatten(item, &key, out);
+            }
+        }
+        leaf => {
+            out.insert(at.to_string(), leaf.to_string());
+        }
+    }
+}
+
+/// The resolved scenario's settings, when the folder has a `scenario.toml` that reads.
+fn settings(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    if let Some(t) = std::fs::read_to_string(dir.join("scenario.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+    {
+        flatten(&toml::Value::Table(t), "", &mut out);
+    }
+    out
+}
+
+/// The settings that differ: `key: base -> head` (`(none)` where one lacks the key); the
+/// seed and the replications are left out (the pairing line speaks of them).
+fn config_changes(base: &RunFolder, head: &RunFolder) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> =
+        base.settings.keys().chain(head.settings.keys()).collect();
+    keys.into_iter()
+        .filter(|k| !matches!(k.as_str(), "seed" | "replications"))
+        .filter_map(|k| {
+            let (b, h) = (base.settings.get(k), head.settings.get(k));
+            (b != h).then(|| {
+                format!(
+                    "{k}: {} -> {}",
+                    b.map_or("(none)", String::as_str),
+                    h.map_or("(none)", String::as_str)
+                )
+            })
+        })
+        .collect()
 }
 
 fn bad(path: &Path, why: impl std::fmt::Display) -> AppError {
@@ -114,6 +182,7 @@ fn read_folder(dir: &Path) -> Result<RunFolder, AppError> {
         policies,
         values,
         recommended,
+        settings: settings(dir),
     })
 }
 
@@ -244,11 +313,15 @@ pub fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         "{regressed} regressed, {improved} improved, {} unchanged ({why})",
         changes.len() - regressed - improved
     );
+    let config = config_changes(&base, &head);
     let out = match args.format.as_str() {
         "json" => json(
-            &changes, &headline, paired, &why, &added, &removed, &base, &head,
+            &changes, &headline, paired, &why, &added, &removed, &base, &head, &config,
         ),
-        _ => table(&changes, &headline, &added, &removed, &base, &head),
+        "markdown" => markdown(
+            &changes, regressed, improved, &why, &added, &removed, &base, &head, &config,
+        ),
+        _ => table(&changes, &headline, &added, &removed, &base, &head, &config),
     };
     stdout
         .write_all(out.as_bytes())
@@ -297,6 +370,126 @@ fn recommendation(base: &RunFolder, head: &RunFolder) -> String {
     }
 }
 
+/// One row's cells: policy, metric, base, head, change [95% CI], relative, verdict.
+fn cells(c: &Change) -> [String; 7] {
+    let interval = if c.change.ci_low.is_finite() {
+        format!(
+            "{} [{}, {}]",
+            signed(c.change.mean),
+            signed(c.change.ci_low),
+            signed(c.change.ci_high)
+        )
+    } else {
+        signed(c.change.mean)
+    };
+    [
+        c.policy.clone(),
+        c.metric.clone(),
+        human(c.base.mean),
+        human(c.head.mean),
+        interval,
+        relative(c).map_or("-".into(), |(m, _, _)| format!("{}%", signed(m))),
+        c.verdict.name().into(),
+    ]
+}
+
+/// A change in one phrase: `failover-chain rejection_probability +4.1% [+3.2%, +5.0%]`.
+fn phrase(c: &Change) -> String {
+    match relative(c) {
+        Some((m, l, h)) => format!(
+            "{} {} {}% [{}%, {}%]",
+            c.policy,
+            c.metric,
+            signed(m),
+            signed(l),
+            signed(h)
+        ),
+        None => format!("{} {} {}", c.policy, c.metric, cells(c)[4]),
+    }
+}
+
+/// The Markdown of a PR comment: a headline naming the changes, a table of them, the
+/// configuration changes, and every row in a collapsed table.
+#[allow(clippy::too_many_arguments)]
+fn markdown(
+    changes: &[Change],
+    regressed: usize,
+    improved: usize,
+    why: &str,
+    added: &[&String],
+    removed: &[&String],
+    base: &RunFolder,
+    head: &RunFolder,
+    config: &[String],
+) -> String {
+    let escape = |s: &str| s.replace('|', "\\|");
+    let moved: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.verdict != Verdict::NoChange)
+        .collect();
+    let named: Vec<String> = moved
+        .iter()
+        .filter(|c| c.verdict == Verdict::Regressed)
+        .chain(moved.iter().filter(|c| c.verdict == Verdict::Improved))
+        .take(3)
+        .map(|c| phrase(c))
+        .collect();
+    let mut out = format!(
+        "**ratesim diff**: {regressed} regressed, {improved} improved, {} unchanged{}\n\n",
+        changes.len() - regressed - improved,
+        if named.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", named.join("; "))
+        }
+    );
+    out.push_str(&format!("{why}; {}.\n", recommendation(base, head)));
+    let row = |c: &Change| {
+        let cells = cells(c);
+        format!(
+            "| {} | `{}` | {} | {} | {} | {} | {} |\n",
+            escape(&cells[0]),
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            cells[6]
+        )
+    };
+    let header = "| policy | metric | base | head | change [95% CI] | relative | verdict |\n|---|---|---:|---:|---:|---:|---|\n";
+    if !moved.is_empty() {
+        out.push('\n');
+        out.push_str(header);
+        for c in &moved {
+            out.push_str(&row(c));
+        }
+    }
+    if !config.is_empty() {
+        out.push_str("\n**Configuration changes** (the resolved scenarios, key by key):\n\n");
+        for line in config {
+            out.push_str(&format!("- `{line}`\n"));
+        }
+    }
+    for (what, list) in [("Added in head", added), ("Removed in head", removed)] {
+        if !list.is_empty() {
+            let names: Vec<String> = list.iter().map(|s| escape(s)).collect();
+            out.push_str(&format!("\n{what}: {}.\n", names.join(", ")));
+        }
+    }
+    out.push_str("\n<details><summary>Every policy and metric</summary>\n\n");
+    out.push_str(header);
+    for c in changes {
+        out.push_str(&row(c));
+    }
+    out.push_str(
+        "\nRegressed: the 95% interval of the change lies wholly beyond the threshold (default \
+         1% of the base mean) in the worse direction and survives a Benjamini-Hochberg \
+         correction (q = 0.05) over every row.\n\n</details>\n",
+    );
+    out
+}
+
 fn table(
     changes: &[Change],
     headline: &str,
@@ -304,6 +497,7 @@ fn table(
     removed: &[&String],
     base: &RunFolder,
     head: &RunFolder,
+    config: &[String],
 ) -> String {
     let mut rows = vec![[
         "policy".to_string(),
@@ -315,25 +509,7 @@ fn table(
         "verdict".into(),
     ]];
     for c in changes {
-        let interval = if c.change.ci_low.is_finite() {
-            format!(
-                "{} [{}, {}]",
-                signed(c.change.mean),
-                signed(c.change.ci_low),
-                signed(c.change.ci_high)
-            )
-        } else {
-            signed(c.change.mean)
-        };
-        rows.push([
-            c.policy.clone(),
-            c.metric.clone(),
-            human(c.base.mean),
-            human(c.head.mean),
-            interval,
-            relative(c).map_or("-".into(), |(m, _, _)| format!("{}%", signed(m))),
-            c.verdict.name().into(),
-        ]);
+        rows.push(cells(c));
     }
     let widths: Vec<usize> = (0..7)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -365,6 +541,12 @@ fn table(
             out.push_str(&format!("\npolicies {what}: {}\n", names.join(", ")));
         }
     }
+    if !config.is_empty() {
+        out.push_str("\nconfiguration changes (the resolved scenarios, key by key):\n");
+        for line in config {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
     out.push_str(
         "\nRegressed: the 95% interval of the change lies wholly beyond the threshold (default \
          1% of the base mean) in the worse direction and survives a Benjamini-Hochberg \
@@ -383,6 +565,7 @@ fn json(
     removed: &[&String],
     base: &RunFolder,
     head: &RunFolder,
+    config: &[String],
 ) -> String {
     let num = |x: f64| {
         if x.is_finite() {
@@ -417,6 +600,7 @@ fn json(
         "head": {"scenario": head.scenario, "recommended": head.recommended},
         "added": added,
         "removed": removed,
+        "configuration_changes": config,
         "changes": rows,
     });
     let mut s = serde_json::to_string_pretty(&doc).expect("JSON of plain values");

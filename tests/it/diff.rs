@@ -72,6 +72,23 @@ fn a_tighter_limit_regresses_and_the_same_run_changes_nothing() {
         "Regressed"
     );
     assert_eq!(verdict("claude-backoff-jitter", "makespan_s"), "Regressed");
+    // The PR comment: a headline naming changes, and the configuration change key by key.
+    ratesim()
+        .args(["diff", "--format", "markdown"])
+        .arg(&base)
+        .arg(&head)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("**ratesim diff**: "))
+        .stdout(predicate::str::contains(" regressed, "))
+        .stdout(predicate::str::contains(
+            "- `providers.claude.limits[0].limit: 8 -> 7`",
+        ))
+        .stdout(predicate::str::contains("<details>"));
+    assert_eq!(
+        doc["configuration_changes"],
+        serde_json::json!(["providers.claude.limits[0].limit: 8 -> 7"])
+    );
     // Another seed cannot be paired: Welch, and said so.
     let other = run(&dir, "other", &ci, "10", "12");
     ratesim()
