@@ -362,6 +362,7 @@ fn signed(x: f64) -> String {
 fn recommendation(base: &RunFolder, head: &RunFolder) -> String {
     match (&base.recommended, &head.recommended) {
         (Some(b), Some(h)) if b == h => format!("recommendation unchanged: {h}"),
+        (None, None) => "no recommendation in either run".to_string(),
         (b, h) => format!(
             "recommendation changed: {} -> {}",
             b.as_deref().unwrap_or("none"),

@@ -135,6 +135,19 @@ fn folders_and_flags_diff_cannot_use_are_exit_2() {
         .stderr(predicate::str::contains(
             "folders written by `ratesim run --out DIR`",
         ));
+    // A folder without a summary (or an older one) has no recommendation to compare.
+    let bare = dir.path().join("bare");
+    std::fs::create_dir(&bare).unwrap();
+    for f in ["run.json", "runs.csv"] {
+        std::fs::copy(base.join(f), bare.join(f)).unwrap();
+    }
+    ratesim()
+        .arg("diff")
+        .arg(&bare)
+        .arg(&bare)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no recommendation in either run"));
     std::fs::write(empty.join("run.json"), r#"{"schema": "ratesim.run/9"}"#).unwrap();
     ratesim()
         .arg("diff")
