@@ -313,15 +313,23 @@ pub fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         "{regressed} regressed, {improved} improved, {} unchanged ({why})",
         changes.len() - regressed - improved
     );
-    let config = config_changes(&base, &head);
+    let report = Report {
+        changes: &changes,
+        regressed,
+        improved,
+        headline,
+        paired,
+        why,
+        added,
+        removed,
+        config: config_changes(&base, &head),
+        base: &base,
+        head: &head,
+    };
     let out = match args.format.as_str() {
-        "json" => json(
-            &changes, &headline, paired, &why, &added, &removed, &base, &head, &config,
-        ),
-        "markdown" => markdown(
-            &changes, regressed, improved, &why, &added, &removed, &base, &head, &config,
-        ),
-        _ => table(&changes, &headline, &added, &removed, &base, &head, &config),
+        "json" => json(&report),
+        "markdown" => markdown(&report),
+        _ => table(&report),
     };
     stdout
         .write_all(out.as_bytes())
@@ -337,6 +345,24 @@ pub fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     Ok(())
 }
 
+/// What a diff found, for its outputs.
+struct Report<'a> {
+    changes: &'a [Change],
+    regressed: usize,
+    improved: usize,
+    /// `2 regressed, 1 improved, 37 unchanged (paired ...)`.
+    headline: String,
+    paired: bool,
+    /// Which pairing, and why.
+    why: String,
+    added: Vec<&'a String>,
+    removed: Vec<&'a String>,
+    /// The configuration changes, `key: base -> head`.
+    config: Vec<String>,
+    base: &'a RunFolder,
+    head: &'a RunFolder,
+}
+
 /// The relative change in percent, when the base mean is not 0.
 fn relative(c: &Change) -> Option<(f64, f64, f64)> {
     let b = c.base.mean.abs();
@@ -349,14 +375,9 @@ fn relative(c: &Change) -> Option<(f64, f64, f64)> {
     })
 }
 
+/// [`crate::output::signed`], rounding noise of two equal means shown as no change.
 fn signed(x: f64) -> String {
-    // Rounding noise of equal sums is no change.
-    let x = if x.abs() < 1e-12 { 0.0 } else { x };
-    if x > 0.0 {
-        format!("+{}", human(x))
-    } else {
-        human(x)
-    }
+    crate::output::signed(if x.abs() < 1e-12 { 0.0 } else { x })
 }
 
 fn recommendation(base: &RunFolder, head: &RunFolder) -> String {
@@ -411,19 +432,20 @@ fn phrase(c: &Change) -> String {
 
 /// The Markdown of a PR comment: a headline naming the changes, a table of them, the
 /// configuration changes, and every row in a collapsed table.
-#[allow(clippy::too_many_arguments)]
-fn markdown(
-    changes: &[Change],
-    regressed: usize,
-    improved: usize,
-    why: &str,
-    added: &[&String],
-    removed: &[&String],
-    base: &RunFolder,
-    head: &RunFolder,
-    config: &[String],
-) -> String {
-    let escape = |s: &str| s.replace('|', "\\|");
+fn markdown(r: &Report) -> String {
+    let Report {
+        changes,
+        regressed,
+        improved,
+        why,
+        added,
+        removed,
+        base,
+        head,
+        config,
+        ..
+    } = r;
+    let escape = crate::output::report::escape_markdown;
     let moved: Vec<&Change> = changes
         .iter()
         .filter(|c| c.verdict != Verdict::NoChange)
@@ -480,7 +502,7 @@ fn markdown(
     }
     out.push_str("\n<details><summary>Every policy and metric</summary>\n\n");
     out.push_str(header);
-    for c in changes {
+    for c in changes.iter() {
         out.push_str(&row(c));
     }
     out.push_str(
@@ -491,15 +513,17 @@ fn markdown(
     out
 }
 
-fn table(
-    changes: &[Change],
-    headline: &str,
-    added: &[&String],
-    removed: &[&String],
-    base: &RunFolder,
-    head: &RunFolder,
-    config: &[String],
-) -> String {
+fn table(r: &Report) -> String {
+    let Report {
+        changes,
+        headline,
+        added,
+        removed,
+        base,
+        head,
+        config,
+        ..
+    } = r;
     let mut rows = vec![[
         "policy".to_string(),
         "metric".into(),
@@ -509,7 +533,7 @@ fn table(
         "relative".into(),
         "verdict".into(),
     ]];
-    for c in changes {
+    for c in changes.iter() {
         rows.push(cells(c));
     }
     let widths: Vec<usize> = (0..7)
@@ -556,26 +580,9 @@ fn table(
     out
 }
 
-#[allow(clippy::too_many_arguments)]
-fn json(
-    changes: &[Change],
-    headline: &str,
-    paired: bool,
-    why: &str,
-    added: &[&String],
-    removed: &[&String],
-    base: &RunFolder,
-    head: &RunFolder,
-    config: &[String],
-) -> String {
-    let num = |x: f64| {
-        if x.is_finite() {
-            serde_json::json!(x)
-        } else {
-            serde_json::Value::Null
-        }
-    };
-    let est = |e: &crate::stats::Estimate| serde_json::json!({"mean": num(e.mean), "ci_low": num(e.ci_low), "ci_high": num(e.ci_high), "n": e.n});
+fn json(r: &Report) -> String {
+    use crate::output::report::{estimate_json as est, num_json as num};
+    let changes = r.changes;
     let rows: Vec<serde_json::Value> = changes
         .iter()
         .map(|c| {
@@ -594,14 +601,14 @@ fn json(
         .collect();
     let doc = serde_json::json!({
         "schema": "ratesim.diff/1",
-        "summary": headline,
-        "paired": paired,
-        "pairing": why,
-        "base": {"scenario": base.scenario, "recommended": base.recommended},
-        "head": {"scenario": head.scenario, "recommended": head.recommended},
-        "added": added,
-        "removed": removed,
-        "configuration_changes": config,
+        "summary": r.headline,
+        "paired": r.paired,
+        "pairing": r.why,
+        "base": {"scenario": r.base.scenario, "recommended": r.base.recommended},
+        "head": {"scenario": r.head.scenario, "recommended": r.head.recommended},
+        "added": r.added,
+        "removed": r.removed,
+        "configuration_changes": r.config,
         "changes": rows,
     });
     let mut s = serde_json::to_string_pretty(&doc).expect("JSON of plain values");

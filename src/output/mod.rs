@@ -47,6 +47,15 @@ pub fn human(x: f64) -> String {
     }
 }
 
+/// A number for humans with its sign (`+` for positive values).
+pub fn signed(x: f64) -> String {
+    if x > 0.0 {
+        format!("+{}", human(x))
+    } else {
+        human(x)
+    }
+}
+
 /// A number for machines: the shortest text that reads back as the same `f64`; empty for
 /// an undefined value.
 pub fn exact(x: f64) -> String {

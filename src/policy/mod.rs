@@ -138,6 +138,8 @@ pub struct PolicyState<'a> {
     wants_usage: bool,
     /// Whether a guard takes providers out of rotation.
     rotates: bool,
+    /// The last guard that may make a request wait ([`Guard::may_wait`]).
+    last_waiting: Option<usize>,
     /// The providers the policy can reach.
     reach: Vec<usize>,
     jitter_rng: SimRng,
@@ -173,6 +175,7 @@ impl<'a> PolicyState<'a> {
             router: Router::new(&spec.route),
             wants_usage: guards.iter().any(|g| g.wants_usage()),
             rotates: guards.iter().any(|g| g.rotates()),
+            last_waiting: guards.iter().rposition(|g| g.may_wait()),
             reach: spec.reachable(),
             guards,
             jitter_rng: stream(seed, replication, Source::Jitter(index)),
@@ -523,7 +526,7 @@ impl<'a> PolicyState<'a> {
         // A pure wait comes from a guard that may wait, after every guard before it
         // passed: those must pass `b` too, and the one that said wait tell it the same.
         // Guards after the last that may wait are never asked before a pure wait.
-        let last = self.guards.iter().rposition(|g| g.may_wait());
+        let last = self.last_waiting;
         fixed(a)
             && fixed(b)
             && self.guards.iter().enumerate().all(|(i, g)| match last {

@@ -51,21 +51,28 @@ impl Verdict {
             }
         };
         let mean = |name: &str, p: usize| estimate(&column(name, p)).mean;
-        let tier = |p: usize| -> usize {
-            comparison
-                .metric("jobs_failed")
-                .and_then(|m| m.rank_of(p))
-                .unwrap_or(usize::MAX)
-        };
-        // Objective as "lower is better", undefined last.
-        let score = |p: usize| -> f64 {
-            let x = mean(&decision.objective, p);
-            match (x.is_finite(), decision.direction) {
-                (false, _) => f64::INFINITY,
-                (true, Direction::Minimize) => x,
-                (true, Direction::Maximize) => -x,
-            }
-        };
+        // Each policy's failure tier and objective ("lower is better", undefined last),
+        // once: the orderings below compare them many times.
+        let tiers: Vec<usize> = (0..n)
+            .map(|p| {
+                comparison
+                    .metric("jobs_failed")
+                    .and_then(|m| m.rank_of(p))
+                    .unwrap_or(usize::MAX)
+            })
+            .collect();
+        let scores: Vec<f64> = (0..n)
+            .map(|p| {
+                let x = mean(&decision.objective, p);
+                match (x.is_finite(), decision.direction) {
+                    (false, _) => f64::INFINITY,
+                    (true, Direction::Minimize) => x,
+                    (true, Direction::Maximize) => -x,
+                }
+            })
+            .collect();
+        let tier = |p: usize| tiers[p];
+        let score = |p: usize| scores[p];
         let order = |ps: &mut Vec<usize>| {
             ps.sort_by(|&a, &b| {
                 tier(a)
@@ -91,17 +98,19 @@ impl Verdict {
             None
         } else {
             // Failures first here too, then the shortfall, then the objective.
-            let missed = |p: usize| -> f64 {
-                decision
-                    .require
-                    .iter()
-                    .map(|r| r.shortfall(mean(&r.metric, p)))
-                    .sum()
-            };
+            let missed: Vec<f64> = (0..n)
+                .map(|p| {
+                    decision
+                        .require
+                        .iter()
+                        .map(|r| r.shortfall(mean(&r.metric, p)))
+                        .sum()
+                })
+                .collect();
             (0..n).min_by(|&a, &b| {
                 tier(a)
                     .cmp(&tier(b))
-                    .then(missed(a).total_cmp(&missed(b)))
+                    .then(missed[a].total_cmp(&missed[b]))
                     .then(score(a).total_cmp(&score(b)))
                     .then(a.cmp(&b))
             })

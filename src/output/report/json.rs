@@ -28,7 +28,8 @@ use crate::stats::Estimate;
 /// The JSON exporter.
 pub struct Json;
 
-fn num(x: f64) -> Value {
+/// A number, `null` when undefined.
+pub(crate) fn num(x: f64) -> Value {
     if x.is_finite() {
         json!(x)
     } else {
@@ -36,7 +37,8 @@ fn num(x: f64) -> Value {
     }
 }
 
-fn estimate(e: &Estimate) -> Value {
+/// An estimate as the summary writes one: `mean`, `ci_low`, `ci_high`, `n`.
+pub(crate) fn estimate(e: &Estimate) -> Value {
     json!({"mean": num(e.mean), "ci_low": num(e.ci_low), "ci_high": num(e.ci_high), "n": e.n})
 }
 

@@ -7,7 +7,7 @@
 use super::table::{cell, key_cell, key_columns};
 use super::verdict::verdict_lines;
 use super::Exporter;
-use crate::output::human;
+use crate::output::signed;
 use crate::stats::compare::Comparison;
 use crate::stats::summary::Summary;
 use crate::stats::Estimate;
@@ -15,17 +15,9 @@ use crate::stats::Estimate;
 /// The Markdown exporter.
 pub struct Markdown;
 
-fn escape(name: &str) -> String {
+/// `name` safe in a Markdown table cell.
+pub(crate) fn escape(name: &str) -> String {
     name.replace('|', "\\|")
-}
-
-/// A number with its sign (`+` for positive values).
-fn signed(x: f64) -> String {
-    if x > 0.0 {
-        format!("+{}", human(x))
-    } else {
-        human(x)
-    }
 }
 
 /// A paired difference: `mean [low, high]`, the mean alone when the interval is a point.

@@ -16,6 +16,8 @@ pub mod verdict;
 
 pub use csv_out::{runs_csv, SummaryCsv};
 pub use json::Json;
+pub(crate) use json::{estimate as estimate_json, num as num_json};
+pub(crate) use markdown::escape as escape_markdown;
 pub use markdown::Markdown;
 pub use prometheus::Prometheus;
 pub use table::{Table, View};
