@@ -973,3 +973,30 @@ fn run_folders_say_what_ran_on_which_jobs() {
         std::fs::read(a.join("summary.csv")).unwrap()
     );
 }
+
+/// A compact cell that rests on fewer runs than replications says how many: the ratio to
+/// the bound of a policy that fails jobs in some runs is the mean of the others.
+#[test]
+fn compact_cells_on_fewer_runs_say_how_many() {
+    let out = ratesim()
+        .args(["run", "--replications", "5"])
+        .arg(bundled("ci-300x10.toml"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    // claude-backoff-jitter fails jobs in 4 of these 5 runs: its x bound rests on 1.
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("claude-backoff-jitter"))
+        .unwrap();
+    assert!(row.contains(" (1/5)"), "{row}");
+    let full = text
+        .lines()
+        .find(|l| l.starts_with("failover-chain"))
+        .unwrap();
+    assert!(!full.contains("/5)"), "{full}");
+    assert!(text.contains("a value (k/n) is the mean of the k of n runs"));
+}

@@ -110,8 +110,10 @@ pub fn key_cell(summary: &Summary, p: usize, metric: &str) -> String {
         Some(e) if crate::metrics::is_indicator(metric) && e.n > 0 => {
             format!("{}/{}", (e.mean * e.n as f64).round() as u64, e.n)
         }
+        // The mean of the runs that define it, and how many of how many (its interval
+        // is in the full table): a short cell, so that the table still fits.
         Some(e) if e.n > 0 && e.n < u64::from(summary.replications) => {
-            format!("{} ({}/{} runs)", cell(e), e.n, summary.replications)
+            format!("{} ({}/{})", human(e.mean), e.n, summary.replications)
         }
         Some(e) => cell(e),
         None => "-".into(),
@@ -313,6 +315,18 @@ impl Table {
             .is_some_and(|c| !c.pareto_front.is_empty())
         {
             text.push_str(" * on the Pareto front (rejection probability, makespan, bill) of the policies failing fewest jobs;");
+        }
+        if summary.policies.iter().any(|p| {
+            columns.iter().any(|(_, m)| {
+                summary
+                    .metric_index(m)
+                    .and_then(|i| p.estimates.get(i))
+                    .is_some_and(|e| e.n > 0 && e.n < u64::from(summary.replications))
+            })
+        }) {
+            text.push_str(
+                " a value (k/n) is the mean of the k of n runs that define it (x bound: the runs completing every job);",
+            );
         }
         text.push_str(" --metrics all shows every metric");
         out.push('\n');
