@@ -64,6 +64,10 @@ pub struct DiffArgs {
     /// `table` (default), `markdown` (a PR comment) or `json` (schema ratesim.diff/1).
     #[arg(long, default_value = "table", value_parser = ["table", "markdown", "json"])]
     pub format: String,
+    /// Also write every output into this folder (created if missing, written whole or not
+    /// at all): diff.txt, diff.md, diff.json and the forest plot (diff_forest.svg, .png).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `ratesim run`.
@@ -111,6 +115,10 @@ pub struct RunArgs {
     /// drops every requirement.
     #[arg(long = "require", value_name = "EXPR")]
     pub require: Vec<String>,
+    /// After the run, print `ratesim diff BASELINE OUT` (a run folder of an earlier
+    /// `run --out`); exit 1 on a regression, like diff. Needs --out.
+    #[arg(long, value_name = "DIR", requires = "out")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// `ratesim sweep`.

@@ -5,9 +5,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::AppError;
+use super::{check_out, unstaged, write_file, AppError, Staged};
 use crate::cli::DiffArgs;
 use crate::output::human;
+use crate::scenario::DiffRules;
 use crate::stats::diff::{compare, Change, Pair, Threshold, Verdict};
 
 /// What `diff` reads of a run folder.
@@ -25,6 +26,8 @@ struct RunFolder {
     recommended: Option<String>,
     /// Every setting of the resolved scenario (`scenario.toml`), by key path.
     settings: std::collections::BTreeMap<String, String>,
+    /// The scenario's `[diff]` thresholds (the defaults when it has none).
+    rules: DiffRules,
 }
 
 /// Every leaf of a TOML value by key path: `providers.claude.limits[0].limit`; arrays of
@@ -61,16 +64,44 @@ fn flatten(v: &toml::Value, at: &str, out: &mut std::collections::BTreeMap<Strin
     }
 }
 
-/// The resolved scenario's settings, when the folder has a `scenario.toml` that reads.
-fn settings(dir: &Path) -> std::collections::BTreeMap<String, String> {
+/// The resolved scenario's settings and `[diff]` thresholds, when the folder has a
+/// `scenario.toml` (a folder written before ratesim wrote one has neither); a
+/// `scenario.toml` that does not read, or whose `[diff]` does not, is an error.
+fn settings(
+    dir: &Path,
+) -> Result<(std::collections::BTreeMap<String, String>, DiffRules), AppError> {
     let mut out = std::collections::BTreeMap::new();
-    if let Some(t) = std::fs::read_to_string(dir.join("scenario.toml"))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-    {
-        flatten(&toml::Value::Table(t), "", &mut out);
+    let path = dir.join("scenario.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((out, DiffRules::default()))
+        }
+        Err(e) => return Err(bad(&path, e)),
+    };
+    let table = text.parse::<toml::Table>().map_err(|e| bad(&path, e))?;
+    let mut rules = DiffRules::default();
+    if let Some(d) = table.get("diff") {
+        let threshold = |v: &toml::Value, key: &str| -> Result<Threshold, AppError> {
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Threshold::parse(&text).map_err(|e| bad(&path, format!("`{key}`: {e}")))
+        };
+        if let Some(v) = d.get("threshold") {
+            rules.threshold = threshold(v, "diff.threshold")?;
+        }
+        if let Some(t) = d.get("fail_on").and_then(|f| f.as_table()) {
+            for (m, v) in t {
+                rules
+                    .fail_on
+                    .push((m.clone(), threshold(v, &format!("diff.fail_on.{m}"))?));
+            }
+        }
     }
-    out
+    flatten(&toml::Value::Table(table), "", &mut out);
+    Ok((out, rules))
 }
 
 /// The settings that differ: `key: base -> head` (`(none)` where one lacks the key); the
@@ -158,6 +189,7 @@ fn read_folder(dir: &Path) -> Result<RunFolder, AppError> {
         };
         values[p].push(row);
     }
+    let (settings, rules) = settings(dir)?;
     // The recommendation, when the summary has one (older folders do not).
     let recommended = std::fs::read(dir.join("summary.json"))
         .ok()
@@ -182,8 +214,57 @@ fn read_folder(dir: &Path) -> Result<RunFolder, AppError> {
         policies,
         values,
         recommended,
-        settings: settings(dir),
+        settings,
+        rules,
     })
+}
+
+/// A policy's settings in a folder's resolved scenario, by key below the policy (its
+/// name left out).
+fn policy_settings<'a>(run: &'a RunFolder, name: &str) -> Vec<(&'a str, &'a String)> {
+    let prefix = format!("policies.{name}.");
+    run.settings
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?, v)))
+        .filter(|(k, _)| *k != "name")
+        .collect()
+}
+
+/// The removed policies whose settings an added one has exactly (a rename), in base's
+/// order; each added policy matches one removed one at most.
+fn renames<'a>(
+    base: &'a RunFolder,
+    head: &'a RunFolder,
+    removed: &[&'a String],
+    added: &[&'a String],
+) -> Vec<(&'a String, &'a String)> {
+    let mut out: Vec<(&String, &String)> = Vec::new();
+    for r in removed {
+        let was = policy_settings(base, r);
+        if was.is_empty() {
+            continue;
+        }
+        if let Some(a) = added
+            .iter()
+            .find(|a| !out.iter().any(|(_, x)| x == *a) && policy_settings(head, a) == was)
+        {
+            out.push((r, a));
+        }
+    }
+    out
+}
+
+/// A folder's last name (`base` of `runs/base/`), for the chart's title.
+fn folder_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// `Ok` when `dir` is a run folder `diff` can read, else the exit-2 error naming the file.
+pub fn check_folder(dir: &Path) -> Result<(), AppError> {
+    read_folder(dir).map(|_| ())
 }
 
 /// The metrics compared by default: the compact table's, less the ratio to the bound.
@@ -205,6 +286,9 @@ fn default_metrics(base: &RunFolder, head: &RunFolder) -> Vec<String> {
 
 /// Runs `ratesim diff`.
 pub fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
+    if let Some(dir) = &args.out {
+        check_out(dir)?;
+    }
     let base = read_folder(&args.base)?;
     let head = read_folder(&args.head)?;
     if base.scenario != head.scenario {
@@ -276,6 +360,7 @@ pub fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         .iter()
         .filter(|p| !head.policies.contains(p) && wanted(p))
         .collect();
+    let renamed = renames(&base, &head, &removed, &added);
     let column = |run: &RunFolder, p: usize, m: &str| -> Vec<f64> {
         let i = run
             .metrics
@@ -302,7 +387,7 @@ pub fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
                     .iter()
                     .rev()
                     .find(|(x, _)| x == m)
-                    .map_or(Threshold::default(), |(_, t)| *t),
+                    .map_or_else(|| base.rules.threshold(m), |(_, t)| *t),
             });
         }
     }
@@ -322,14 +407,45 @@ pub fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         why,
         added,
         removed,
+        renamed,
         config: config_changes(&base, &head),
         base: &base,
         head: &head,
     };
+    let (text, md, js) = (table(&report), markdown(&report), json(&report));
+    if let Some(dir) = &args.out {
+        let policies: Vec<String> = base
+            .policies
+            .iter()
+            .filter(|p| head.policies.contains(p) && wanted(p))
+            .cloned()
+            .collect();
+        let forest = crate::output::plot::Forest {
+            title: format!(
+                "ratesim diff: {} -> {}",
+                folder_name(&args.base),
+                folder_name(&args.head)
+            ),
+            changes: &changes,
+            policies,
+            metrics: metrics.clone(),
+        };
+        crate::output::write_folder(dir, |staging| -> Result<(), Staged> {
+            for (name, body) in [("diff.txt", &text), ("diff.md", &md), ("diff.json", &js)] {
+                write_file(&staging.join(name), body.as_bytes())?;
+            }
+            if !changes.is_empty() {
+                crate::output::plot::render(&forest, staging, "diff_forest")
+                    .map_err(|e| AppError::Other(anyhow::anyhow!("diff_forest: {e}")))?;
+            }
+            Ok(())
+        })
+        .map_err(|e| unstaged(e, dir))?;
+    }
     let out = match args.format.as_str() {
-        "json" => json(&report),
-        "markdown" => markdown(&report),
-        _ => table(&report),
+        "json" => js,
+        "markdown" => md,
+        _ => text,
     };
     stdout
         .write_all(out.as_bytes())
@@ -357,22 +473,12 @@ struct Report<'a> {
     why: String,
     added: Vec<&'a String>,
     removed: Vec<&'a String>,
+    /// Removed and added policies with the same settings: `(base name, head name)`.
+    renamed: Vec<(&'a String, &'a String)>,
     /// The configuration changes, `key: base -> head`.
     config: Vec<String>,
     base: &'a RunFolder,
     head: &'a RunFolder,
-}
-
-/// The relative change in percent, when the base mean is not 0.
-fn relative(c: &Change) -> Option<(f64, f64, f64)> {
-    let b = c.base.mean.abs();
-    (b > 0.0 && b.is_finite()).then(|| {
-        (
-            100.0 * c.change.mean / b,
-            100.0 * c.change.ci_low / b,
-            100.0 * c.change.ci_high / b,
-        )
-    })
 }
 
 /// [`crate::output::signed`], rounding noise of two equal means shown as no change.
@@ -410,14 +516,15 @@ fn cells(c: &Change) -> [String; 7] {
         human(c.base.mean),
         human(c.head.mean),
         interval,
-        relative(c).map_or("-".into(), |(m, _, _)| format!("{}%", signed(m))),
+        c.relative()
+            .map_or("-".into(), |(m, _, _)| format!("{}%", signed(m))),
         c.verdict.name().into(),
     ]
 }
 
 /// A change in one phrase: `failover-chain rejection_probability +4.1% [+3.2%, +5.0%]`.
 fn phrase(c: &Change) -> String {
-    match relative(c) {
+    match c.relative() {
         Some((m, l, h)) => format!(
             "{} {} {}% [{}%, {}%]",
             c.policy,
@@ -500,14 +607,26 @@ fn markdown(r: &Report) -> String {
             out.push_str(&format!("\n{what}: {}.\n", names.join(", ")));
         }
     }
+    if !r.renamed.is_empty() {
+        let pairs: Vec<String> = r
+            .renamed
+            .iter()
+            .map(|(b, h)| format!("{} -> {}", escape(b), escape(h)))
+            .collect();
+        out.push_str(&format!(
+            "\nRenamed, it seems (the same settings): {}.\n",
+            pairs.join(", ")
+        ));
+    }
     out.push_str("\n<details><summary>Every policy and metric</summary>\n\n");
     out.push_str(header);
     for c in changes.iter() {
         out.push_str(&row(c));
     }
     out.push_str(
-        "\nRegressed: the 95% interval of the change lies wholly beyond the threshold (default \
-         1% of the base mean) in the worse direction and survives a Benjamini-Hochberg \
+        "\nRegressed: the 95% interval of the change lies wholly beyond the threshold (1% of the \
+         base mean unless the base scenario's [diff] or --fail-on sets another) in the worse \
+         direction and survives a Benjamini-Hochberg \
          correction (q = 0.05) over every row.\n\n</details>\n",
     );
     out
@@ -566,6 +685,17 @@ fn table(r: &Report) -> String {
             out.push_str(&format!("\npolicies {what}: {}\n", names.join(", ")));
         }
     }
+    if !r.renamed.is_empty() {
+        let pairs: Vec<String> = r
+            .renamed
+            .iter()
+            .map(|(b, h)| format!("{b} -> {h}"))
+            .collect();
+        out.push_str(&format!(
+            "policies renamed, it seems (the same settings): {}\n",
+            pairs.join(", ")
+        ));
+    }
     if !config.is_empty() {
         out.push_str("\nconfiguration changes (the resolved scenarios, key by key):\n");
         for line in config {
@@ -573,8 +703,9 @@ fn table(r: &Report) -> String {
         }
     }
     out.push_str(
-        "\nRegressed: the 95% interval of the change lies wholly beyond the threshold (default \
-         1% of the base mean) in the worse direction and survives a Benjamini-Hochberg \
+        "\nRegressed: the 95% interval of the change lies wholly beyond the threshold (1% of the \
+         base mean unless the base scenario's [diff] or --fail-on sets another) in the worse \
+         direction and survives a Benjamini-Hochberg \
          correction (q = 0.05) over every row; Improved likewise in the better direction.\n",
     );
     out
@@ -592,7 +723,7 @@ fn json(r: &Report) -> String {
                 "base": est(&c.base),
                 "head": est(&c.head),
                 "change": est(&c.change),
-                "relative_percent": relative(c).map(|(m, l, h)| serde_json::json!({"mean": num(m), "ci_low": num(l), "ci_high": num(h)})),
+                "relative_percent": c.relative().map(|(m, l, h)| serde_json::json!({"mean": num(m), "ci_low": num(l), "ci_high": num(h)})),
                 "threshold": num(c.threshold),
                 "p": num(c.p),
                 "verdict": c.verdict.name(),
@@ -608,6 +739,7 @@ fn json(r: &Report) -> String {
         "head": {"scenario": r.head.scenario, "recommended": r.head.recommended},
         "added": r.added,
         "removed": r.removed,
+        "renamed": r.renamed.iter().map(|(b, h)| serde_json::json!({"base": b, "head": h})).collect::<Vec<_>>(),
         "configuration_changes": r.config,
         "changes": rows,
     });

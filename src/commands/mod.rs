@@ -163,7 +163,7 @@ pub fn write_outputs(
 
 /// The error of writing the staged folder of `dir`, with the staging folder's path (gone
 /// by now) replaced by `dir`'s in its message.
-fn unstaged(e: Staged, dir: &Path) -> AppError {
+pub(super) fn unstaged(e: Staged, dir: &Path) -> AppError {
     let staging = crate::output::staging_dir(dir).display().to_string();
     let fix = |m: String| m.replace(&staging, &dir.display().to_string());
     match e {
@@ -177,7 +177,7 @@ fn unstaged(e: Staged, dir: &Path) -> AppError {
 }
 
 /// `--out DIR` must be a folder, or not exist yet: checked before anything runs.
-fn check_out(dir: &Path) -> Result<(), AppError> {
+pub(super) fn check_out(dir: &Path) -> Result<(), AppError> {
     if dir.exists() && !dir.is_dir() {
         return Err(AppError::BadInput(format!(
             "--out {}: is a file, not a folder; name a folder (it is created if missing)",
@@ -188,7 +188,7 @@ fn check_out(dir: &Path) -> Result<(), AppError> {
 }
 
 /// An error while writing a staged folder: the staging itself, or writing its files.
-enum Staged {
+pub(super) enum Staged {
     Io(std::io::Error),
     App(AppError),
 }
@@ -309,7 +309,7 @@ fn view(
     Ok(report::View::Only(names))
 }
 
-/// The metrics the scenario's `[decision]` names are metrics the run reports (they
+/// The metrics the scenario's `[decision]` and `[diff]` name are metrics the run reports (they
 /// depend on its providers, so the scenario reader cannot tell): else exit 2 naming the
 /// file and key.
 fn check_decision(s: &crate::scenario::Scenario, file: &Path) -> Result<(), AppError> {
@@ -325,6 +325,12 @@ fn check_decision(s: &crate::scenario::Scenario, file: &Path) -> Result<(), AppE
             .iter()
             .enumerate()
             .map(|(i, r)| (format!("decision.require[{i}]"), &r.metric)),
+    );
+    let named = named.chain(
+        s.diff
+            .fail_on
+            .iter()
+            .map(|(m, _)| (format!("diff.fail_on.{m}"), m)),
     );
     for (key, metric) in named {
         catalog
@@ -403,6 +409,13 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     if let Some(dir) = &args.out {
         check_out(dir)?;
     }
+    // A baseline that diff cannot read is found before the run, not after.
+    if let Some(b) = &args.baseline {
+        diff::check_folder(b).map_err(|e| match e {
+            AppError::BadInput(m) => AppError::BadInput(format!("--baseline: {m}")),
+            e => e,
+        })?;
+    }
     let keep = Keep {
         curves: args.out.is_some(),
         timeline_points: args.out.as_ref().map(|_| TIMELINE_POINTS),
@@ -415,10 +428,29 @@ fn run(args: RunArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
     stdout
         .write_all(&(format.export)(&summary, &results, &options))
         .context("cannot write to standard output")?;
+    if let (Some(base), Some(head)) = (&args.baseline, &args.out) {
+        writeln!(
+            stdout,
+            "\nratesim diff {} {}",
+            base.display(),
+            head.display()
+        )
+        .context("cannot write to standard output")?;
+        let d = crate::cli::DiffArgs {
+            base: base.clone(),
+            head: head.clone(),
+            metrics: Vec::new(),
+            fail_on: Vec::new(),
+            policies: Vec::new(),
+            format: "table".into(),
+            out: None,
+        };
+        diff::diff(&d, stdout)?;
+    }
     Ok(())
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
+pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
     use anyhow::Context;
     write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

@@ -6,7 +6,7 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use super::raw::*;
-use super::{Decision, Direction, Requirement};
+use super::{Decision, DiffRules, Direction, Requirement};
 use super::{Invalid, KeyPath, Scenario, DEFAULT_REPLICATIONS, DEFAULT_SEED};
 use crate::dist::Random;
 use crate::keys::{
@@ -366,6 +366,10 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
         None => Decision::default(),
         Some(d) => decision(d, &root.key("decision"))?,
     };
+    let diff = match &raw.diff {
+        None => DiffRules::default(),
+        Some(d) => diff_rules(d, &root.key("diff"))?,
+    };
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| default_name.to_string()),
         description: raw.description.unwrap_or_default(),
@@ -376,7 +380,44 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
         providers,
         policies,
         decision,
+        diff,
     })
+}
+
+/// `[diff]`: `threshold` (every metric's, default 1% of the base) and `fail_on`, a
+/// threshold by metric: `"+2%"` relative, `"+5"` or `5` absolute. Metric names are
+/// checked by the caller.
+fn diff_rules(d: &RawDiff, path: &KeyPath) -> R<DiffRules> {
+    use super::Threshold;
+    let read = |v: &Value, at: &KeyPath| -> R<Threshold> {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Integer(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            other => {
+                return invalid(
+                    at,
+                    format!(
+                        "{} is not a threshold; expected a relative one like \"+2%\" or an absolute one like 5",
+                        other.type_str()
+                    ),
+                )
+            }
+        };
+        Threshold::parse(&text).or_else(|e| invalid(at, e))
+    };
+    let threshold = match &d.threshold {
+        None => Threshold::default(),
+        Some(v) => read(v, &path.key("threshold"))?,
+    };
+    let fail_on = match &d.fail_on {
+        None => Vec::new(),
+        Some(map) => map
+            .iter()
+            .map(|(m, v)| Ok((m.clone(), read(v, &path.key("fail_on").key(m))?)))
+            .collect::<R<Vec<_>>>()?,
+    };
+    Ok(DiffRules { threshold, fail_on })
 }
 
 /// `[decision]`: `minimize` or `maximize` (default: minimize makespan_s) and `require`

@@ -45,6 +45,94 @@ pub struct Scenario {
     pub policies: Vec<PolicySpec>,
     /// What the recommendation optimises (`[decision]`).
     pub decision: Decision,
+    /// How `ratesim diff` judges a change of this scenario's runs (`[diff]`).
+    pub diff: DiffRules,
+}
+
+/// `[diff]`: the noise thresholds `ratesim diff` applies to runs of this scenario (its
+/// `--fail-on` flags override them metric by metric).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DiffRules {
+    /// The threshold of every metric `fail_on` does not name (default 1% of the base).
+    pub threshold: Threshold,
+    /// Thresholds by metric, in file order.
+    pub fail_on: Vec<(String, Threshold)>,
+}
+
+/// A noise threshold: changes within it are never a regression.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Threshold {
+    /// A share of the base mean's magnitude (0.01: 1%).
+    Relative(f64),
+    /// An amount in the metric's unit.
+    Absolute(f64),
+}
+
+impl Default for Threshold {
+    fn default() -> Self {
+        Threshold::Relative(0.01)
+    }
+}
+
+impl Threshold {
+    /// Reads `+2%`, `2%`, `+5` or `5` (non-negative, finite).
+    pub fn parse(text: &str) -> Result<Threshold, String> {
+        let t = text.trim();
+        let t = t.strip_prefix('+').unwrap_or(t);
+        let bad = || {
+            format!("`{text}` is not a threshold; expected a relative one like +2% or an absolute one like +5")
+        };
+        let (number, relative) = match t.strip_suffix('%') {
+            Some(n) => (n, true),
+            None => (t, false),
+        };
+        let x: f64 = number.trim().parse().map_err(|_| bad())?;
+        if !x.is_finite() || x < 0.0 {
+            return Err(bad());
+        }
+        Ok(if relative {
+            Threshold::Relative(x / 100.0)
+        } else {
+            Threshold::Absolute(x)
+        })
+    }
+
+    /// The amount for a base mean of `base`.
+    pub fn amount(self, base: f64) -> f64 {
+        match self {
+            Threshold::Relative(r) if base.is_finite() => r * base.abs(),
+            Threshold::Relative(_) => 0.0,
+            Threshold::Absolute(a) => a,
+        }
+    }
+}
+
+impl std::fmt::Display for Threshold {
+    /// `+2%` or `+5`: what [`Threshold::parse`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // The shortest percentage that reads back to the same share (0.07 * 100 is
+            // 7.000000000000001, but "7%" reads back to 0.07).
+            Threshold::Relative(r) => {
+                let text = (0..=17)
+                    .map(|digits| format!("{:.*}", digits, r * 100.0))
+                    .find(|p| p.parse::<f64>().is_ok_and(|p| p / 100.0 == *r))
+                    .unwrap_or_else(|| format!("{}", r * 100.0));
+                write!(f, "+{text}%")
+            }
+            Threshold::Absolute(a) => write!(f, "+{a}"),
+        }
+    }
+}
+
+impl DiffRules {
+    /// The threshold for `metric`.
+    pub fn threshold(&self, metric: &str) -> Threshold {
+        self.fail_on
+            .iter()
+            .find(|(m, _)| m == metric)
+            .map_or(self.threshold, |(_, t)| *t)
+    }
 }
 
 impl Scenario {

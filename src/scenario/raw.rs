@@ -22,6 +22,15 @@ pub struct RawScenario {
     #[serde(default)]
     pub policies: Vec<RawPolicy>,
     pub decision: Option<RawDecision>,
+    pub diff: Option<RawDiff>,
+}
+
+/// `[diff]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiff {
+    pub threshold: Option<Value>,
+    pub fail_on: Option<IndexMap<String, Value>>,
 }
 
 /// `[decision]`.

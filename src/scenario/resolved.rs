@@ -28,6 +28,7 @@ pub fn to_toml(s: &Scenario) -> Result<String, Unprintable> {
     let mut w = Writer::default();
     w.top(s);
     w.decision(s);
+    w.diff(s);
     w.workload(s);
     for p in &s.providers {
         w.provider(p);
@@ -176,6 +177,21 @@ impl Writer {
         self.line(key, string(&d.objective));
         let require: Vec<String> = d.require.iter().map(|r| r.to_string()).collect();
         self.line("require", strings(require.iter().map(String::as_str)));
+    }
+
+    /// `[diff]`: the default threshold and each metric's.
+    fn diff(&mut self, s: &Scenario) {
+        self.out.push_str("\n[diff]\n");
+        self.line("threshold", string(&s.diff.threshold.to_string()));
+        if !s.diff.fail_on.is_empty() {
+            let cells: Vec<String> = s
+                .diff
+                .fail_on
+                .iter()
+                .map(|(m, t)| format!("{} = {}", string(m), string(&t.to_string())))
+                .collect();
+            self.line("fail_on", format!("{{ {} }}", cells.join(", ")));
+        }
     }
 
     fn workload(&mut self, s: &Scenario) {

@@ -29,53 +29,7 @@ pub fn higher_is_better(metric: &str) -> bool {
 /// The false discovery rate of the Benjamini-Hochberg correction.
 pub const FDR: f64 = 0.05;
 
-/// A noise threshold: changes within it are never a regression.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Threshold {
-    /// A share of the base mean's magnitude (0.01: 1%).
-    Relative(f64),
-    /// An amount in the metric's unit.
-    Absolute(f64),
-}
-
-impl Default for Threshold {
-    fn default() -> Self {
-        Threshold::Relative(0.01)
-    }
-}
-
-impl Threshold {
-    /// Reads `+2%`, `2%`, `+5` or `5` (non-negative, finite).
-    pub fn parse(text: &str) -> Result<Threshold, String> {
-        let t = text.trim();
-        let t = t.strip_prefix('+').unwrap_or(t);
-        let bad = || {
-            format!("`{text}` is not a threshold; expected a relative one like +2% or an absolute one like +5")
-        };
-        let (number, relative) = match t.strip_suffix('%') {
-            Some(n) => (n, true),
-            None => (t, false),
-        };
-        let x: f64 = number.trim().parse().map_err(|_| bad())?;
-        if !x.is_finite() || x < 0.0 {
-            return Err(bad());
-        }
-        Ok(if relative {
-            Threshold::Relative(x / 100.0)
-        } else {
-            Threshold::Absolute(x)
-        })
-    }
-
-    /// The amount for a base mean of `base`.
-    pub fn amount(self, base: f64) -> f64 {
-        match self {
-            Threshold::Relative(r) if base.is_finite() => r * base.abs(),
-            Threshold::Relative(_) => 0.0,
-            Threshold::Absolute(a) => a,
-        }
-    }
-}
+pub use crate::scenario::Threshold;
 
 /// What a change is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +72,21 @@ pub struct Change {
     pub p: f64,
     /// The verdict, after the correction.
     pub verdict: Verdict,
+}
+
+impl Change {
+    /// The change and its interval in percent of the base mean's magnitude, when that
+    /// is not 0.
+    pub fn relative(&self) -> Option<(f64, f64, f64)> {
+        let b = self.base.mean.abs();
+        (b > 0.0 && b.is_finite()).then(|| {
+            (
+                100.0 * self.change.mean / b,
+                100.0 * self.change.ci_low / b,
+                100.0 * self.change.ci_high / b,
+            )
+        })
+    }
 }
 
 /// The regularized incomplete beta function `I_x(a, b)` (continued fraction, Lentz's

@@ -202,6 +202,7 @@ fn format_takes_the_registry_s_names_and_lists_them_for_an_unknown_one() {
         minimize: None,
         maximize: None,
         require: Vec::new(),
+        baseline: None,
     };
     let cli = ratesim::cli::Cli {
         command: ratesim::cli::Command::Run(args),

@@ -15,6 +15,7 @@ mod limiters;
 mod outputs;
 mod parsing;
 mod policies;
+mod pr_benchmark;
 mod queueing;
 mod regression;
 mod routing;

@@ -10,6 +10,7 @@
 
 mod cost_vs_rejection;
 pub mod data;
+mod forest;
 mod latency_cdf;
 mod makespan_cost;
 mod sweep_lines;
@@ -25,6 +26,7 @@ use plotters::prelude::*;
 
 pub use cost_vs_rejection::CostVsRejection;
 pub use data::{latency_cdf_rows, read_rows, CdfRow, ChartData};
+pub use forest::Forest;
 pub use latency_cdf::LatencyCdf;
 pub use makespan_cost::MakespanCost;
 pub use sweep_lines::{SweepLines, SweepPoint};

@@ -18,6 +18,8 @@ fn metric_words(m: &str) -> Option<(String, &'static str)> {
         "jobs_failed_gave_up" => fixed("jobs failed after every attempt", "per run"),
         "jobs_failed_unadmittable" => fixed("jobs failed, unadmittable", "per run"),
         "jobs_completed" => fixed("completed jobs", "per run"),
+        "jobs_failed_share" => fixed("failed jobs", "share of jobs"),
+        "runs_with_failure_share" => fixed("runs failing a job", "share of runs"),
         "attempts" => fixed("attempts", "per run"),
         "rejections" => fixed("rejections", "per run"),
         "first_rejection_s" => fixed("time of the first rejection", "s"),
