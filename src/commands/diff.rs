@@ -82,12 +82,8 @@ fn settings(
     let table = text.parse::<toml::Table>().map_err(|e| bad(&path, e))?;
     let mut rules = DiffRules::default();
     if let Some(d) = table.get("diff") {
-        let threshold = |v: &toml::Value, key: &str| -> Result<Threshold, AppError> {
-            let text = match v {
-                toml::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Threshold::parse(&text).map_err(|e| bad(&path, format!("`{key}`: {e}")))
+        let threshold = |v: &toml::Value, key: &str| {
+            Threshold::from_toml(v).map_err(|e| bad(&path, format!("`{key}`: {e}")))
         };
         if let Some(v) = d.get("threshold") {
             rules.threshold = threshold(v, "diff.threshold")?;

@@ -389,23 +389,7 @@ pub(crate) fn build(raw: RawScenario, base: &Path, default_name: &str) -> R<Scen
 /// checked by the caller.
 fn diff_rules(d: &RawDiff, path: &KeyPath) -> R<DiffRules> {
     use super::Threshold;
-    let read = |v: &Value, at: &KeyPath| -> R<Threshold> {
-        let text = match v {
-            Value::String(s) => s.clone(),
-            Value::Integer(i) => i.to_string(),
-            Value::Float(f) => f.to_string(),
-            other => {
-                return invalid(
-                    at,
-                    format!(
-                        "{} is not a threshold; expected a relative one like \"+2%\" or an absolute one like 5",
-                        other.type_str()
-                    ),
-                )
-            }
-        };
-        Threshold::parse(&text).or_else(|e| invalid(at, e))
-    };
+    let read = |v: &Value, at: &KeyPath| Threshold::from_toml(v).or_else(|e| invalid(at, e));
     let threshold = match &d.threshold {
         None => Threshold::default(),
         Some(v) => read(v, &path.key("threshold"))?,

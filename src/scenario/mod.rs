@@ -97,6 +97,22 @@ impl Threshold {
         })
     }
 
+    /// Reads a TOML value: a string [`Threshold::parse`] reads, or a number (absolute).
+    pub fn from_toml(v: &toml::Value) -> Result<Threshold, String> {
+        let text = match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            other => {
+                return Err(format!(
+                    "{} is not a threshold; expected a relative one like \"+2%\" or an absolute one like 5",
+                    other.type_str()
+                ))
+            }
+        };
+        Threshold::parse(&text)
+    }
+
     /// The amount for a base mean of `base`.
     pub fn amount(self, base: f64) -> f64 {
         match self {

@@ -6,6 +6,11 @@ use tempfile::TempDir;
 
 use crate::common::{bundled, bundled_text, ratesim, write};
 
+/// Claude's request limit in `ci-300x10`, and one request a minute less: the known small
+/// change of these tests.
+const CLAUDE_8: &str = r#"limit = 8, unit = "requests""#;
+const CLAUDE_7: &str = r#"limit = 7, unit = "requests""#;
+
 /// Runs `scenario` with `reps` replications (and `seed`) into `dir/name`.
 fn run(
     dir: &TempDir,
@@ -28,10 +33,7 @@ fn run(
 fn a_tighter_limit_regresses_and_the_same_run_changes_nothing() {
     let dir = TempDir::new().unwrap();
     let ci = bundled("ci-300x10.toml");
-    let tighter = bundled_text("ci-300x10.toml").replace(
-        r#"limit = 8, unit = "requests""#,
-        r#"limit = 7, unit = "requests""#,
-    );
+    let tighter = bundled_text("ci-300x10.toml").replace(CLAUDE_8, CLAUDE_7);
     assert_ne!(tighter, bundled_text("ci-300x10.toml"));
     let seven = write(dir.path(), "ci-7.toml", &tighter);
     let base = run(&dir, "base", &ci, "10", "11");
@@ -185,10 +187,7 @@ fn the_base_scenarios_diff_table_sets_the_thresholds_and_flags_override_it() {
     let loose = format!(
         "{ci}\n[diff]\nthreshold = \"+1000%\"\nfail_on = {{ jobs_failed = 500, \"rejections_429\" = \"+900%\" }}\n"
     );
-    let tighter = loose.replace(
-        r#"limit = 8, unit = "requests""#,
-        r#"limit = 7, unit = "requests""#,
-    );
+    let tighter = loose.replace(CLAUDE_8, CLAUDE_7);
     let base_file = write(dir.path(), "loose.toml", &loose);
     let head_file = write(dir.path(), "loose-7.toml", &tighter);
     // The resolved scenario keeps the table (and reads back: `run --out` checks that).
@@ -250,10 +249,7 @@ fn the_base_scenarios_diff_table_sets_the_thresholds_and_flags_override_it() {
 fn diff_out_writes_every_output_and_the_forest_plot_or_nothing() {
     let dir = TempDir::new().unwrap();
     let ci = bundled("ci-300x10.toml");
-    let tighter = bundled_text("ci-300x10.toml").replace(
-        r#"limit = 8, unit = "requests""#,
-        r#"limit = 7, unit = "requests""#,
-    );
+    let tighter = bundled_text("ci-300x10.toml").replace(CLAUDE_8, CLAUDE_7);
     let seven = write(dir.path(), "ci-7.toml", &tighter);
     let base = run(&dir, "base", &ci, "5", "3");
     let head = run(&dir, "head", &seven, "5", "3");
@@ -362,10 +358,7 @@ fn aa_diffs_rarely_regress_and_a_small_real_change_always_does() {
     use ratesim::stats::diff::Verdict;
     const PAIRS: u64 = 20;
     let text = bundled_text("ci-300x10.toml");
-    let seven = text.replace(
-        r#"limit = 8, unit = "requests""#,
-        r#"limit = 7, unit = "requests""#,
-    );
+    let seven = text.replace(CLAUDE_8, CLAUDE_7);
     let (mut a, mut b) = (scenario(&text), scenario(&seven));
     assert_eq!(a.replications, 100);
     let mut bases = Vec::new();
@@ -457,10 +450,7 @@ fn aa_diffs_rarely_regress_and_a_small_real_change_always_does() {
 fn run_baseline_prints_the_diff_after_the_run_and_exits_like_diff() {
     let dir = TempDir::new().unwrap();
     let base = run(&dir, "base", &bundled("ci-300x10.toml"), "5", "3");
-    let tighter = bundled_text("ci-300x10.toml").replace(
-        r#"limit = 8, unit = "requests""#,
-        r#"limit = 7, unit = "requests""#,
-    );
+    let tighter = bundled_text("ci-300x10.toml").replace(CLAUDE_8, CLAUDE_7);
     let seven = write(dir.path(), "ci-7.toml", &tighter);
     let head = dir.path().join("head");
     ratesim()

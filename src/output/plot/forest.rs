@@ -108,15 +108,7 @@ impl Forest<'_> {
             .x_label_area_size(44)
             .y_label_area_size(if names { self.name_width() } else { 8 })
             .build_cartesian_2d(x.clone(), -0.5..(n.max(1) as f64 - 0.5))?;
-        let labels = &self.policies;
-        let formatter = |y: &f64| {
-            let i = y.round();
-            if names && (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                labels[n - 1 - i as usize].clone()
-            } else {
-                String::new()
-            }
-        };
+        let formatter = super::row_label(&self.policies, names);
         chart
             .configure_mesh()
             .disable_y_mesh()

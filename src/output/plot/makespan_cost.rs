@@ -97,14 +97,7 @@ impl Chart for MakespanCost<'_> {
                 .y_label_area_size(if names { self.name_width() } else { 10 })
                 .build_cartesian_2d(axis(metric, 0.0, x1)?, -0.5..(n as f64 - 0.5))?;
             let labels: Vec<String> = s.policies.iter().map(|p| p.name.clone()).collect();
-            let formatter = |y: &f64| {
-                let i = y.round();
-                if names && (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                    labels[n - 1 - i as usize].clone()
-                } else {
-                    String::new()
-                }
-            };
+            let formatter = super::row_label(&labels, names);
             chart
                 .configure_mesh()
                 .disable_y_mesh()

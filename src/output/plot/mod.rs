@@ -155,6 +155,20 @@ pub(crate) fn fails(summary: &crate::stats::summary::Summary, p: usize) -> Optio
     })
 }
 
+/// The y tick labels of a chart with a row per name, the first name at the top (row
+/// `n - 1`): the name at each whole row, nothing between rows or when `show` is false.
+pub(crate) fn row_label(labels: &[String], show: bool) -> impl Fn(&f64) -> String + '_ {
+    let n = labels.len();
+    move |y: &f64| {
+        let i = y.round();
+        if show && (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+            labels[n - 1 - i as usize].clone()
+        } else {
+            String::new()
+        }
+    }
+}
+
 /// Tick label: whole numbers without decimals, others with up to three.
 pub(crate) fn tick(v: &f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
