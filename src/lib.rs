@@ -21,8 +21,8 @@
 //! (distributions) and [`keys`] (key paths and the per-kind key reader) are leaves that
 //! everything may use. Each module uses only modules before it in this order: the
 //! leaves, `provider`, `workload`, `policy`, `scenario`, `metrics` (the records the
-//! engine writes), `engine`, `runner`, `stats`, `output`, `cli`, `commands`; a test reads
-//! the source and fails on any other use.
+//! engine writes), `engine`, `runner`, `stats`, `output`, `live` (HTTP), `cli`,
+//! `commands`; a test reads the source and fails on any other use.
 //!
 //! The decisions are IO-free: limiters ([`provider::limiter`]) and a provider's admission
 //! rule ([`provider::limits`]) take `now` and return verdicts; a policy
@@ -75,6 +75,7 @@ pub mod commands;
 pub mod dist;
 pub mod engine;
 pub mod keys;
+pub mod live;
 pub mod metrics;
 pub mod output;
 pub mod policy;

@@ -104,7 +104,7 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
 /// the stages after it.
 const ORDER: &[&str] = &[
     "time", "rng", "dist", "keys", "provider", "workload", "policy", "scenario", "metrics",
-    "engine", "runner", "stats", "output", "cli", "commands",
+    "engine", "runner", "stats", "output", "live", "cli", "commands",
 ];
 
 #[test]
