@@ -41,6 +41,50 @@ pub enum Command {
     /// Compare two run folders (`run --out`), base against head: what improved, what
     /// regressed, how sure; exit 1 on a regression.
     Diff(DiffArgs),
+    /// Play a scenario's workload against HTTP endpoints (e.g. `ratesim serve`), routed
+    /// and retried by its policies on the client side, and measure what `run` predicts.
+    Replay(ReplayArgs),
+}
+
+/// `ratesim replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// The endpoint standing for a provider: `NAME=URL`, a base URL (the wire format's
+    /// path is added) or a full `/v1/messages` or `/v1/chat/completions` URL; with
+    /// `--policy none`, the one gateway URL.
+    #[arg(long = "target", value_name = "PROVIDER=URL", required = true)]
+    pub targets: Vec<String>,
+    /// A policy to replay (repeatable), `all` (default) or `none` (every request goes
+    /// once to the one gateway target, which routes and retries by itself).
+    #[arg(long = "policy", value_name = "NAME|all|none")]
+    pub policies: Vec<String>,
+    /// Wire format of targets given as base URLs: `anthropic` (default) or `openai`.
+    #[arg(long, default_value = "anthropic", value_parser = ["anthropic", "openai"])]
+    pub wire: String,
+    /// Scenario seconds per real second: the server's --time-scale (default 1).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Replications (default 1: a live run takes real time).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub replications: u32,
+    /// Random seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Real seconds a request may take before it counts as a timeout.
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Real seconds one replication of one policy may take.
+    #[arg(long, default_value_t = 600.0)]
+    pub deadline: f64,
+    /// What to print on standard output (as `run --format`).
+    #[arg(long, default_value = report::DEFAULT_FORMAT, value_parser = formats())]
+    pub format: String,
+    /// Also write the outputs of `run --out` into this folder (so `ratesim diff`
+    /// compares a simulation with this measurement).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `ratesim diff`.

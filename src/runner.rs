@@ -31,7 +31,9 @@ pub enum RunError {
     TimeLimit(#[from] TimeLimit),
 }
 
-fn curve(mut xs: Vec<f64>) -> Vec<f64> {
+/// A replication's latency quantile curve ([`Results::latency_curves`]) from its
+/// completed jobs' latencies.
+pub fn curve(mut xs: Vec<f64>) -> Vec<f64> {
     xs.sort_unstable_by(f64::total_cmp);
     (0..=CURVE_POINTS)
         .map(|i| crate::metrics::quantile::quantile_sorted(&xs, i as f64 / CURVE_POINTS as f64))
@@ -40,7 +42,7 @@ fn curve(mut xs: Vec<f64>) -> Vec<f64> {
 
 /// Puts the capacity bound and the makespan's ratio to it (defined only when every job
 /// completed: a policy that gives up can finish sooner) into a policy's metrics.
-fn fill_bound(catalog: &Catalog, metrics: &mut [f64], bound: f64) {
+pub fn fill_bound(catalog: &Catalog, metrics: &mut [f64], bound: f64) {
     let at = |name: &str| catalog.index(name).expect("catalog metric");
     let makespan = metrics[at("makespan_s")];
     let failed = metrics[at("jobs_failed")];

@@ -3,6 +3,7 @@
 
 mod diff;
 pub mod grid;
+mod replay;
 
 use std::io::Write;
 use std::path::Path;
@@ -107,6 +108,7 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
         Command::Sweep(args) => sweep(args, stdout),
         Command::Plot { dir } => plot(&dir, stdout),
         Command::Diff(args) => diff::diff(&args, stdout),
+        Command::Replay(args) => replay::replay(&args, stdout),
     }
 }
 

@@ -8,6 +8,7 @@
 //! rate-limit headers. [`headers`] is the one place the two meet on the wire.
 
 pub mod headers;
+pub mod replay;
 
 /// Which API's wire format a route speaks (and so which rate-limit headers it sends).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
