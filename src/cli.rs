@@ -44,6 +44,9 @@ pub enum Command {
     /// Play a scenario's workload against HTTP endpoints (e.g. `ratesim serve`), routed
     /// and retried by its policies on the client side, and measure what `run` predicts.
     Replay(ReplayArgs),
+    /// Serve the scenario's providers over HTTP (Anthropic Messages and OpenAI chat
+    /// completions), deciding every request with the simulator's own limiters.
+    Serve(ServeArgs),
 }
 
 /// `ratesim replay`.
@@ -85,6 +88,23 @@ pub struct ReplayArgs {
     /// compares a simulation with this measurement).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// `ratesim serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Address to listen on (port 0 picks a free port; the address bound is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: String,
+    /// Simulated seconds per real second: windows, refills, latencies and outages run
+    /// this many times faster.
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub time_scale: f64,
+    /// Root of the random streams (default: the scenario's seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// `ratesim diff`.

@@ -4,6 +4,7 @@
 mod diff;
 pub mod grid;
 mod replay;
+pub mod serve;
 
 use std::io::Write;
 use std::path::Path;
@@ -109,6 +110,7 @@ pub fn execute(cli: Cli, stdout: &mut dyn Write) -> Result<(), AppError> {
         Command::Plot { dir } => plot(&dir, stdout),
         Command::Diff(args) => diff::diff(&args, stdout),
         Command::Replay(args) => replay::replay(&args, stdout),
+        Command::Serve(args) => serve::serve(&args, stdout),
     }
 }
 

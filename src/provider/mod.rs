@@ -433,6 +433,15 @@ impl<'a> Provider<'a> {
         self.limits.usage(now)
     }
 
+    /// The status of an outage under way at `now`, if one is (for a live server ending a
+    /// stream that an outage interrupts). It moves the outage process to `now` exactly
+    /// as [`Provider::offer`] would, so asking changes no later answer; `now` must not
+    /// be before an earlier call's.
+    pub fn outage_at(&mut self, now: SimTime) -> Option<u16> {
+        let (o, spec) = (self.outage.as_mut()?, self.spec.outages.as_ref()?);
+        o.is_down(now).then_some(spec.status)
+    }
+
     /// Requests in service.
     pub fn in_flight(&self) -> u32 {
         self.in_flight

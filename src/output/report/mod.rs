@@ -10,7 +10,7 @@
 mod csv_out;
 mod json;
 mod markdown;
-mod prometheus;
+pub mod prometheus;
 pub mod table;
 pub mod verdict;
 

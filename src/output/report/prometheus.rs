@@ -15,7 +15,9 @@ use crate::stats::summary::Summary;
 /// The Prometheus exporter.
 pub struct Prometheus;
 
-fn metric_name(raw: &str) -> String {
+/// `raw` as a Prometheus metric name: every character other than an ASCII letter, digit
+/// or `_` becomes `_`, and a leading digit gets a `_` before it.
+pub fn metric_name(raw: &str) -> String {
     let mut s: String = raw
         .chars()
         .map(|c| {
@@ -32,7 +34,8 @@ fn metric_name(raw: &str) -> String {
     s
 }
 
-fn label(v: &str) -> String {
+/// `v` escaped for a label value (backslash, double quote, newline).
+pub fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
