@@ -282,8 +282,8 @@ pub fn router(server: Arc<Server>) -> Router {
             "/{provider}/v1/chat/completions",
             post(chat_completions).fallback(method_not_allowed),
         )
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics).fallback(method_not_allowed))
+        .route("/healthz", get(healthz).fallback(method_not_allowed))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&server),

@@ -21,4 +21,5 @@ mod regression;
 mod routing;
 mod scaling;
 mod scenarios;
+mod serve;
 mod verdict;
