@@ -34,7 +34,7 @@ use crate::scenario::Scenario;
 use crate::time::{round_u64, Clock, SimDuration, SimTime};
 use crate::workload::MAX_TOKENS;
 
-use headers_shim::{rate_limit_headers, retry_after_headers, Epoch};
+use super::headers::{rate_limit_headers, retry_after_headers, Epoch};
 
 /// The largest request body read (1 MiB); a larger one is a 413.
 pub const MAX_BODY: usize = 1 << 20;
@@ -680,65 +680,5 @@ impl Server {
 
     pub(crate) fn instant_at(&self, t: SimTime) -> tokio::time::Instant {
         self.clock.instant_at(t)
-    }
-}
-
-/// A stand-in for the header module being written beside this one
-/// (`src/live/headers.rs`, with the same signatures): retry-after from a hint, and no
-/// rate-limit headers yet. Swap `use headers_shim::...` for `use super::headers::...`
-/// when it lands.
-mod headers_shim {
-    use std::time::{Duration, SystemTime};
-
-    use axum::http::{HeaderMap, HeaderValue};
-
-    use super::super::Wire;
-    use crate::provider::limiter::Usage;
-    use crate::provider::{Hint, ProviderSpec};
-    use crate::time::{SimDuration, SimTime};
-
-    /// Wall time at simulated time zero, and the scale.
-    pub struct Epoch {
-        pub wall: SystemTime,
-        pub scale: f64,
-    }
-
-    impl Epoch {
-        pub fn new(scale: f64) -> Self {
-            Epoch {
-                wall: SystemTime::now(),
-                scale,
-            }
-        }
-
-        pub fn wall_at(&self, t: SimTime) -> SystemTime {
-            self.wall
-                .checked_add(self.real(t.since_start()))
-                .unwrap_or(self.wall)
-        }
-
-        pub fn real(&self, d: SimDuration) -> Duration {
-            Duration::try_from_secs_f64(d.as_secs_f64() / self.scale).unwrap_or(Duration::MAX)
-        }
-    }
-
-    pub fn rate_limit_headers(
-        _wire: Wire,
-        _spec: &ProviderSpec,
-        _usage: &[Usage],
-        _now: SimTime,
-        _epoch: &Epoch,
-        _out: &mut HeaderMap,
-    ) {
-    }
-
-    pub fn retry_after_headers(hint: Hint, epoch: &Epoch, out: &mut HeaderMap) {
-        if let Hint::After(d) = hint {
-            let real = epoch.real(d);
-            let ms = real.as_nanos().div_ceil(1_000_000);
-            let secs = real.as_nanos().div_ceil(1_000_000_000);
-            out.insert("retry-after", HeaderValue::from(secs as u64));
-            out.insert("retry-after-ms", HeaderValue::from(ms as u64));
-        }
     }
 }

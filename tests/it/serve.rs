@@ -120,9 +120,10 @@ async fn a_scripted_timeline_gets_the_simulators_statuses_and_hints() {
             let r = send(&srv, req).await;
             let done = start.elapsed();
             let status = r.status().as_u16();
-            let hint_ms = header(&r, "retry-after-ms").map(|v| v.parse::<u64>().unwrap());
+            let hint_ms = header(&r, "retry-after-ms").map(|v| v.parse::<f64>().unwrap());
             let sim = header(&r, "ratesim-sim-time").map(|v| v.parse::<f64>().unwrap());
-            (status, hint_ms, sim, done)
+            let never = header(&r, "ratesim-hint") == Some("never");
+            (status, hint_ms, sim, done, never)
         }));
     }
     let mut got = Vec::new();
@@ -141,7 +142,7 @@ async fn a_scripted_timeline_gets_the_simulators_statuses_and_hints() {
         let drawn = round_u64(s.workload.output_tokens.sample(&mut outputs));
         let output = drawn.min(max_tokens);
         let now = SimTime::from_millis(at);
-        let (status, hint_ms, sim, done) = got[i];
+        let (status, hint_ms, sim, done, said_never) = got[i];
         assert_eq!(
             sim,
             Some(now.as_secs_f64()),
@@ -160,10 +161,12 @@ async fn a_scripted_timeline_gets_the_simulators_statuses_and_hints() {
                     let hint = match hint {
                         Hint::After(d) => {
                             hints.insert(d.as_nanos());
-                            Some(d.as_nanos().div_ceil(1_000_000))
+                            // Real milliseconds to the microsecond (the scale is 1).
+                            Some(d.as_nanos().div_ceil(1_000) as f64 / 1000.0)
                         }
                         Hint::Never => {
                             never += 1;
+                            assert!(said_never, "request {i}: `ratesim-hint: never`");
                             None
                         }
                         Hint::Unknown => None,
@@ -203,6 +206,17 @@ async fn an_anthropic_response_has_the_messages_shape_and_headers() {
     assert_eq!(header(&r, "ratesim-provider"), Some("claude"));
     assert_eq!(header(&r, "ratesim-time-scale"), Some("60"));
     assert!(header(&r, "request-id").is_some_and(|v| v.starts_with("req_")));
+    // Claude's limits as Anthropic's headers (the header module's mapping).
+    assert_eq!(header(&r, "anthropic-ratelimit-requests-limit"), Some("8"));
+    assert_eq!(
+        header(&r, "anthropic-ratelimit-requests-remaining"),
+        Some("7")
+    );
+    assert_eq!(
+        header(&r, "anthropic-ratelimit-tokens-limit"),
+        Some("25000")
+    );
+    assert!(header(&r, "anthropic-ratelimit-requests-reset").is_some());
     let v = json_of(r).await;
     assert!(v["id"].as_str().unwrap().starts_with("msg_"));
     assert_eq!(v["type"], "message");
@@ -231,6 +245,8 @@ async fn an_openai_response_has_the_chat_completion_shape_and_headers() {
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "ratesim-provider"), Some("copilot"));
     assert!(header(&r, "x-request-id").is_some());
+    assert_eq!(header(&r, "x-ratelimit-limit-requests"), Some("12"));
+    assert!(header(&r, "x-ratelimit-reset-requests").is_some());
     let v = json_of(r).await;
     assert!(v["id"].as_str().unwrap().starts_with("chatcmpl-"));
     assert_eq!(v["object"], "chat.completion");
@@ -320,9 +336,9 @@ async fn rate_limits_answer_429_and_503_with_retry_after_in_each_format() {
     let r = last.unwrap();
     assert_eq!(r.status(), 429);
     let secs: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
-    let ms: u64 = header(&r, "retry-after-ms").unwrap().parse().unwrap();
+    let ms: f64 = header(&r, "retry-after-ms").unwrap().parse().unwrap();
     assert!(
-        secs >= 1 && secs * 1000 == ms,
+        secs >= 1 && (secs * 1000) as f64 == ms,
         "{secs} s, {ms} ms: whole seconds"
     );
     let v = json_of(r).await;
