@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::AppError;
 use crate::cli::ServeArgs;
-use crate::live::server::{router, Options, Server, MAX_IN_FLIGHT};
+use crate::live::server::{
+    router, CappedListener, Options, Server, MAX_CONNECTIONS, MAX_IN_FLIGHT,
+};
 use crate::scenario;
 
 /// How long in-progress responses may take to finish after a shutdown signal before
@@ -68,6 +70,7 @@ pub fn serve(args: &ServeArgs, stdout: &mut dyn Write) -> Result<(), AppError> {
         stdout.flush().map_err(anyhow::Error::from)?;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(server);
+        let listener = CappedListener::new(listener, MAX_CONNECTIONS);
         let graceful = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown_signal().await;
             eprintln!(

@@ -847,3 +847,21 @@ fn a_taken_port_is_exit_1_and_a_bad_scenario_exit_2() {
         .assert()
         .code(2);
 }
+
+/// The connection cap: with one connection allowed, a second is not accepted until the
+/// first closes.
+#[tokio::test]
+async fn the_listener_holds_at_most_its_connections_open() {
+    use axum::serve::Listener;
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let mut listener = ratesim::live::server::CappedListener::new(tcp, 1);
+    let _a = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (first, _) = listener.accept().await;
+    let second = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+    assert!(second.is_err(), "a second connection while the first is open");
+    drop(first);
+    let second = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await;
+    assert!(second.is_ok(), "accepted once the first closed");
+}
