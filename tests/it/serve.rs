@@ -860,7 +860,10 @@ async fn the_listener_holds_at_most_its_connections_open() {
     let _b = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (first, _) = listener.accept().await;
     let second = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
-    assert!(second.is_err(), "a second connection while the first is open");
+    assert!(
+        second.is_err(),
+        "a second connection while the first is open"
+    );
     drop(first);
     let second = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await;
     assert!(second.is_ok(), "accepted once the first closed");
