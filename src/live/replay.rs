@@ -498,7 +498,7 @@ impl<'a> Loop<'a> {
                     self.state[j]
                         .driver
                         .rejected(now, &mut self.policy, copy, status, hint, usage);
-                self.react(now, job, reaction);
+                self.after_rejection(now, job, reaction);
             }
             Outcome::Error => {
                 self.connection_errors += 1;
@@ -510,8 +510,26 @@ impl<'a> Loop<'a> {
                     Hint::Unknown,
                     &[],
                 );
-                self.react(now, job, reaction);
+                self.after_rejection(now, job, reaction);
             }
+        }
+    }
+
+    /// Carries out the driver's reaction to a rejection; behind a gateway (which has
+    /// routed and retried by itself) the job has failed instead: a request goes to the
+    /// gateway once.
+    fn after_rejection(&mut self, now: SimTime, job: u32, reaction: Reaction) {
+        if matches!(self.routing, Routing::Gateway { .. }) {
+            self.react(
+                now,
+                job,
+                Reaction {
+                    then: Action::Fail(FailReason::GaveUp),
+                    ..reaction
+                },
+            );
+        } else {
+            self.react(now, job, reaction);
         }
     }
 
