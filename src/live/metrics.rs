@@ -11,7 +11,8 @@
 //! `local_hit_ratio`; gauges of the state now: `ratesim_in_flight{provider}`,
 //! `ratesim_queued{provider}`, `ratesim_limit_used{provider,limit}` and
 //! `ratesim_limit_max{provider,limit}` (each rate limit as its headers report it),
-//! `ratesim_sim_time_seconds` and `ratesim_time_scale`.
+//! `ratesim_sim_time_seconds`, `ratesim_replication` and `ratesim_time_scale`. Counters
+//! carry on over a `/_ratesim/reset`; the gauges describe the providers after it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -97,7 +98,13 @@ impl Metrics {
     }
 
     /// The Prometheus text (format 0.0.4) of every count and of the providers' state.
-    pub fn render(&self, providers: &[Snapshot<'_>], sim_time_s: f64, scale: f64) -> String {
+    pub fn render(
+        &self,
+        providers: &[Snapshot<'_>],
+        sim_time_s: f64,
+        scale: f64,
+        replication: u64,
+    ) -> String {
         let mut out = String::new();
         let mut family = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
             let _ = writeln!(out, "# HELP {name} {help}");
@@ -277,8 +284,14 @@ impl Metrics {
         family(
             "ratesim_sim_time_seconds",
             "gauge",
-            "The server's simulated clock.",
+            "The server's simulated clock (zero at start-up and at each reset).",
             &[(String::new(), sim_time_s)],
+        );
+        family(
+            "ratesim_replication",
+            "gauge",
+            "The replication whose random streams the providers draw (set by /_ratesim/reset).",
+            &[(String::new(), replication as f64)],
         );
         family(
             "ratesim_time_scale",

@@ -23,6 +23,17 @@ pub mod replay;
 pub mod server;
 pub mod sse;
 
+/// The request header with which a client (`ratesim replay`) asks a ratesim server for
+/// a completion of exactly this many output tokens (capped by `max_tokens`, so the
+/// limiters see the simulator's sizes); other servers ignore it.
+pub const OUTPUT_TOKENS_HEADER: &str = "ratesim-output-tokens";
+/// The header in which a ratesim server says whether the completion passed the job's
+/// tests (its provider's `pass_rate`); absent, a completion passes.
+pub const PASSED_HEADER: &str = "ratesim-passed";
+/// The header naming the provider that served (set by `ratesim serve`, and by gateways
+/// that pass it on).
+pub const PROVIDER_HEADER: &str = "ratesim-provider";
+
 /// Which API's wire format a route speaks (and so which rate-limit headers it sends).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Wire {

@@ -36,15 +36,7 @@ use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Jobs, RequestSize};
 
-/// The header with which a ratesim server asks for a completion of exactly this many
-/// tokens (capped by `max_tokens`); other servers ignore it.
-pub const OUTPUT_TOKENS_HEADER: &str = "ratesim-output-tokens";
-/// The header in which a ratesim server says whether the completion passed the job's
-/// tests (its provider's `pass_rate`); absent, a completion passes.
-pub const PASSED_HEADER: &str = "ratesim-passed";
-/// The header naming the provider that served (set by `ratesim serve`, and by gateways
-/// that pass it on).
-pub const PROVIDER_HEADER: &str = "ratesim-provider";
+pub use super::{OUTPUT_TOKENS_HEADER, PASSED_HEADER, PROVIDER_HEADER};
 
 /// An HTTP endpoint that stands for a provider: its full URL and wire format.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,7 +25,10 @@ use serde_json::Value;
 use tokio::sync::{oneshot, Semaphore};
 
 use super::metrics::{Metrics, Snapshot};
-use super::{anthropic, completion_text, openai, sse, Failure, FailureKind, Wire};
+use super::{
+    anthropic, completion_text, openai, sse, Failure, FailureKind, Wire, OUTPUT_TOKENS_HEADER,
+    PASSED_HEADER,
+};
 use crate::dist::Random;
 use crate::provider::limiter::{Unit, Usage};
 use crate::provider::{Admission, Provider, ProviderSpec, RejectCause};
@@ -109,17 +112,28 @@ struct Slot {
     waiting: HashMap<u64, oneshot::Sender<Started>>,
 }
 
-/// The shared state of a running server.
-pub struct Server {
+/// One replication's providers on their own clock. `POST /_ratesim/reset` replaces the
+/// server's replica with a fresh one; requests under way finish on the replica they
+/// started on (its timers keep running until they do), so a reset never mixes two
+/// replications' limiter state.
+pub struct Replica {
+    replication: u64,
     specs: &'static [ProviderSpec],
     clock: ServerClock,
     epoch: Epoch,
     slots: Vec<Mutex<Slot>>,
     output_tokens: Random,
     output_rng: Mutex<SimRng>,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
     in_flight: Arc<Semaphore>,
-    ids: AtomicU64,
+    ids: Arc<AtomicU64>,
+}
+
+/// The shared state of a running server: the current [`Replica`] and what outlives a
+/// reset (the counters, the in-flight cap, request ids).
+pub struct Server {
+    seed: u64,
+    current: Mutex<Arc<Replica>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -136,43 +150,103 @@ impl Server {
     pub fn new(scenario: &Scenario, options: Options) -> Arc<Server> {
         let specs: &'static [ProviderSpec] =
             Box::leak(scenario.providers.clone().into_boxed_slice());
+        let first = Replica::new(
+            specs,
+            scenario.workload.output_tokens.clone(),
+            options.seed,
+            0,
+            options.scale,
+            Arc::new(Metrics::default()),
+            Arc::new(Semaphore::new(options.max_in_flight)),
+            Arc::new(AtomicU64::new(1)),
+        );
+        Arc::new(Server {
+            seed: options.seed,
+            current: Mutex::new(Arc::new(first)),
+        })
+    }
+
+    /// The replica serving new requests.
+    pub fn current(&self) -> Arc<Replica> {
+        Arc::clone(&lock(&self.current))
+    }
+
+    /// Replaces the replica by a fresh one: replication `replication`'s providers (the
+    /// engine's `Provider::new(spec, seed, replication, index)`) and output sizes, the
+    /// clock at zero now. Counters, the in-flight cap and request ids carry on.
+    pub fn reset(&self, replication: u64) -> Arc<Replica> {
+        let mut current = lock(&self.current);
+        let old = &*current;
+        let fresh = Arc::new(Replica::new(
+            old.specs,
+            old.output_tokens.clone(),
+            self.seed,
+            replication,
+            old.clock.scale(),
+            Arc::clone(&old.metrics),
+            Arc::clone(&old.in_flight),
+            Arc::clone(&old.ids),
+        ));
+        *current = Arc::clone(&fresh);
+        fresh
+    }
+
+    /// The current replica's clock.
+    pub fn clock(&self) -> ServerClock {
+        self.current().clock
+    }
+
+    /// The live counters.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.current().metrics)
+    }
+
+    /// The providers, in scenario order.
+    pub fn specs(&self) -> &'static [ProviderSpec] {
+        self.current().specs
+    }
+}
+
+impl Replica {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        specs: &'static [ProviderSpec],
+        output_tokens: Random,
+        seed: u64,
+        replication: u64,
+        scale: f64,
+        metrics: Arc<Metrics>,
+        in_flight: Arc<Semaphore>,
+        ids: Arc<AtomicU64>,
+    ) -> Replica {
         let slots = specs
             .iter()
             .enumerate()
             .map(|(i, spec)| {
                 Mutex::new(Slot {
-                    provider: Provider::new(spec, options.seed, 0, i as u32),
+                    provider: Provider::new(spec, seed, replication, i as u32),
                     next_ticket: 0,
                     waiting: HashMap::new(),
                 })
             })
             .collect();
-        Arc::new(Server {
+        Replica {
+            replication,
             specs,
-            clock: ServerClock::start(options.scale),
-            epoch: Epoch::new(options.scale),
+            clock: ServerClock::start(scale),
+            epoch: Epoch::new(scale),
             slots,
-            output_tokens: scenario.workload.output_tokens.clone(),
-            output_rng: Mutex::new(stream(options.seed, 0, Source::OutputTokens)),
-            metrics: Metrics::default(),
-            in_flight: Arc::new(Semaphore::new(options.max_in_flight)),
-            ids: AtomicU64::new(1),
-        })
+            output_tokens,
+            output_rng: Mutex::new(stream(seed, replication, Source::OutputTokens)),
+            metrics,
+            in_flight,
+            ids,
+        }
     }
 
-    /// The server's clock.
-    pub fn clock(&self) -> ServerClock {
-        self.clock
-    }
-
-    /// The live counters.
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    /// The providers, in scenario order.
-    pub fn specs(&self) -> &'static [ProviderSpec] {
-        self.specs
+    /// The replication whose random streams this replica's providers draw.
+    pub fn replication(&self) -> u64 {
+        self.replication
     }
 
     fn index(&self, name: &str) -> Option<usize> {
@@ -183,12 +257,18 @@ impl Server {
         self.ids.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The output tokens of the next request: the next draw of the workload's output
-    /// distribution (one stream, seeded like replication 0's output sizes), capped at
+    /// The output tokens of the next request: `asked` (the client's
+    /// [`OUTPUT_TOKENS_HEADER`]) or else the next draw of the workload's output
+    /// distribution (one stream, seeded like the replication's output sizes), capped at
     /// `max_tokens`; and whether the cap cut it.
-    fn output(&self, max_tokens: Option<u64>) -> (u64, bool) {
-        let x = self.output_tokens.sample(&mut *lock(&self.output_rng));
-        let drawn = round_u64(x).min(MAX_TOKENS);
+    fn output(&self, max_tokens: Option<u64>, asked: Option<u64>) -> (u64, bool) {
+        let drawn = match asked {
+            Some(n) => n.min(MAX_TOKENS),
+            None => {
+                let x = self.output_tokens.sample(&mut *lock(&self.output_rng));
+                round_u64(x).min(MAX_TOKENS)
+            }
+        };
         match max_tokens {
             Some(m) if drawn > m => (m, true),
             _ => (drawn, false),
@@ -253,7 +333,7 @@ impl Server {
 /// A queued request's place in its provider's queue: dropped before it started (the
 /// client went away), it leaves the queue.
 struct QueuedGuard<'a> {
-    server: &'a Server,
+    server: &'a Replica,
     p: usize,
     ticket: u64,
 }
@@ -284,6 +364,7 @@ pub fn router(server: Arc<Server>) -> Router {
         )
         .route("/metrics", get(metrics).fallback(method_not_allowed))
         .route("/healthz", get(healthz).fallback(method_not_allowed))
+        .route("/_ratesim/reset", post(reset).fallback(method_not_allowed))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&server),
@@ -302,6 +383,7 @@ fn wire_of(path: &str) -> Wire {
 }
 
 async fn in_flight_cap(State(server): State<Arc<Server>>, req: Request, next: Next) -> Response {
+    let server = server.current();
     let Ok(permit) = Arc::clone(&server.in_flight).try_acquire_owned() else {
         let wire = wire_of(req.uri().path());
         let status = if wire == Wire::Anthropic { 529 } else { 503 };
@@ -327,6 +409,41 @@ async fn in_flight_cap(State(server): State<Arc<Server>>, req: Request, next: Ne
     Response::from_parts(parts, Body::from_stream(body))
 }
 
+/// `POST /_ratesim/reset` with `{"replication": r}` (or an empty body: replication 0):
+/// fresh providers on replication r's random streams, the clock at zero now (see
+/// [`Server::reset`]). `ratesim replay` calls it before each replication.
+async fn reset(State(server): State<Arc<Server>>, body: Bytes) -> Response {
+    let replication = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(0)
+    } else {
+        serde_json::from_slice::<Value>(&body)
+            .map_err(|e| format!("the body is not valid JSON: {e}"))
+            .and_then(|v| match v.get("replication") {
+                None => Ok(0),
+                Some(r) => r
+                    .as_u64()
+                    .ok_or_else(|| format!("replication: expected a whole number >= 0, got {r}")),
+            })
+    };
+    let current = server.current();
+    let replication = match replication {
+        Ok(r) => r,
+        Err(message) => {
+            let f = Failure::new(400, FailureKind::Invalid, message);
+            return failure_response(&current, Wire::Anthropic, None, &f, HeaderMap::new());
+        }
+    };
+    let fresh = server.reset(replication);
+    json_response(
+        StatusCode::OK,
+        &serde_json::json!({
+            "replication": fresh.replication(),
+            "time_scale": fresh.clock.scale(),
+        }),
+        HeaderMap::new(),
+    )
+}
+
 async fn healthz() -> Response {
     json_response(
         StatusCode::OK,
@@ -336,10 +453,12 @@ async fn healthz() -> Response {
 }
 
 async fn metrics(State(server): State<Arc<Server>>) -> Response {
+    let server = server.current();
     let text = server.metrics.render(
         &server.snapshots(),
         server.clock.now().as_secs_f64(),
         server.clock.scale(),
+        server.replication,
     );
     (
         [(
@@ -352,12 +471,13 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
 }
 
 async fn not_found(State(server): State<Arc<Server>>, uri: Uri) -> Response {
+    let server = server.current();
     server.metrics.unrouted(404);
     let f = Failure::new(
         404,
         FailureKind::NotFound,
         format!(
-            "Unknown request URL: {}. Routes: /{{provider}}/v1/messages, /{{provider}}/v1/chat/completions, /metrics, /healthz.",
+            "Unknown request URL: {}. Routes: /{{provider}}/v1/messages, /{{provider}}/v1/chat/completions, /metrics, /healthz, /_ratesim/reset.",
             uri.path()
         ),
     );
@@ -365,6 +485,7 @@ async fn not_found(State(server): State<Arc<Server>>, uri: Uri) -> Response {
 }
 
 async fn method_not_allowed(State(server): State<Arc<Server>>, uri: Uri) -> Response {
+    let server = server.current();
     server.metrics.unrouted(405);
     let f = Failure::new(
         405,
@@ -398,7 +519,7 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
 
 /// The headers every response of a route carries: the time scale and, when a provider
 /// took it, which one served (for gateways in front) and a request id.
-fn common_headers(server: &Server, wire: Wire, p: Option<usize>, headers: &mut HeaderMap) {
+fn common_headers(server: &Replica, wire: Wire, p: Option<usize>, headers: &mut HeaderMap) {
     set(
         headers,
         "ratesim-time-scale",
@@ -416,7 +537,7 @@ fn common_headers(server: &Server, wire: Wire, p: Option<usize>, headers: &mut H
 }
 
 fn failure_response(
-    server: &Server,
+    server: &Replica,
     wire: Wire,
     p: Option<usize>,
     f: &Failure,
@@ -432,7 +553,7 @@ fn failure_response(
 }
 
 /// The rate-limit headers of provider `p` now.
-fn limit_headers(server: &Server, wire: Wire, p: usize) -> HeaderMap {
+fn limit_headers(server: &Replica, wire: Wire, p: usize) -> HeaderMap {
     let (now, usage) = server.usage(p);
     let mut headers = HeaderMap::new();
     rate_limit_headers(
@@ -485,6 +606,7 @@ fn rejection(
 
 /// One completion request on `wire`, from its body to its response.
 async fn complete(server: Arc<Server>, wire: Wire, req: Request) -> Response {
+    let server = server.current();
     let path = req.uri().path().to_string();
     let name = path.split('/').nth(1).unwrap_or("");
     let Some(p) = server.index(name) else {
@@ -505,7 +627,21 @@ async fn complete(server: Arc<Server>, wire: Wire, req: Request) -> Response {
     response
 }
 
-async fn answer(server: &Arc<Server>, wire: Wire, p: usize, req: Request) -> Response {
+async fn answer(server: &Arc<Replica>, wire: Wire, p: usize, req: Request) -> Response {
+    let asked = match req.headers().get(OUTPUT_TOKENS_HEADER) {
+        None => None,
+        Some(v) => match v.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok()) {
+            Some(n) => Some(n),
+            None => {
+                let f = Failure::new(
+                    400,
+                    FailureKind::Invalid,
+                    format!("{OUTPUT_TOKENS_HEADER}: expected a whole number of tokens"),
+                );
+                return failure_response(server, wire, Some(p), &f, HeaderMap::new());
+            }
+        },
+    };
     let bytes: Bytes = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
@@ -533,7 +669,7 @@ async fn answer(server: &Arc<Server>, wire: Wire, p: usize, req: Request) -> Res
         Ok(a) => a,
         Err(f) => return failure_response(server, wire, Some(p), &f, HeaderMap::new()),
     };
-    let (output, truncated) = server.output(ask.max_tokens);
+    let (output, truncated) = server.output(ask.max_tokens, asked);
     let input = ask.input_tokens;
     let spec = &server.specs[p];
     let (now, admission, ticket, rx) = {
@@ -612,6 +748,8 @@ async fn answer(server: &Arc<Server>, wire: Wire, p: usize, req: Request) -> Res
     };
     if ask.stream {
         let mut headers = limit_headers(server, wire, p);
+        // A stream's headers go first: its test result is drawn at the start.
+        set(&mut headers, PASSED_HEADER, bool_text(server.passes(p)));
         set(
             &mut headers,
             "ratesim-sim-time",
@@ -646,6 +784,8 @@ async fn answer(server: &Arc<Server>, wire: Wire, p: usize, req: Request) -> Res
         ),
     };
     let mut headers = limit_headers(server, wire, p);
+    // Drawn when the completion is over, as the engine draws it.
+    set(&mut headers, PASSED_HEADER, bool_text(server.passes(p)));
     set(
         &mut headers,
         "ratesim-sim-time",
@@ -666,7 +806,21 @@ pub(crate) struct Done {
     pub include_usage: bool,
 }
 
-impl Server {
+fn bool_text(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+impl Replica {
+    /// Whether a completion of provider `p` passes its job's tests (its `pass_rate`,
+    /// on the provider's quality stream, as the engine draws it).
+    fn passes(&self, p: usize) -> bool {
+        lock(&self.slots[p]).provider.passes()
+    }
+
     /// The status of an outage of provider `p` under way now, if one is.
     pub(crate) fn outage_now(&self, p: usize) -> Option<u16> {
         let mut slot = lock(&self.slots[p]);

@@ -20,7 +20,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
-use super::server::{Done, Server};
+use super::server::{Done, Replica};
 use super::{anthropic, completion_text, openai, Failure, FailureKind, Wire};
 use crate::provider::LatencySpec;
 use crate::time::{SimDuration, SimTime};
@@ -69,7 +69,7 @@ fn pieces(text: &str, n: usize) -> Vec<String> {
 /// The 200 response of a stream that starts at `at` and lasts `latency`, on `wire`,
 /// from provider `p`; `headers` already hold the route's headers.
 pub(crate) fn respond(
-    server: Arc<Server>,
+    server: Arc<Replica>,
     wire: Wire,
     p: usize,
     done: Done,
@@ -91,7 +91,7 @@ pub(crate) fn respond(
 }
 
 async fn produce(
-    server: Arc<Server>,
+    server: Arc<Replica>,
     wire: Wire,
     p: usize,
     done: Done,

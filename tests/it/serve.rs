@@ -193,6 +193,114 @@ async fn a_scripted_timeline_gets_the_simulators_statuses_and_hints() {
     assert!(hints.len() >= 10, "hints of many lengths: {hints:?}");
 }
 
+/// `POST /_ratesim/reset {"replication": r}` starts replication r afresh: a Claude the
+/// previous traffic had filled admits again, the clock reads zero, and request after
+/// request (sent one at a time, output sizes asked with `ratesim-output-tokens`) gets
+/// the status, hint, response time, output size and `ratesim-passed` draw that
+/// replication r's `Provider` gives when driven directly. Replication 0's streams, or
+/// the old limiter state, would part from it.
+#[tokio::test(start_paused = true)]
+async fn a_reset_starts_replication_r_on_a_fresh_clock_with_the_asked_sizes() {
+    let s = incident();
+    let srv = server(&s, 1.0);
+    // Fill Claude's 8-requests window.
+    for _ in 0..9 {
+        send(
+            &srv,
+            post("/claude/v1/messages", body(false, 10, 5, false).to_string()),
+        )
+        .await;
+    }
+    let r = send(
+        &srv,
+        post("/claude/v1/messages", body(false, 10, 5, false).to_string()),
+    )
+    .await;
+    assert_eq!(r.status(), 429, "the window is full before the reset");
+    tokio::time::sleep(Duration::from_secs(7)).await;
+
+    let r = send(&srv, post("/_ratesim/reset", r#"{"replication": 3}"#)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(json_of(r).await["replication"], 3);
+    assert_eq!(srv.current().replication(), 3);
+
+    let mut direct = Provider::new(&s.providers[0], s.seed, 3, 0);
+    let (mut served, mut rejected, mut capped, mut failed_tests) = (0, 0, 0, 0);
+    for i in 0..40u64 {
+        let asked = 50 + 37 * i;
+        let max_tokens = if i % 4 == 3 { 60 } else { 4_000 };
+        let input = 100 + 10 * i;
+        let req = Request::post("/claude/v1/messages")
+            .header("content-type", "application/json")
+            .header("ratesim-output-tokens", asked.to_string())
+            .body(Body::from(
+                body(false, input, max_tokens, false).to_string(),
+            ))
+            .expect("a request");
+        let sent = tokio::time::Instant::now();
+        let r = send(&srv, req).await;
+        let took = sent.elapsed();
+        let sim: f64 = header(&r, "ratesim-sim-time").unwrap().parse().unwrap();
+        if i == 0 {
+            assert_eq!(sim, 0.0, "the clock starts at zero at the reset");
+        }
+        let now = SimTime::from_nanos(round_u64(sim * 1e9));
+        let output = asked.min(max_tokens);
+        match direct.offer(now, input, output, i) {
+            Admission::Serve { latency } => {
+                served += 1;
+                assert_eq!(r.status(), 200, "request {i} at {sim} s");
+                let want = Duration::from_nanos(latency.as_nanos());
+                assert!(
+                    took >= want && took <= want + Duration::from_millis(1),
+                    "request {i}: took {took:?}, the provider says {want:?}"
+                );
+                direct.release(now + latency);
+                let passed = direct.passes();
+                failed_tests += u32::from(!passed);
+                assert_eq!(
+                    header(&r, "ratesim-passed"),
+                    Some(if passed { "true" } else { "false" }),
+                    "request {i}"
+                );
+                let v = json_of(r).await;
+                assert_eq!(v["usage"]["output_tokens"], output, "request {i}");
+                if asked > max_tokens {
+                    capped += 1;
+                    assert_eq!(v["stop_reason"], "max_tokens");
+                }
+            }
+            Admission::Reject { status, hint, .. } => {
+                rejected += 1;
+                assert_eq!(r.status().as_u16(), status, "request {i} at {sim} s");
+                let Hint::After(d) = hint else {
+                    panic!("request {i}: a window's hint")
+                };
+                let ms: f64 = header(&r, "retry-after-ms").unwrap().parse().unwrap();
+                assert_eq!(ms, d.as_nanos().div_ceil(1_000) as f64 / 1000.0);
+            }
+            Admission::Queued => unreachable!("no concurrency cap"),
+        }
+    }
+    assert!(
+        served >= 8 && rejected >= 5 && capped >= 2,
+        "{served} {rejected} {capped}"
+    );
+    assert!(failed_tests >= 1, "some completions fail their tests");
+
+    // Bad input is a 400 that names what is wrong.
+    let r = send(&srv, post("/_ratesim/reset", r#"{"replication": -1}"#)).await;
+    assert_eq!(r.status(), 400);
+    assert!(text_of(r).await.contains("replication"));
+    let req = Request::post("/claude/v1/messages")
+        .header("ratesim-output-tokens", "lots")
+        .body(Body::from(body(false, 1, 5, false).to_string()))
+        .expect("a request");
+    let r = send(&srv, req).await;
+    assert_eq!(r.status(), 400);
+    assert!(text_of(r).await.contains("ratesim-output-tokens"));
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_anthropic_response_has_the_messages_shape_and_headers() {
     let s = incident();
